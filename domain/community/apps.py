@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CommunityConfig(AppConfig):
+    name = "domain.community"
+    label = "community"
+    default_auto_field = "django.db.models.BigAutoField"

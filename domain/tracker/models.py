@@ -1,0 +1,162 @@
+"""The tracker's durable state: peers, announces, peer_history, torrent_statistics.
+
+The live swarm is in Redis (see DESIGN.md); these tables are what the periodic flush
+writes. `announces` is range-partitioned by month in SQL (sql/0002_announces.sql), so its
+model is unmanaged: Django reads and writes it, the migration owns its shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from domain.base import TimestampedModel, UUIDModel, non_negative
+
+USER = settings.AUTH_USER_MODEL
+
+
+class AnnounceEvent(models.TextChoices):
+    NONE = "", "Regular"
+    STARTED = "started", "Started"
+    COMPLETED = "completed", "Completed"
+    STOPPED = "stopped", "Stopped"
+    PAUSED = "paused", "Paused"
+
+
+def _port_check(prefix: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(port__gte=1) & Q(port__lte=65535),
+                                  name=f"{prefix}_port_range")
+
+
+class Peer(UUIDModel):
+    """One client of one member on one torrent (identity: torrent + user + peer_id)."""
+
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE, related_name="peers")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="peers")
+    peer_id = models.BinaryField(max_length=20)
+    peer_key = models.CharField(max_length=64, blank=True, default="")
+    ip = models.GenericIPAddressField()
+    port = models.PositiveIntegerField()
+    uploaded = models.BigIntegerField(default=0)
+    downloaded = models.BigIntegerField(default=0)
+    left = models.BigIntegerField(default=0)
+    is_seeder = models.BooleanField(default=False)
+    is_connectable = models.BooleanField(null=True, blank=True)
+    client = models.CharField(max_length=64, blank=True, default="")
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+    announce_count = models.PositiveIntegerField(default=1)
+    seedtime_seconds = models.BigIntegerField(default=0)
+    leechtime_seconds = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_announce_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "peers"
+        indexes = [
+            models.Index(fields=["torrent", "is_seeder"], name="peers_torrent_seeder_idx"),
+            models.Index(fields=["user", "is_seeder"], name="peers_user_seeder_idx"),
+            models.Index(fields=["last_announce_at"], name="peers_last_announce_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["torrent", "user", "peer_id"], name="peers_identity"),
+            models.CheckConstraint(condition=Exact(Length("peer_id"), 20),
+                                   name="peers_peer_id_20_bytes"),
+            _port_check("peers"),
+            *non_negative("uploaded", "downloaded", "left", "seedtime_seconds",
+                          "leechtime_seconds", prefix="peers"),
+        ]
+
+
+class Announce(models.Model):
+    """One announce as received (log, partitioned by month on created_at).
+
+    The table's primary key is (id, created_at), as PostgreSQL requires of a partitioned
+    table; `id` alone is unique in practice (UUIDv4) and is what Django treats as the pk.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.DO_NOTHING,
+                                db_constraint=False, related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.DO_NOTHING, db_constraint=False,
+                             related_name="+")
+    peer_id = models.BinaryField(max_length=20)
+    ip = models.GenericIPAddressField()
+    port = models.PositiveIntegerField()
+    event = models.CharField(max_length=16, choices=AnnounceEvent.choices, blank=True,
+                             default="")
+    uploaded = models.BigIntegerField()
+    downloaded = models.BigIntegerField()
+    left = models.BigIntegerField()
+    uploaded_delta = models.BigIntegerField(default=0)
+    downloaded_delta = models.BigIntegerField(default=0)
+    credited_uploaded = models.BigIntegerField(default=0)
+    credited_downloaded = models.BigIntegerField(default=0)
+    numwant = models.PositiveSmallIntegerField(default=0)
+    client = models.CharField(max_length=64, blank=True, default="")
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "announces"
+        managed = False
+        ordering = ["-created_at"]
+
+
+class PeerHistory(UUIDModel):
+    """A time series row per peer per interval (plain table, BRIN on time; a TimescaleDB
+    hypertable where that extension exists, see sql/0003_peer_history.sql)."""
+
+    recorded_at = models.DateTimeField(default=timezone.now)
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    peer_id = models.BinaryField(max_length=20)
+    uploaded_delta = models.BigIntegerField(default=0)
+    downloaded_delta = models.BigIntegerField(default=0)
+    left = models.BigIntegerField(default=0)
+    is_seeder = models.BooleanField(default=False)
+    seedtime_seconds = models.IntegerField(default=0)
+    leechtime_seconds = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "peer_history"
+        verbose_name_plural = "peer history"
+        indexes = [
+            BrinIndex(fields=["recorded_at"], name="peer_history_recorded_brin"),
+            models.Index(fields=["user", "recorded_at"], name="peer_history_user_idx"),
+            models.Index(fields=["torrent", "recorded_at"], name="peer_history_torrent_idx"),
+        ]
+        constraints = non_negative("uploaded_delta", "downloaded_delta", "left",
+                                   "seedtime_seconds", "leechtime_seconds",
+                                   prefix="peer_history")
+
+
+class TorrentStatistics(TimestampedModel):
+    torrent = models.OneToOneField("catalog.Torrent", on_delete=models.CASCADE,
+                                   related_name="statistics")
+    seeders = models.IntegerField(default=0)
+    leechers = models.IntegerField(default=0)
+    snatches = models.IntegerField(default=0)
+    total_uploaded = models.BigIntegerField(default=0)
+    total_downloaded = models.BigIntegerField(default=0)
+    last_seeder_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "torrent_statistics"
+        verbose_name_plural = "torrent statistics"
+        indexes = [
+            models.Index(fields=["-seeders"], name="torrent_stats_seeders_idx"),
+            models.Index(fields=["-leechers"], name="torrent_stats_leechers_idx"),
+            models.Index(fields=["-snatches"], name="torrent_stats_snatches_idx"),
+        ]
+        constraints = non_negative("seeders", "leechers", "snatches", "total_uploaded",
+                                   "total_downloaded", prefix="torrent_statistics")
+

@@ -1,0 +1,34 @@
+"""The Celery app and the beat schedule: every periodic job is listed here, its period a
+setting."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+
+app = Celery("tracker")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["domain.tracker", "domain.moderation"])
+
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    from django.conf import settings
+
+    return {
+        "announces-partitions": {
+            "task": "tracker.announces_partitions_ensure",
+            "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),
+        },
+        "audit-logs-partitions": {
+            "task": "moderation.audit_logs_partitions_ensure",
+            "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),
+        },
+    }
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **_: object) -> None:
+    sender.conf.beat_schedule = beat_schedule()

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS ensure_monthly_partitions(regclass, integer, date);

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS audit_logs CASCADE;
+DROP FUNCTION IF EXISTS audit_logs_immutable();

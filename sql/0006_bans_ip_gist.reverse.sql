@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS bans_ip_range_gist;
