@@ -1,0 +1,44 @@
+# make run   install, provision PostgreSQL + Redis, migrate, demo data, web + worker + beat
+# make test  install, provision, pytest (PYTEST_ARGS="-x tests/server" passes arguments on)
+# Only python3 (3.11+) is needed; see README.md and server/launcher.py.
+
+PYTHON ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+# Reinstalls when pyproject.toml changes; a no-op otherwise.
+STAMP := $(VENV)/.installed
+LAUNCHER := $(VPY) -m server.launcher
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint migrate clean
+
+install: $(STAMP)
+
+$(VPY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is needed (PYTHON=$(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || \
+		{ echo "could not create $(VENV): on Debian/Ubuntu install python3-venv"; exit 1; }
+
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e ".[dev,servers]"
+	@touch $(STAMP)
+
+run: install
+	$(LAUNCHER) run
+
+test: install
+	$(LAUNCHER) test $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+migrate: install
+	$(LAUNCHER) manage migrate --noinput
+
+# Stops private servers left under var/ and deletes var/ (the private database with it).
+clean:
+	@if [ -x $(VPY) ]; then $(LAUNCHER) stop; fi
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache *.egg-info build
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
