@@ -1,0 +1,172 @@
+// The tab's one live socket: connects to /ws/, reconnects with capped exponential backoff
+// and jitter, keeps the notification badge current and re-dispatches every event as a DOM
+// event ("live:event") so other modules can listen without opening sockets of their own.
+// Pages work without it: everything it shows is also reachable by reloading.
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30000;
+const HEARTBEAT_EVERY_MS = 25000;
+const HEARTBEAT_GRACE_MS = 10000;
+// The server closes with 4401 when the session is not (or no longer) valid: retrying
+// cannot help until the member logs in again.
+const CLOSE_UNAUTHORIZED = 4401;
+
+const root = document.getElementById("live-notifications");
+
+function socketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+function backoffDelay(attempt) {
+  // "Equal jitter": at least half the exponential delay, so a server restart does not get
+  // every tab back in the same instant, and never an immediate retry loop.
+  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+class LiveSocket {
+  constructor(element) {
+    this.element = element;
+    this.badge = element.querySelector(".badge");
+    this.url = socketUrl(element.dataset.socketPath || "/ws/");
+    this.socket = null;
+    this.attempt = 0;
+    this.reconnectTimer = null;
+    this.heartbeatTimer = null;
+    this.pongTimer = null;
+    this.nextId = 1;
+    this.stopped = false;
+
+    if (this.badge) {
+      this.badge.addEventListener("click", () => this.setUnread(0));
+    }
+    window.addEventListener("online", () => this.reconnectNow());
+  }
+
+  setState(state) {
+    this.element.dataset.state = state;
+  }
+
+  setUnread(count) {
+    if (!this.badge) return;
+    const value = Math.max(0, Math.floor(count));
+    this.badge.dataset.unread = String(value);
+    this.badge.textContent = value > 99 ? "99+" : String(value);
+    this.badge.hidden = value === 0;
+  }
+
+  unread() {
+    return Number(this.badge?.dataset.unread || 0);
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.setState("connecting");
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.attempt = 0;
+      this.setState("online");
+      this.startHeartbeat();
+    });
+    socket.addEventListener("message", (message) => this.onMessage(message));
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return; // a socket we already gave up on
+      this.onClose(event.code);
+    });
+  }
+
+  onMessage(message) {
+    let frame;
+    try {
+      frame = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    if (!frame || typeof frame !== "object") return;
+    switch (frame.type) {
+      case "pong":
+        window.clearTimeout(this.pongTimer);
+        this.pongTimer = null;
+        break;
+      case "event":
+        this.onEvent(frame.payload ?? {});
+        break;
+      case "error":
+        console.warn("live socket error", frame.payload);
+        break;
+      default:
+        break;
+    }
+    document.dispatchEvent(new CustomEvent(`live:${frame.type}`, { detail: frame }));
+  }
+
+  onEvent(payload) {
+    if (typeof payload.unread === "number") {
+      this.setUnread(payload.unread);
+    } else {
+      this.setUnread(this.unread() + 1);
+    }
+  }
+
+  onClose(code) {
+    this.stopHeartbeat();
+    this.socket = null;
+    this.setState("offline");
+    if (code === CLOSE_UNAUTHORIZED) {
+      this.stopped = true;
+      return;
+    }
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    if (this.stopped || this.reconnectTimer !== null) return;
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    this.reconnectTimer = window.setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  reconnectNow() {
+    if (this.stopped || this.socket !== null) return;
+    window.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.connect();
+  }
+
+  send(frame) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  startHeartbeat() {
+    this.stopHeartbeat();
+    this.heartbeatTimer = window.setInterval(() => {
+      if (this.pongTimer !== null) return;
+      this.send({ type: "ping", id: this.nextId++ });
+      this.pongTimer = window.setTimeout(() => this.abandon(), HEARTBEAT_GRACE_MS);
+    }, HEARTBEAT_EVERY_MS);
+  }
+
+  stopHeartbeat() {
+    window.clearInterval(this.heartbeatTimer);
+    window.clearTimeout(this.pongTimer);
+    this.heartbeatTimer = null;
+    this.pongTimer = null;
+  }
+
+  // A half-open connection may take minutes to report its close: stop waiting for it.
+  abandon() {
+    const socket = this.socket;
+    this.onClose(1006);
+    socket?.close();
+  }
+}
+
+export const live = root && "WebSocket" in window ? new LiveSocket(root) : null;
+live?.connect();
