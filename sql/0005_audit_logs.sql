@@ -38,7 +38,7 @@ BEGIN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'audit_logs rows cannot be changed or deleted (%)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
+        USING ERRCODE = 'restrict_violation';
 END
 $$;
 

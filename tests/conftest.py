@@ -1,8 +1,22 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.factories import make_user
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """One test database per pytest process, so two runs on one machine (a developer's and
+    CI's, or parallel work) never drop each other's database."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if not test.get("NAME"):
+        test["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture
@@ -28,3 +42,16 @@ def sysop(db):
 @pytest.fixture
 def banned(db):
     return make_user("banned")
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests (channels consumers, Celery workers) commit for real, so Django
+    empties the database after each one; serialized_rollback puts the migrations' default
+    rows (groups, categories, forums...) back before the next, for every such test."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        kwargs = {"serialized_rollback": True, **marker.kwargs}
+        item.add_marker(pytest.mark.django_db(**kwargs), append=False)

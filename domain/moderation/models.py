@@ -1,8 +1,8 @@
 """Keeping order: reports, warnings, bans, audit_logs, moderation_queue.
 
 Targets are polymorphic the one way the project does it (domain.base.TargetType +
-target_id). audit_logs is range-partitioned by month in SQL (sql/0004_audit_logs.sql), so
-its model is unmanaged.
+target_id). audit_logs is range-partitioned by month: the migration makes it from
+sql/0005_audit_logs.sql and Django's state only records it; its foreign key is in that SQL.
 """
 
 from __future__ import annotations
@@ -213,7 +213,6 @@ class AuditLog(models.Model):
 
     class Meta:
         db_table = "audit_logs"
-        managed = False
         ordering = ["-created_at"]
 
 

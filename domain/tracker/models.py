@@ -1,8 +1,9 @@
 """The tracker's durable state: peers, announces, peer_history, torrent_statistics.
 
 The live swarm is in Redis (see DESIGN.md); these tables are what the periodic flush
-writes. `announces` is range-partitioned by month in SQL (sql/0002_announces.sql), so its
-model is unmanaged: Django reads and writes it, the migration owns its shape.
+writes. `announces` is range-partitioned by month, which Django cannot create: the migration
+makes it from sql/0003_announces.sql and Django's state only records it (so flush and
+serialization treat it like any table). Its foreign keys are declared in that SQL.
 """
 
 from __future__ import annotations
@@ -106,13 +107,12 @@ class Announce(models.Model):
 
     class Meta:
         db_table = "announces"
-        managed = False
         ordering = ["-created_at"]
 
 
 class PeerHistory(UUIDModel):
     """A time series row per peer per interval (plain table, BRIN on time; a TimescaleDB
-    hypertable where that extension exists, see sql/0003_peer_history.sql)."""
+    hypertable where that extension exists, see sql/0004_peer_history_timescale.sql)."""
 
     recorded_at = models.DateTimeField(default=timezone.now)
     torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE, related_name="+")

@@ -18,24 +18,31 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='AuditLog',
-            fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('action', models.CharField(max_length=64)),
-                ('target_type', models.CharField(blank=True, choices=[('user', 'Member'), ('torrent', 'Torrent'), ('request', 'Request'), ('collection', 'Collection'), ('comment', 'Comment'), ('forum_topic', 'Forum topic'), ('forum_post', 'Forum post'), ('private_message', 'Private message'), ('chat_message', 'Chat message'), ('report', 'Report'), ('warning', 'Warning'), ('ban', 'Ban'), ('user_group', 'User group'), ('site', 'Site')], default='', max_length=32)),
-                ('target_id', models.UUIDField(blank=True, null=True)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=512)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
+        # The table is range-partitioned, which Django cannot create: migration 0002_audit_logs_bans
+        # makes it from sql/. Django manages it from then on (flush, serialization).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='AuditLog',
+                    fields=[
+                        ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                        ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                        ('action', models.CharField(max_length=64)),
+                        ('target_type', models.CharField(blank=True, choices=[('user', 'Member'), ('torrent', 'Torrent'), ('request', 'Request'), ('collection', 'Collection'), ('comment', 'Comment'), ('forum_topic', 'Forum topic'), ('forum_post', 'Forum post'), ('private_message', 'Private message'), ('chat_message', 'Chat message'), ('report', 'Report'), ('warning', 'Warning'), ('ban', 'Ban'), ('user_group', 'User group'), ('site', 'Site')], default='', max_length=32)),
+                        ('target_id', models.UUIDField(blank=True, null=True)),
+                        ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
+                        ('user_agent', models.CharField(blank=True, default='', max_length=512)),
+                        ('changes', models.JSONField(blank=True, default=dict)),
+                        ('metadata', models.JSONField(blank=True, default=dict)),
+                        ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                    ],
+                    options={
+                        'db_table': 'audit_logs',
+                        'ordering': ['-created_at'],
+                    },
+                ),
             ],
-            options={
-                'db_table': 'audit_logs',
-                'ordering': ['-created_at'],
-                'managed': False,
-            },
+            database_operations=[],
         ),
         migrations.CreateModel(
             name='Report',

@@ -20,31 +20,39 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='Announce',
-            fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('peer_id', models.BinaryField(max_length=20)),
-                ('ip', models.GenericIPAddressField()),
-                ('port', models.PositiveIntegerField()),
-                ('event', models.CharField(blank=True, choices=[('', 'Regular'), ('started', 'Started'), ('completed', 'Completed'), ('stopped', 'Stopped'), ('paused', 'Paused')], default='', max_length=16)),
-                ('uploaded', models.BigIntegerField()),
-                ('downloaded', models.BigIntegerField()),
-                ('left', models.BigIntegerField()),
-                ('uploaded_delta', models.BigIntegerField(default=0)),
-                ('downloaded_delta', models.BigIntegerField(default=0)),
-                ('credited_uploaded', models.BigIntegerField(default=0)),
-                ('credited_downloaded', models.BigIntegerField(default=0)),
-                ('numwant', models.PositiveSmallIntegerField(default=0)),
-                ('client', models.CharField(blank=True, default='', max_length=64)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=255)),
+        # The table is range-partitioned, which Django cannot create: migration 0002_partitions_announces
+        # makes it from sql/. Django manages it from then on (flush, serialization).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='Announce',
+                    fields=[
+                        ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                        ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                        ('peer_id', models.BinaryField(max_length=20)),
+                        ('ip', models.GenericIPAddressField()),
+                        ('port', models.PositiveIntegerField()),
+                        ('event', models.CharField(blank=True, choices=[('', 'Regular'), ('started', 'Started'), ('completed', 'Completed'), ('stopped', 'Stopped'), ('paused', 'Paused')], default='', max_length=16)),
+                        ('uploaded', models.BigIntegerField()),
+                        ('downloaded', models.BigIntegerField()),
+                        ('left', models.BigIntegerField()),
+                        ('uploaded_delta', models.BigIntegerField(default=0)),
+                        ('downloaded_delta', models.BigIntegerField(default=0)),
+                        ('credited_uploaded', models.BigIntegerField(default=0)),
+                        ('credited_downloaded', models.BigIntegerField(default=0)),
+                        ('numwant', models.PositiveSmallIntegerField(default=0)),
+                        ('client', models.CharField(blank=True, default='', max_length=64)),
+                        ('user_agent', models.CharField(blank=True, default='', max_length=255)),
+                        ('torrent', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='catalog.torrent')),
+                        ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                    ],
+                    options={
+                        'db_table': 'announces',
+                        'ordering': ['-created_at'],
+                    },
+                ),
             ],
-            options={
-                'db_table': 'announces',
-                'ordering': ['-created_at'],
-                'managed': False,
-            },
+            database_operations=[],
         ),
         migrations.CreateModel(
             name='Peer',

@@ -1,0 +1,98 @@
+"""Admin for the tracker's durable state. All of it is written by the announce path and
+the periodic flush, so it is read-only here; stale peers may be deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+
+from domain.accounts.admin import IdSearchAdmin, LogAdmin, ReadOnlyAdmin, hex_display
+from domain.tracker.models import Announce, Peer, PeerHistory, TorrentStatistics
+
+PEER_ID_SEARCH = (("peer_id", 20),)
+
+
+class _PeerIdDisplay:
+    @admin.display(description="peer id")
+    def peer_id_hex(self, row: Peer | Announce | PeerHistory) -> str:
+        return hex_display(row.peer_id)
+
+
+@admin.register(Peer)
+class PeerAdmin(_PeerIdDisplay, IdSearchAdmin):
+    list_display = ("torrent", "user", "peer_id_hex", "ip", "port", "is_seeder",
+                    "is_connectable", "uploaded", "downloaded", "left", "client",
+                    "last_announce_at")
+    list_filter = ("is_seeder", "is_connectable", "last_announce_at")
+    search_fields = ("user__username", "torrent__name", "^ip", "client")
+    hex_search_fields = PEER_ID_SEARCH
+    search_help_text = "Member, torrent, IP prefix, client or peer id (hex)."
+    date_hierarchy = "last_announce_at"
+    list_select_related = ("torrent", "user")
+    ordering = ("-last_announce_at",)
+    fields = ("torrent", "user", "peer_id_hex", "peer_key", "ip", "port", "uploaded",
+              "downloaded", "left", "is_seeder", "is_connectable", "client", "user_agent",
+              "announce_count", "seedtime_seconds", "leechtime_seconds", "started_at",
+              "last_announce_at", "completed_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Announce)
+class AnnounceAdmin(_PeerIdDisplay, LogAdmin):
+    list_display = ("created_at", "torrent", "user", "event", "ip", "port", "uploaded_delta",
+                    "downloaded_delta", "left", "client")
+    list_filter = ("event", "created_at")
+    search_fields = ("user__username", "^ip", "client")
+    hex_search_fields = PEER_ID_SEARCH
+    uuid_search_fields = ("torrent_id", "user_id")
+    search_help_text = "Member, IP prefix, client, peer id (hex), or a torrent's or member's id."
+    date_hierarchy = "created_at"
+    list_select_related = ("torrent", "user")
+    fields = ("created_at", "torrent", "user", "peer_id_hex", "ip", "port", "event",
+              "uploaded", "downloaded", "left", "uploaded_delta", "downloaded_delta",
+              "credited_uploaded", "credited_downloaded", "numwant", "client", "user_agent")
+    readonly_fields = fields
+
+
+@admin.register(PeerHistory)
+class PeerHistoryAdmin(_PeerIdDisplay, LogAdmin):
+    list_display = ("recorded_at", "torrent", "user", "peer_id_hex", "uploaded_delta",
+                    "downloaded_delta", "left", "is_seeder")
+    list_filter = ("is_seeder", "recorded_at")
+    search_fields = ("user__username",)
+    hex_search_fields = PEER_ID_SEARCH
+    uuid_search_fields = ("torrent_id", "user_id")
+    date_hierarchy = "recorded_at"
+    list_select_related = ("torrent", "user")
+    ordering = ("-recorded_at",)
+    fields = ("recorded_at", "torrent", "user", "peer_id_hex", "uploaded_delta",
+              "downloaded_delta", "left", "is_seeder", "seedtime_seconds",
+              "leechtime_seconds")
+    readonly_fields = fields
+
+
+@admin.register(TorrentStatistics)
+class TorrentStatisticsAdmin(ReadOnlyAdmin):
+    list_display = ("torrent", "seeders", "leechers", "snatches", "uploaded_total",
+                    "downloaded_total", "last_seeder_at", "last_activity_at")
+    list_filter = ("last_activity_at",)
+    search_fields = ("torrent__name",)
+    list_select_related = ("torrent",)
+    ordering = ("-seeders",)
+
+    @admin.display(description="uploaded", ordering="total_uploaded")
+    def uploaded_total(self, stats: TorrentStatistics) -> str:
+        return filesizeformat(stats.total_uploaded)
+
+    @admin.display(description="downloaded", ordering="total_downloaded")
+    def downloaded_total(self, stats: TorrentStatistics) -> str:
+        return filesizeformat(stats.total_downloaded)

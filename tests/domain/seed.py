@@ -1,0 +1,30 @@
+"""What the seed (../shared/seed/000_449a61d5524e602c.txt) says must exist."""
+
+SEED_TABLES = frozenset({
+    "user_groups", "users", "user_sessions", "user_privacy", "user_statistics",
+    "user_achievements", "user_2fa", "torrent_categories", "torrents", "torrent_files",
+    "torrent_tags", "torrent_tag_assignments", "torrent_tag_votes", "torrent_moderation",
+    "torrent_metadata", "torrent_requests", "torrent_request_bounties", "torrent_request_votes",
+    "torrent_collections", "torrent_collection_items", "torrent_collection_subscriptions",
+    "comments", "peers", "announces", "peer_history", "torrent_statistics", "bonus_rules",
+    "bonus_transactions", "freeleech_tokens", "forums", "forum_topics", "forum_posts",
+    "forum_subscriptions", "private_messages", "chat_rooms", "chat_messages", "reports",
+    "warnings", "bans", "audit_logs", "moderation_queue", "search_index_queue",
+})
+
+SEED_GROUPS = ["banned", "validating", "member", "power_user", "elite", "torrent_master", "vip",
+               "uploader", "designer", "forum_moderator", "moderator", "administrator", "sysop"]
+SEED_MAIN_CATEGORIES = ["Movies", "TV Shows", "Music", "Games", "Software", "Books", "Anime",
+                        "XXX"]
+SEED_SUBCATEGORIES = {
+    "Movies": {"HD", "SD", "UHD", "Remux", "BluRay", "DVDR"},
+    "TV Shows": {"HD", "SD", "UHD", "WEB-DL"},
+    "Music": {"MP3", "FLAC", "Vinyl", "Live"},
+}
+SEED_SUBCATEGORY_COUNT = 20
+SEED_FORUMS = ["announcements", "general", "support", "requests", "off-topic", "vip-lounge",
+               "staff"]
+SEED_CHAT_ROOMS = ["general", "support", "trading", "vip", "staff"]
+SEED_BONUS_RULES = {"standard_seeding", "low_seeder_bonus", "freeleech_seeding",
+                    "large_file_bonus"}
+SEED_DEFAULT_ROWS = 57
