@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from frontend import views
 
@@ -15,4 +15,10 @@ urlpatterns = [
     ),
     # Django's LogoutView only accepts POST (a GET link could be triggered cross-site).
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # One URL module per area, each owned by its area (namespaced: "accounts:profile").
+    path("", include("frontend.accounts.urls")),
+    path("", include("frontend.torrents.urls")),
+    path("", include("frontend.community.urls")),
+    path("", include("frontend.bonus.urls")),
+    path("staff/", include("frontend.staff.urls")),
 ]

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "frontend.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "server.urls"
@@ -198,3 +199,4 @@ AUTHENTICATION_BACKENDS = ["domain.accounts.backends.UsernameOrEmailBackend"]
 # users.username is unique case-insensitively (a functional unique index on lower(username)),
 # which Django's check does not recognise; our backend looks names up with iexact.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
+
+if TYPE_CHECKING:
+    from domain.accounts.models import User
 
 
 class Perm(models.TextChoices):
@@ -46,3 +51,27 @@ class Perm(models.TextChoices):
 
 
 ALL_PERMS: frozenset[str] = frozenset(p.value for p in Perm)
+
+
+def user_has_perm(user: User | Any, perm: Perm | str) -> bool:
+    """May this user do `perm`? The one place views, consumers, tasks and admin ask.
+
+    Anonymous, inactive (validating, disabled, banned, deleted) members may do nothing.
+    Feature bans (upload, download) are checked where those actions happen, through
+    domain.moderation's ban selectors, on top of this.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not user.is_active:
+        return False
+    return str(perm) in user.group.permissions
+
+
+def require_perm(user: User | Any, perm: Perm | str, message: str | None = None) -> None:
+    """Raise NotPermitted unless `user_has_perm(user, perm)`."""
+    from domain.errors import NotPermitted
+
+    if not user_has_perm(user, perm):
+        label = Perm(perm).label if str(perm) in ALL_PERMS else str(perm)
+        raise NotPermitted(message or f"Your account may not do this ({label.lower()}).",
+                           code="forbidden")
