@@ -56,6 +56,12 @@ class _BadJson:
         self.reason = reason
 
 
+def _session_key_hash(session_key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
 def _frame_too_large(text: str) -> bool:
     # Each character is 1-4 bytes in UTF-8: encode only when the length alone cannot decide.
     if len(text) > MAX_FRAME_BYTES:
@@ -162,3 +168,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def live_event(self, event: dict[str, Any]) -> None:
         """`{"type": "live.event", "payload": {...}}` sent to the member's group."""
         await self.send_json({"type": "event", "payload": event.get("payload", {})})
+
+    async def notification_new(self, event: dict[str, Any]) -> None:
+        """domain.community.notifications.notification_send -> the member's tabs."""
+        await self.send_json({"type": "notification", "payload": event["payload"]})
+
+    async def session_revoked(self, event: dict[str, Any]) -> None:
+        """A revoked session, a password change or a ban ends this socket. The payload's
+        `session_key_hash` names one session; none means every session of the member."""
+        target = event.get("payload", {}).get("session_key_hash")
+        session = self.scope.get("session")
+        own = getattr(session, "session_key", None)
+        if target is None or own is None or _session_key_hash(own) == target:
+            await self.close(code=CLOSE_UNAUTHORIZED)

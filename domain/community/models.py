@@ -238,3 +238,46 @@ class ChatMessage(UUIDModel):
         ]
         constraints = [_body_length("chat_messages", 10000)]
 
+
+
+class NotificationKind(models.TextChoices):
+    FORUM_REPLY = "forum_reply", "New post in a subscribed topic"
+    QUOTE = "quote", "Quoted"
+    MENTION = "mention", "Mentioned"
+    TORRENT_COMMENT = "torrent_comment", "Comment on your torrent"
+    COLLECTION_TORRENT = "collection_torrent", "New torrent in a followed collection"
+    ACHIEVEMENT = "achievement", "Achievement earned"
+    MODERATION_DECISION = "moderation_decision", "Decision on your upload"
+    PRIVATE_MESSAGE = "private_message", "Private message"
+    GROUP_CHANGE = "group_change", "Class change"
+    SYSTEM = "system", "Site notice"
+
+
+class Notification(UUIDModel):
+    """Something a member should know about: stored, listed, marked read, pushed live."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    actor = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    target_type = models.CharField(max_length=32, blank=True, default="")
+    target_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "notifications"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notifications_user_idx"),
+            models.Index(fields=["user"], name="notifications_unread_idx",
+                         condition=Q(read_at__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=NotificationKind.values),
+                                   name="notifications_kind_valid"),
+        ]

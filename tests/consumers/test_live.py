@@ -223,3 +223,26 @@ async def test_every_tab_of_a_member_gets_the_event(member, member_headers):
             assert await tab.receive_json_from(timeout=5) == {
                 "type": "event", "payload": {"n": 1},
             }
+
+
+
+async def test_notifications_reach_the_socket_and_revocation_closes_it(member, member_headers):
+    from django.db import transaction
+
+    from domain.community.notifications import notification_send
+
+    def send() -> None:
+        with transaction.atomic():
+            notification_send(user_id=member.id, kind="system", title="Welcome aboard")
+
+    async with hello_socket(member_headers) as communicator:
+        await sync_to_async(send)()
+        frame = await communicator.receive_json_from(timeout=5)
+        assert frame["type"] == "notification"
+        assert frame["payload"]["title"] == "Welcome aboard"
+        assert frame["payload"]["unread"] == 1
+
+        await get_channel_layer().group_send(user_group(member.id),
+                                             {"type": "session.revoked", "payload": {}})
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": CLOSE_UNAUTHORIZED}
