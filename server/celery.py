@@ -26,6 +26,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "moderation.audit_logs_partitions_ensure",
             "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),
         },
+        "partitions-archive": {
+            "task": "moderation.partitions_archive",
+            "schedule": float(settings.PARTITION_ARCHIVE_SECONDS),
+        },
     }
 
 

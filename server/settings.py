@@ -176,6 +176,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How many months of announces/audit_logs partitions exist ahead of now.
 PARTITION_MONTHS_AHEAD = int(os.environ.get("PARTITION_MONTHS_AHEAD", "3"))
 PARTITION_MAINTENANCE_SECONDS = int(os.environ.get("PARTITION_MAINTENANCE_SECONDS", "86400"))
+# Months of announces / audit_logs kept in the database; older months are written to
+# PARTITION_ARCHIVE_DIR as gzip'd CSV and dropped (monthly, by beat).
+ANNOUNCES_RETENTION_MONTHS = int(os.environ.get("ANNOUNCES_RETENTION_MONTHS", "12"))
+AUDIT_LOGS_RETENTION_MONTHS = int(os.environ.get("AUDIT_LOGS_RETENTION_MONTHS", "24"))
+PARTITION_ARCHIVE_DIR = os.environ.get("PARTITION_ARCHIVE_DIR", str(BASE_DIR / "var" / "archive"))
+PARTITION_ARCHIVE_SECONDS = int(os.environ.get("PARTITION_ARCHIVE_SECONDS", str(30 * 86400)))
 
 # Where the tracker's announce URL points, as seen by torrent clients.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
@@ -200,3 +206,25 @@ AUTHENTICATION_BACKENDS = ["domain.accounts.backends.UsernameOrEmailBackend"]
 # which Django's check does not recognise; our backend looks names up with iexact.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# --- torrents ---
+# Largest .torrent accepted (the upload request body is capped a little above this).
+TORRENT_UPLOAD_MAX_BYTES = int(os.environ.get("TORRENT_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Largest file (and whole content) a torrent may describe, and how many files it may list.
+TORRENT_MAX_CONTENT_BYTES = int(os.environ.get("TORRENT_MAX_CONTENT_BYTES", str(2**44)))
+TORRENT_MAX_FILES = int(os.environ.get("TORRENT_MAX_FILES", "20000"))
+# How long an uploader may still edit their own torrent; a tag whose vote score falls
+# to this value or below is removed.
+TORRENT_EDIT_WINDOW_HOURS = int(os.environ.get("TORRENT_EDIT_WINDOW_HOURS", "72"))
+TORRENT_TAG_REMOVE_SCORE = int(os.environ.get("TORRENT_TAG_REMOVE_SCORE", "-3"))
+TORRENTS_PER_PAGE = int(os.environ.get("TORRENTS_PER_PAGE", "50"))
+# Search: PostgreSQL full text unless MEILISEARCH_URL is set.
+MEILISEARCH_URL = os.environ.get("MEILISEARCH_URL", "")
+MEILISEARCH_API_KEY = os.environ.get("MEILISEARCH_API_KEY", "")
+MEILISEARCH_INDEX = os.environ.get("MEILISEARCH_INDEX", "torrents")
+SEARCH_QUEUE_DRAIN_SECONDS = int(os.environ.get("SEARCH_QUEUE_DRAIN_SECONDS", "30"))
+SEARCH_QUEUE_BATCH = int(os.environ.get("SEARCH_QUEUE_BATCH", "200"))
+SEARCH_QUEUE_MAX_ATTEMPTS = int(os.environ.get("SEARCH_QUEUE_MAX_ATTEMPTS", "8"))
+SEARCH_QUEUE_BACKOFF_SECONDS = int(os.environ.get("SEARCH_QUEUE_BACKOFF_SECONDS", "30"))
+SEARCH_QUEUE_PURGE_SECONDS = int(os.environ.get("SEARCH_QUEUE_PURGE_SECONDS", str(7 * 86400)))
+SEARCH_QUEUE_KEEP_DAYS = int(os.environ.get("SEARCH_QUEUE_KEEP_DAYS", "7"))

@@ -3,14 +3,17 @@ rows land in their month, strays in the default partition move when their month 
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from domain.partitions import partitions_ensure, partitions_list
+from domain.partitions import partitions_archive, partitions_ensure, partitions_list
 from domain.tracker.models import Announce
 from tests.factories import make_torrent
 
@@ -84,3 +87,51 @@ def test_the_partition_tasks_create_what_is_missing():
     assert announces_partitions_ensure() == 1
     assert last in partitions_list(table="announces")
     assert audit_logs_partitions_ensure() == 0
+
+
+def _old_partition_with_rows(member, month: date, count: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ensure_monthly_partitions('announces', 0, %s)", [month])
+    torrent = make_torrent()
+    at = datetime(month.year, month.month, 10, tzinfo=UTC)
+    for _ in range(count):
+        announce(member, torrent, at)
+    return f"announces_{month:%Y_%m}"
+
+
+def test_old_months_are_archived_to_a_file_and_dropped(member, tmp_path):
+    old = _old_partition_with_rows(member, date(2023, 2, 1), 3)
+    kept = _old_partition_with_rows(member, date(2026, 1, 1), 1)
+    written = partitions_archive(table="announces", retention_months=12, archive_dir=tmp_path,
+                                 today=date(2026, 11, 24))
+    assert written == [tmp_path / f"{old}.csv.gz"]
+    names = partitions_list(table="announces")
+    assert old not in names and kept in names
+    with gzip.open(written[0], "rt", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    assert {r["user_id"] for r in rows} == {str(member.id)}
+    assert Announce.objects.filter(created_at__year=2023).count() == 0
+    assert Announce.objects.filter(created_at__year=2026, created_at__month=1).count() == 1
+    # Nothing left to do the second time.
+    assert partitions_archive(table="announces", retention_months=12, archive_dir=tmp_path,
+                              today=date(2026, 11, 24)) == []
+
+
+def test_audit_log_months_archive_despite_the_immutability_trigger(member, tmp_path):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ensure_monthly_partitions('audit_logs', 0, '2022-05-01')")
+        cursor.execute("INSERT INTO audit_logs (id, created_at, actor_id, action) "
+                       "VALUES (%s, '2022-05-03T10:00:00Z', %s, 'user.login')",
+                       [uuid.uuid4(), member.id])
+    written = partitions_archive(table="audit_logs", retention_months=24, archive_dir=tmp_path,
+                                 today=date(2026, 11, 24))
+    assert [p.name for p in written] == ["audit_logs_2022_05.csv.gz"]
+    assert "audit_logs_2022_05" not in partitions_list(table="audit_logs")
+
+
+def test_archive_refuses_nonsense():
+    with pytest.raises(ValueError):
+        partitions_archive(table="users", retention_months=12, archive_dir=Path("/tmp/x"))
+    with pytest.raises(ValueError):
+        partitions_archive(table="announces", retention_months=0, archive_dir=Path("/tmp/x"))
