@@ -101,7 +101,7 @@ class Report(TimestampedModel):
         ]
 
 
-class Warning(TimestampedModel):  # noqa: A001 - the seed's name for it
+class Warning(TimestampedModel):
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="warnings")
     issued_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")
@@ -214,6 +214,9 @@ class AuditLog(models.Model):
     class Meta:
         db_table = "audit_logs"
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class QueueStatus(models.TextChoices):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from domain.accounts.models import UserGroup
@@ -37,7 +39,7 @@ def test_group_permissions_are_known_codes_and_grow_with_rank():
     assert set(groups["sysop"].permissions) == ALL_PERMS
     ladder = ["member", "power_user", "elite", "torrent_master", "vip", "forum_moderator",
               "moderator", "administrator", "sysop"]
-    for lower, higher in zip(ladder, ladder[1:], strict=False):
+    for lower, higher in itertools.pairwise(ladder):
         assert set(groups[lower].permissions) <= set(groups[higher].permissions), (lower, higher)
     assert Perm.DOWNLOAD in groups["member"].permissions
     assert Perm.UPLOAD_AUTO_APPROVE not in groups["member"].permissions

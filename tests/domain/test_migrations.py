@@ -58,7 +58,7 @@ def tables(connect) -> set[str]:
 def test_migrations_apply_from_zero_reverse_and_apply_again(scratch_database):
     url, connect = scratch_database
     manage(url, "migrate", "--noinput")
-    assert SEED_TABLES <= tables(connect)
+    assert tables(connect) >= SEED_TABLES
     with connect() as conn:
         assert conn.execute("SELECT count(*) FROM user_groups").fetchone() == (13,)
 
@@ -74,7 +74,7 @@ def test_migrations_apply_from_zero_reverse_and_apply_again(scratch_database):
     assert functions == set()
 
     manage(url, "migrate", "--noinput")
-    assert SEED_TABLES <= tables(connect)
+    assert tables(connect) >= SEED_TABLES
     with connect() as conn:
         assert conn.execute("SELECT count(*) FROM torrent_categories").fetchone() == (28,)
 
