@@ -497,3 +497,30 @@ class Comment(TimestampedModel):
             models.CheckConstraint(condition=Q(GreaterThan(Length("body"), 0)) & Q(LessThanOrEqual(Length("body"), 65536)),
                                    name="comments_body_length"),
         ]
+
+
+class TorrentPieceLayers(models.Model):
+    """BitTorrent v2 `piece layers` (outside the info dict, so not in torrents.info_dict),
+    kept byte for byte so a downloaded v2/hybrid file is complete without asking peers."""
+
+    torrent = models.OneToOneField(Torrent, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="piece_layers")
+    data = models.BinaryField()
+
+    class Meta:
+        db_table = "torrent_piece_layers"
+
+    def __str__(self) -> str:
+        return f"piece layers of {self.torrent_id}"
+
+
+class FeedToken(TimestampedModel):
+    """A member's RSS feed secret: a torrent client's RSS reader has no session and must
+    not be handed the passkey in a URL it may log or share, so feeds get their own token,
+    resettable on its own."""
+
+    user = models.OneToOneField(USER, on_delete=models.CASCADE, related_name="feed_token")
+    token = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        db_table = "torrent_feed_tokens"

@@ -1,0 +1,235 @@
+"""Reads for the catalog that respect moderation state and paranoia.
+
+Uploader visibility ("paranoia permitting"): until domain.accounts.selectors offers the
+shared paranoia selectors, this module applies the two rules itself: an anonymous upload
+(torrents.is_anonymous) never names its uploader, and a member whose
+user_privacy.show_uploads is off is not shown as uploader nor findable by the uploader
+filter. The uploader themself and staff with USERS_VIEW_PRIVATE see through both.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.expressions import RawSQL
+
+from domain.accounts.models import User, UserPrivacy
+from domain.accounts.permissions import Perm, user_has_perm
+from domain.base import TargetType
+from domain.catalog.models import (
+    Comment,
+    Torrent,
+    TorrentCategory,
+    TorrentStatus,
+    TorrentTagAssignment,
+)
+from domain.errors import NotFound
+
+SORTS = {
+    "time": "created_at",
+    "size": "size",
+    "seeders": "statistics__seeders",
+    "leechers": "statistics__leechers",
+    "snatches": "statistics__snatches",
+}
+METADATA_FILTERS = ("resolution", "source", "video_codec", "release_group")
+_PUNCT = r"[._\-\[\](){}+/]+"
+
+
+def _privacy_hidden() -> Exists:
+    return Exists(UserPrivacy.objects.filter(user_id=OuterRef("uploader_id"),
+                                             show_uploads=False))
+
+
+def torrents_visible(user: User) -> QuerySet[Torrent]:
+    """Torrents `user` may see: approved ones, their own, everything for moderators."""
+    qs = Torrent.objects.filter(deleted_at__isnull=True)
+    if user_has_perm(user, Perm.TORRENTS_MODERATE):
+        return qs
+    return qs.filter(Q(status=TorrentStatus.APPROVED) | Q(uploader_id=user.pk))
+
+
+def _annotate_uploader_visible(qs: QuerySet[Torrent], user: User) -> QuerySet[Torrent]:
+    if user_has_perm(user, Perm.USERS_VIEW_PRIVATE):
+        visible = Q(uploader__isnull=False)
+    else:
+        visible = Q(uploader__isnull=False) & (
+            Q(uploader_id=user.pk) | (Q(is_anonymous=False) & ~_privacy_hidden()))
+    return qs.annotate(uploader_visible=ExpressionWrapper(visible, output_field=BooleanField()))
+
+
+@dataclass(frozen=True)
+class BrowseFilters:
+    q: str = ""
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    freeleech: bool = False
+    uploader: str = ""
+    metadata: tuple[tuple[str, str], ...] = ()
+    sort: str = "time"
+    order: str = "desc"
+    status: str = ""
+
+
+def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
+                    per_page: int | None = None) -> Page:
+    """One page of torrents for the browse and search pages, in a fixed number of
+    queries (count, page, tags prefetch) whatever the page size."""
+    from domain.search.backends import search_backend
+
+    qs = _annotate_uploader_visible(torrents_visible(user), user)
+    if filters.status and user_has_perm(user, Perm.TORRENTS_MODERATE):
+        qs = qs.filter(status=filters.status)
+    if filters.category:
+        qs = qs.filter(Q(category__slug=filters.category)
+                       | Q(category__parent__slug=filters.category))
+    for tag in filters.tags:
+        qs = qs.filter(tag_assignments__tag__name=tag)
+    if filters.freeleech:
+        qs = qs.filter(is_freeleech=True)
+    if filters.uploader:
+        qs = qs.filter(uploader__username__iexact=filters.uploader, uploader_visible=True)
+    for name, value in filters.metadata:
+        if name in METADATA_FILTERS and value:
+            qs = qs.filter(**{f"metadata__{name}__iexact": value})
+    ranked = False
+    query = filters.q.strip()[:200]
+    if query:
+        ids = search_backend().search_ids(query, limit=1000)
+        if ids is None:
+            words = re.sub(_PUNCT, " ", query)
+            # Full text on the trigger-maintained vector, or a trigram match on the name
+            # for typos ("Big Buck Buny"); both use their GIN indexes.
+            qs = qs.annotate(rank=RawSQL(
+                "ts_rank(torrents.search_vector, websearch_to_tsquery('simple', %s))"
+                " + similarity(upper(torrents.name), upper(%s))", (words, query)))
+            qs = qs.extra(where=[
+                "(torrents.search_vector @@ websearch_to_tsquery('simple', %s)"
+                " OR torrents.search_vector @@ websearch_to_tsquery('english', %s)"
+                " OR upper(torrents.name) %% upper(%s))"], params=[words, query, query])
+            ranked = filters.sort == "relevance"
+        else:
+            qs = qs.filter(pk__in=ids)
+    field = SORTS.get(filters.sort, "created_at")
+    ordering: Any = F(field).asc(nulls_last=True) if filters.order == "asc" \
+        else F(field).desc(nulls_last=True)
+    qs = qs.order_by("-rank", "-created_at") if ranked else qs.order_by(ordering, "-id")
+    qs = qs.select_related("category", "category__parent", "statistics", "uploader") \
+        .prefetch_related(Prefetch("tag_assignments",
+                                   queryset=TorrentTagAssignment.objects.select_related("tag")
+                                   .order_by("-score", "tag__name"))) \
+        .defer("info_dict", "description", "search_vector")
+    if filters.tags:
+        qs = qs.distinct()
+    paginator = Paginator(qs, per_page or settings.TORRENTS_PER_PAGE)
+    return paginator.get_page(page)
+
+
+@dataclass
+class TorrentPage:
+    torrent: Torrent
+    uploader: User | None
+    files: list[Any]
+    tags: list[TorrentTagAssignment]
+    comments: list[Comment]
+    my_votes: dict[uuid.UUID, int]
+    can_edit: bool
+    can_moderate: bool
+    can_delete: bool
+    can_delete_comments: bool
+
+
+def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
+    from domain.catalog.services import _may_edit
+
+    qs = _annotate_uploader_visible(torrents_visible(user), user).select_related(
+        "category", "category__parent", "statistics", "uploader", "metadata", "moderation")
+    torrent = qs.filter(pk=torrent_id).first()
+    if torrent is None:
+        raise NotFound("That torrent does not exist or is not approved yet.")
+    tags = list(torrent.tag_assignments.select_related("tag").order_by("-score", "tag__name"))
+    votes = dict(TorrentTagAssignment.objects.filter(
+        torrent=torrent, votes__user=user).values_list("pk", "votes__vote"))
+    comments = list(Comment.objects.filter(
+        target_type=TargetType.TORRENT, target_id=torrent.pk, deleted_at__isnull=True)
+        .select_related("author", "quoted", "quoted__author").order_by("created_at"))
+    return TorrentPage(
+        torrent=torrent,
+        uploader=torrent.uploader if torrent.uploader_visible else None,
+        files=list(torrent.files.order_by("file_index")[:2000]),
+        tags=tags, comments=comments, my_votes=votes,
+        can_edit=_may_edit(user, torrent),
+        can_moderate=user_has_perm(user, Perm.TORRENTS_MODERATE),
+        can_delete=user_has_perm(user, Perm.TORRENTS_DELETE_ANY) or _may_edit(user, torrent),
+        can_delete_comments=user_has_perm(user, Perm.COMMENTS_MODERATE),
+    )
+
+
+def categories_tree() -> list[TorrentCategory]:
+    return list(TorrentCategory.objects.filter(is_active=True)
+                .select_related("parent").order_by("parent__sort_order", "sort_order"))
+
+
+def torrents_feed(*, user: User, category: str = "", tags: tuple[str, ...] = (),
+                  limit: int = 50) -> list[Torrent]:
+    """Newest approved torrents for a member's RSS feed (never pending ones, even their own)."""
+    qs = Torrent.objects.filter(deleted_at__isnull=True, status=TorrentStatus.APPROVED)
+    if category:
+        qs = qs.filter(Q(category__slug=category) | Q(category__parent__slug=category))
+    for tag in tags:
+        qs = qs.filter(tag_assignments__tag__name=tag)
+    return list(qs.select_related("category").defer("info_dict", "search_vector")
+                .order_by("-created_at").distinct()[:limit])
+
+
+def torrent_search_documents(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Search documents for the torrents among `ids` that may be found (approved, not
+    deleted). The uploader is only included where paranoia allows anyone to see it."""
+    if not ids:
+        return []
+    torrents = (Torrent.objects.filter(pk__in=ids, deleted_at__isnull=True,
+                                       status=TorrentStatus.APPROVED)
+                .annotate(uploader_hidden=ExpressionWrapper(
+                    Q(is_anonymous=True) | _privacy_hidden(), output_field=BooleanField()))
+                .select_related("category", "category__parent", "statistics", "uploader",
+                                "metadata")
+                .prefetch_related("tag_assignments__tag").defer("info_dict", "search_vector"))
+    docs = []
+    for t in torrents:
+        stats = getattr(t, "statistics", None)
+        meta = getattr(t, "metadata", None)
+        docs.append({
+            "id": str(t.pk),
+            "name": t.name,
+            "description": t.description[:5000],
+            "category": t.category.slug,
+            "parent_category": t.category.parent.slug if t.category.parent else t.category.slug,
+            "tags": [a.tag.name for a in t.tag_assignments.all()],
+            "uploader": (t.uploader.username if t.uploader and not t.uploader_hidden else None),
+            "is_freeleech": t.is_freeleech,
+            "size": t.size,
+            "seeders": stats.seeders if stats else 0,
+            "leechers": stats.leechers if stats else 0,
+            "snatches": stats.snatches if stats else 0,
+            "created_at": int(t.created_at.timestamp()),
+            "resolution": meta.resolution if meta else "",
+            "source": meta.source if meta else "",
+            "video_codec": meta.video_codec if meta else "",
+            "release_group": meta.release_group if meta else "",
+        })
+    return docs

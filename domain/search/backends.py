@@ -1,0 +1,107 @@
+"""Search backends for torrents.
+
+PostgreSQL (the default): the index is torrents.search_vector itself, kept current by the
+trigger in sql/0001_torrent_search.sql (weighted tsvector, GIN) plus a trigram GIN index on
+upper(name) for typos. Indexing a queue row is therefore a no-op; searching is one query.
+
+Meilisearch (when settings.MEILISEARCH_URL is set): documents are pushed by the queue
+drain (domain.search.tasks) through the official `meilisearch` client; a search returns
+ids, which the catalog's selector turns back into rows it may show.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from django.conf import settings
+
+FILTERABLE = ["category", "parent_category", "tags", "is_freeleech", "uploader",
+              "resolution", "source", "video_codec", "release_group"]
+SORTABLE = ["created_at", "size", "seeders", "leechers", "snatches"]
+SEARCHABLE = ["name", "tags", "release_group", "description"]
+
+
+class SearchBackendError(Exception):
+    """The backend could not take the change now; the queue row is retried later."""
+
+
+class SearchBackend(Protocol):
+    name: str
+
+    def upsert(self, documents: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
+        """Matching torrent ids, best first; None means 'search in PostgreSQL'."""
+        ...
+
+
+class PostgresBackend:
+    name = "postgres"
+
+    def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
+        return None
+
+    def delete(self, ids: Sequence[str]) -> None:
+        return None
+
+    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
+        return None
+
+
+class MeilisearchBackend:
+    name = "meilisearch"
+
+    def __init__(self, url: str, api_key: str = "", index: str = "torrents") -> None:
+        import meilisearch
+
+        self.client = meilisearch.Client(url, api_key or None, timeout=10)
+        self.index_uid = index
+        self._configured = False
+
+    def _index(self) -> Any:
+        index = self.client.index(self.index_uid)
+        if not self._configured:
+            # Settings are idempotent; sent once per process before the first write.
+            index.update_settings({"filterableAttributes": FILTERABLE,
+                                   "sortableAttributes": SORTABLE,
+                                   "searchableAttributes": SEARCHABLE})
+            self._configured = True
+        return index
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from meilisearch.errors import (
+            MeilisearchApiError,
+            MeilisearchCommunicationError,
+            MeilisearchTimeoutError,
+        )
+
+        try:
+            return fn(*args, **kwargs)
+        except (MeilisearchApiError, MeilisearchCommunicationError,
+                MeilisearchTimeoutError) as exc:
+            raise SearchBackendError(str(exc)) from exc
+
+    def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
+        if documents:
+            self._call(lambda: self._index().add_documents(list(documents), primary_key="id"))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._call(lambda: self._index().delete_documents(list(ids)))
+
+    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
+        result = self._call(lambda: self.client.index(self.index_uid).search(
+            query, {"limit": limit, "attributesToRetrieve": ["id"]}))
+        return [uuid.UUID(hit["id"]) for hit in result.get("hits", [])]
+
+
+def search_backend() -> SearchBackend:
+    if settings.MEILISEARCH_URL:
+        return MeilisearchBackend(settings.MEILISEARCH_URL, settings.MEILISEARCH_API_KEY,
+                                  settings.MEILISEARCH_INDEX)
+    return PostgresBackend()
+
