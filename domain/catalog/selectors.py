@@ -233,3 +233,18 @@ def torrent_search_documents(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
             "release_group": meta.release_group if meta else "",
         })
     return docs
+
+
+def comment_for_edit(*, user: User, comment_id: uuid.UUID) -> Comment:
+    comment = Comment.objects.filter(pk=comment_id, deleted_at__isnull=True,
+                                     author_id=user.pk).first()
+    if comment is None:
+        raise NotFound("That comment does not exist or is not yours.")
+    return comment
+
+
+def comment_target(*, comment_id: uuid.UUID) -> uuid.UUID:
+    target = Comment.objects.filter(pk=comment_id).values_list("target_id", flat=True).first()
+    if target is None:
+        raise NotFound("That comment does not exist.")
+    return target
