@@ -36,3 +36,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
 @app.on_after_configure.connect
 def _install_beat_schedule(sender: Celery, **_: object) -> None:
     sender.conf.beat_schedule = beat_schedule()
+        "search-queue-drain": {
+            "task": "search.queue_drain",
+            "schedule": float(settings.SEARCH_QUEUE_DRAIN_SECONDS),
+        },
+        "search-queue-purge": {
+            "task": "search.queue_purge",
+            "schedule": float(settings.SEARCH_QUEUE_PURGE_SECONDS),
+        },
