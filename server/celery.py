@@ -30,12 +30,6 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "moderation.partitions_archive",
             "schedule": float(settings.PARTITION_ARCHIVE_SECONDS),
         },
-    }
-
-
-@app.on_after_configure.connect
-def _install_beat_schedule(sender: Celery, **_: object) -> None:
-    sender.conf.beat_schedule = beat_schedule()
         "search-queue-drain": {
             "task": "search.queue_drain",
             "schedule": float(settings.SEARCH_QUEUE_DRAIN_SECONDS),
@@ -44,3 +38,9 @@ def _install_beat_schedule(sender: Celery, **_: object) -> None:
             "task": "search.queue_purge",
             "schedule": float(settings.SEARCH_QUEUE_PURGE_SECONDS),
         },
+    }
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **_: object) -> None:
+    sender.conf.beat_schedule = beat_schedule()
