@@ -11,13 +11,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["domain.tracker", "domain.moderation"])
+app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.bonus"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from django.conf import settings
 
     return {
+        "bonus-award-due-periods": {
+            "task": "bonus.award_due_periods",
+            "schedule": float(settings.BONUS_EARNING_SCHEDULE_SECONDS),
+        },
+        "bonus-expire-tokens": {
+            "task": "bonus.expire_tokens",
+            "schedule": float(settings.BONUS_TOKEN_EXPIRY_SECONDS),
+        },
+        "bonus-recompute-statistics": {
+            "task": "bonus.recompute_statistics",
+            "schedule": float(settings.BONUS_STATISTICS_RECOMPUTE_SECONDS),
+        },
         "announces-partitions": {
             "task": "tracker.announces_partitions_ensure",
             "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),

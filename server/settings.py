@@ -228,3 +228,28 @@ SEARCH_QUEUE_MAX_ATTEMPTS = int(os.environ.get("SEARCH_QUEUE_MAX_ATTEMPTS", "8")
 SEARCH_QUEUE_BACKOFF_SECONDS = int(os.environ.get("SEARCH_QUEUE_BACKOFF_SECONDS", "30"))
 SEARCH_QUEUE_PURGE_SECONDS = int(os.environ.get("SEARCH_QUEUE_PURGE_SECONDS", str(7 * 86400)))
 SEARCH_QUEUE_KEEP_DAYS = int(os.environ.get("SEARCH_QUEUE_KEEP_DAYS", "7"))
+
+# --- bonus ---
+# Earning: each period of BONUS_EARNING_PERIOD_SECONDS is awarded once, after the tracker's
+# flush has had BONUS_EARNING_GRACE_SECONDS to write its peer_history rows; beat looks for due
+# periods every BONUS_EARNING_SCHEDULE_SECONDS and catches up at most
+# BONUS_EARNING_CATCH_UP_PERIODS after an outage.
+BONUS_EARNING_PERIOD_SECONDS = int(os.environ.get("BONUS_EARNING_PERIOD_SECONDS", "3600"))
+BONUS_EARNING_GRACE_SECONDS = int(os.environ.get("BONUS_EARNING_GRACE_SECONDS", "600"))
+BONUS_EARNING_SCHEDULE_SECONDS = int(os.environ.get("BONUS_EARNING_SCHEDULE_SECONDS", "300"))
+BONUS_EARNING_CATCH_UP_PERIODS = int(os.environ.get("BONUS_EARNING_CATCH_UP_PERIODS", "48"))
+BONUS_TOKEN_EXPIRY_SECONDS = int(os.environ.get("BONUS_TOKEN_EXPIRY_SECONDS", "60"))
+BONUS_STATISTICS_RECOMPUTE_SECONDS = int(
+    os.environ.get("BONUS_STATISTICS_RECOMPUTE_SECONDS", "86400"))
+# Prices, in points (decimal strings).
+BONUS_UPLOAD_PRICE_PER_GIB = os.environ.get("BONUS_UPLOAD_PRICE_PER_GIB", "100")
+BONUS_UPLOAD_MAX_GIB = int(os.environ.get("BONUS_UPLOAD_MAX_GIB", "100"))
+BONUS_TOKEN_PRICE = os.environ.get("BONUS_TOKEN_PRICE", "250")
+BONUS_TOKEN_MAX_PER_PURCHASE = int(os.environ.get("BONUS_TOKEN_MAX_PER_PURCHASE", "10"))
+# A used token makes one torrent free for this long, or until this much was downloaded.
+BONUS_TOKEN_LIFETIME_SECONDS = int(os.environ.get("BONUS_TOKEN_LIFETIME_SECONDS",
+                                                  str(4 * 86400)))
+BONUS_TOKEN_MAX_DOWNLOAD_BYTES = int(os.environ.get("BONUS_TOKEN_MAX_DOWNLOAD_BYTES",
+                                                    str(50 * 1024**3)))
+BONUS_GIFT_MAX = os.environ.get("BONUS_GIFT_MAX", "100000")
+BONUS_GIFT_MESSAGE_MAX_LENGTH = 500

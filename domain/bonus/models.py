@@ -91,7 +91,8 @@ class BonusTransaction(UUIDModel):
                                      related_name="+")
     acting_user = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")
-    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    # NULL, not "": the partial unique index must ignore rows without a key.
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -146,8 +147,33 @@ class FreeleechToken(TimestampedModel):
             models.UniqueConstraint(fields=["user", "torrent"], name="freeleech_tokens_one_active",
                                     condition=Q(status="active")),
             models.CheckConstraint(
-                condition=~Q(status="active") | Q(torrent__isnull=False, activated_at__isnull=False),
+                condition=(~Q(status="active")
+                           | Q(torrent__isnull=False, activated_at__isnull=False)),
                 name="freeleech_tokens_active_has_torrent"),
             models.CheckConstraint(condition=Q(downloaded_bytes__gte=0),
                                    name="freeleech_tokens_downloaded_gte_0"),
         ]
+
+
+class EarningPeriod(models.Model):
+    """One awarded earning period. Its primary key is the period's start, so a period is
+    awarded at most once: the row is written in the same transaction as the ledger rows and
+    balances of that period (a crash rolls all of it back, and the rerun awards it whole)."""
+
+    period_start = models.DateTimeField(primary_key=True)
+    period_end = models.DateTimeField()
+    awarded_at = models.DateTimeField(default=timezone.now)
+    members = models.PositiveIntegerField(default=0)
+    points = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "bonus_earning_periods"
+        ordering = ["-period_start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gt=models.F("period_start")),
+                                   name="bonus_earning_periods_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m-%d %H:%M} - {self.period_end:%H:%M}"
