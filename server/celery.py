@@ -11,13 +11,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.bonus"])
+app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.bonus",
+                        "domain.accounts"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from django.conf import settings
 
     return {
+        "accounts-group-auto-apply": {
+            "task": "accounts.group_auto_apply",
+            "schedule": float(settings.GROUP_AUTO_APPLY_SECONDS),
+        },
+        "accounts-user-sessions-cleanup": {
+            "task": "accounts.user_sessions_cleanup",
+            "schedule": float(settings.SESSION_CLEANUP_SECONDS),
+        },
         "bonus-award-due-periods": {
             "task": "bonus.award_due_periods",
             "schedule": float(settings.BONUS_EARNING_SCHEDULE_SECONDS),

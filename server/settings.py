@@ -253,3 +253,24 @@ BONUS_TOKEN_MAX_DOWNLOAD_BYTES = int(os.environ.get("BONUS_TOKEN_MAX_DOWNLOAD_BY
                                                     str(50 * 1024**3)))
 BONUS_GIFT_MAX = os.environ.get("BONUS_GIFT_MAX", "100000")
 BONUS_GIFT_MESSAGE_MAX_LENGTH = 500
+
+# --- accounts ---
+# Sessions live in user_sessions (token as SHA-256) with their data in Redis.
+SESSION_ENGINE = "domain.accounts.sessions"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(14 * 86400)))
+# Session rows stay this long after they end, for the sessions page and investigations.
+SESSION_ROW_KEEP_DAYS = int(os.environ.get("SESSION_ROW_KEEP_DAYS", "30"))
+SESSION_CLEANUP_SECONDS = int(os.environ.get("SESSION_CLEANUP_SECONDS", "86400"))
+GROUP_AUTO_APPLY_SECONDS = int(os.environ.get("GROUP_AUTO_APPLY_SECONDS", "3600"))
+# open | invite | closed
+REGISTRATION_MODE = os.environ.get("REGISTRATION_MODE", "invite")
+EMAIL_CONFIRMATION_DAYS = int(os.environ.get("EMAIL_CONFIRMATION_DAYS", "3"))
+INVITE_VALID_DAYS = int(os.environ.get("INVITE_VALID_DAYS", "7"))
+LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
+LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "20"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+# Logs banned members out on their next request and holds staff to 2FA enrolment.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "frontend.accounts.middleware.AccountGuardMiddleware",
+)

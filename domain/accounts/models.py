@@ -333,3 +333,69 @@ class UserTwoFactor(TimestampedModel):
                 name="user_2fa_enabled_needs_confirmation",
             ),
         ]
+
+
+def new_invite_code() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invite(TimestampedModel):
+    """An invitation to join (the seed has none of its own): who sent it, to which email,
+    until when, and who used it. The invite tree is users.invited_by, set on registration."""
+
+    code = models.CharField(max_length=64, unique=True, default=new_invite_code)
+    inviter = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invites_sent")
+    email = models.EmailField(max_length=254)
+    expires_at = models.DateTimeField()
+    used_by = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="invite_used")
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "invites"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["inviter", "-created_at"], name="invites_inviter_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
+                                   name="invites_expires_after_created"),
+            models.CheckConstraint(condition=Q(used_by__isnull=True) | Q(used_at__isnull=False),
+                                   name="invites_used_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"invite to {self.email}"
+
+
+ACCOUNT_AGE_DAYS = "account_age_days"
+ACHIEVEMENT_COUNTERS: tuple[str, ...] = (*STATISTICS_COUNTERS, ACCOUNT_AGE_DAYS)
+
+
+class AchievementRule(TimestampedModel):
+    """What earns an achievement: a counter of user_statistics (or the account's age in
+    days) reaching a threshold. Rules are data so staff add tiers without a deploy."""
+
+    achievement = models.SlugField(max_length=64)
+    tier = models.PositiveSmallIntegerField(default=1)
+    title = models.CharField(max_length=100)
+    description = models.CharField(max_length=255, blank=True, default="")
+    icon = models.CharField(max_length=64, blank=True, default="")
+    counter = models.CharField(max_length=32, choices=[(c, c) for c in ACHIEVEMENT_COUNTERS])
+    threshold = models.BigIntegerField()
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "achievement_rules"
+        ordering = ["achievement", "tier"]
+        constraints = [
+            models.UniqueConstraint(fields=["achievement", "tier"],
+                                    name="achievement_rules_once"),
+            models.CheckConstraint(condition=Q(threshold__gt=0),
+                                   name="achievement_rules_threshold_gt_0"),
+            choices_check("counter", ACHIEVEMENT_COUNTERS, "achievement_rules_counter_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} (tier {self.tier})"

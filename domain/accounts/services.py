@@ -1,0 +1,766 @@
+"""Writes for accounts: joining, login checks, sessions, two-factor, passkey, privacy,
+invites, class changes and achievements.
+
+Every service is keyword-only, writes in one transaction, records security events and
+staff changes in audit_logs inside that transaction, and publishes after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from domain.accounts.models import (
+    ACCOUNT_AGE_DAYS,
+    AchievementRule,
+    Invite,
+    User,
+    UserAchievement,
+    UserGroup,
+    UserPrivacy,
+    UserSession,
+    UserStatistics,
+    UserStatus,
+    UserTwoFactor,
+)
+from domain.accounts.permissions import Perm, require_perm, user_has_perm
+from domain.accounts.sessions import session_key_hash
+from domain.base import TargetType
+from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
+from domain.events import publish_on_commit, user_group
+from domain.moderation.bans import ban_for_email, ip_ban_reason, user_ban_reasons
+from domain.moderation.models import BanType
+from domain.moderation.services import audit_log_write
+
+log = logging.getLogger(__name__)
+
+SESSION_REVOKED_EVENT = "session.revoked"
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
+
+
+def _audit(action: str, *, user: User, actor: Any = None, ip: str | None = None,
+           user_agent: str = "", changes: dict[str, Any] | None = None,
+           metadata: dict[str, Any] | None = None) -> None:
+    audit_log_write(action=action, actor=actor if actor is not None else user,
+                    target_type=TargetType.USER, target_id=user.pk, ip_address=ip,
+                    user_agent=user_agent, changes=changes, metadata=metadata)
+
+
+# --- Joining ------------------------------------------------------------------------------
+
+class RegistrationMode:
+    OPEN = "open"
+    INVITE = "invite"
+    CLOSED = "closed"
+
+
+def registration_mode() -> str:
+    mode = str(getattr(settings, "REGISTRATION_MODE", RegistrationMode.INVITE)).lower()
+    return mode if mode in {"open", "invite", "closed"} else RegistrationMode.CLOSED
+
+
+CONFIRM_SALT = "accounts.confirm-email"
+
+
+def email_confirmation_token(user: User) -> str:
+    # The email is signed too, so a link stops working if the address changes.
+    return signing.dumps({"u": str(user.pk), "e": user.email.lower()}, salt=CONFIRM_SALT)
+
+
+def _check_new_email(email: str, *, exclude_user: User | None = None) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationFailed("Enter a valid email address.", field="email") from None
+    if ban_for_email(email) is not None:
+        raise ValidationFailed("This email address cannot be used here.", field="email")
+    taken = User.objects.filter(email__iexact=email)
+    if exclude_user is not None:
+        taken = taken.exclude(pk=exclude_user.pk)
+    if taken.exists():
+        raise ValidationFailed("An account with this email address exists.", field="email")
+    return email
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="password") from None
+
+
+def account_register(*, username: str, email: str, password: str, invite_code: str = "",
+                     ip: str | None = None, user_agent: str = "", confirm_url: str) -> User:
+    """Create an account awaiting email confirmation (group and status `validating`) and
+    mail the confirmation link (`confirm_url` + `?token=`) after commit."""
+    mode = registration_mode()
+    if mode == RegistrationMode.CLOSED:
+        raise NotPermitted("Registration is closed.", code="registration_closed")
+    reason = ip_ban_reason(ip)
+    if reason is not None:
+        raise NotPermitted("Registration from your address is not allowed.",
+                           code="ip_banned")
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise ValidationFailed("2-32 letters, digits, dots, dashes or underscores.",
+                               field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationFailed("This username is taken.", field="username")
+    email = _check_new_email(email)
+    _check_password(password, User(username=username, email=email))
+    invite_code = (invite_code or "").strip()
+    if mode == RegistrationMode.INVITE and not invite_code:
+        raise ValidationFailed("An invite code is required.", field="invite_code")
+
+    with transaction.atomic():
+        invite = None
+        if invite_code:
+            invite = (Invite.objects.select_for_update().select_related("inviter")
+                      .filter(code=invite_code).first())
+            if (invite is None or invite.used_by_id is not None
+                    or invite.revoked_at is not None or invite.expires_at <= timezone.now()):
+                raise ValidationFailed("This invite code is not valid (used, revoked or "
+                                       "expired).", field="invite_code")
+        user = User.objects.create_user(
+            username=username, email=email, password=password,
+            group=UserGroup.objects.get(name="validating"), status=UserStatus.VALIDATING,
+            registration_ip=ip, last_ip=ip,
+            invited_by=invite.inviter if invite is not None else None)
+        if invite is not None:
+            invite.used_by = user
+            invite.used_at = timezone.now()
+            invite.save(update_fields=["used_by", "used_at", "updated_at"])
+        _audit("user.register", user=user, ip=ip, user_agent=user_agent,
+               metadata={"invite_id": str(invite.pk) if invite else None, "mode": mode})
+        link = f"{confirm_url}?{urlencode({'token': email_confirmation_token(user)})}"
+        transaction.on_commit(lambda: send_mail(
+            f"Confirm your {settings.SITE_NAME} account",
+            f"Welcome, {username}.\n\nFollow this link to confirm your email address and "
+            f"activate your account:\n\n{link}\n\nThe link is valid for "
+            f"{settings.EMAIL_CONFIRMATION_DAYS} days.\n",
+            settings.DEFAULT_FROM_EMAIL, [email]))
+    return user
+
+
+def account_confirm_email(*, token: str, ip: str | None = None) -> User:
+    """Follow the emailed link: a validating account becomes an active member."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT,
+                             max_age=timedelta(days=settings.EMAIL_CONFIRMATION_DAYS))
+    except signing.SignatureExpired:
+        raise ValidationFailed("This confirmation link has expired.",
+                               code="expired") from None
+    except signing.BadSignature:
+        raise ValidationFailed("This confirmation link is not valid.") from None
+    with transaction.atomic():
+        user = (User.objects.select_for_update().filter(pk=data.get("u")).first())
+        if user is None or user.email.lower() != data.get("e"):
+            raise ValidationFailed("This confirmation link is not valid.")
+        if user.status != UserStatus.VALIDATING:
+            raise Conflict("This account is already confirmed.", code="already_confirmed")
+        user.status = UserStatus.ACTIVE
+        old_group = user.group
+        if old_group.name == "validating":
+            user.group = UserGroup.objects.get(name="member")
+        user.save(update_fields=["status", "group", "updated_at"])
+        _audit("user.email_confirmed", user=user, ip=ip,
+               changes={"status": [UserStatus.VALIDATING, UserStatus.ACTIVE],
+                        "group": [old_group.name, user.group.name]})
+    return user
+
+
+def invites_available(user: User) -> int:
+    """Invites left this calendar month: the group's invite_allowance minus invites sent
+    since the first of the month (revoked ones still count, or revoke+resend would be
+    unlimited)."""
+    if not user_has_perm(user, Perm.INVITE):
+        return 0
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    sent = Invite.objects.filter(inviter=user, created_at__gte=month_start).count()
+    return max(0, user.group.invite_allowance - sent)
+
+
+def invite_create(*, inviter: User, email: str, register_url: str, ip: str | None = None
+                  ) -> Invite:
+    """Send an invite by email; refused without the invite permission or allowance."""
+    require_perm(inviter, Perm.INVITE, "Your class cannot send invites yet.")
+    if registration_mode() == RegistrationMode.CLOSED:
+        raise NotPermitted("Registration is closed, so invites cannot be used now.")
+    email = _check_new_email(email)
+    with transaction.atomic():
+        # Serialize one member's invites so two tabs cannot both spend the last one.
+        User.objects.select_for_update().filter(pk=inviter.pk).first()
+        if invites_available(inviter) <= 0:
+            raise NotPermitted("You have no invites left this month.", code="no_invites")
+        if Invite.objects.filter(email__iexact=email, used_by__isnull=True,
+                                 revoked_at__isnull=True,
+                                 expires_at__gt=timezone.now()).exists():
+            raise ValidationFailed("This address already has a pending invite.",
+                                   field="email")
+        invite = Invite.objects.create(
+            inviter=inviter, email=email,
+            expires_at=timezone.now() + timedelta(days=settings.INVITE_VALID_DAYS))
+        UserStatistics.objects.filter(user=inviter).update(
+            invites_sent_count=F("invites_sent_count") + 1)
+        _audit("invite.create", user=inviter, ip=ip, metadata={"invite_id": str(invite.pk),
+                                                              "email": email})
+        link = f"{register_url}?{urlencode({'invite': invite.code})}"
+        transaction.on_commit(lambda: send_mail(
+            f"You are invited to {settings.SITE_NAME}",
+            f"{inviter.username} invites you to join {settings.SITE_NAME}.\n\n"
+            f"Register here before {invite.expires_at:%Y-%m-%d}:\n\n{link}\n",
+            settings.DEFAULT_FROM_EMAIL, [email]))
+    return invite
+
+
+def invite_revoke(*, user: User, invite_id: uuid.UUID | str, ip: str | None = None) -> Invite:
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().filter(pk=invite_id, inviter=user).first()
+        if invite is None:
+            raise NotFound("No such invite.")
+        if invite.used_by_id is not None or invite.revoked_at is not None:
+            raise Conflict("This invite was already used or revoked.")
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at", "updated_at"])
+        _audit("invite.revoke", user=user, ip=ip, metadata={"invite_id": str(invite.pk)})
+    return invite
+
+
+# --- Login --------------------------------------------------------------------------------
+
+def _account_key(login: str) -> str:
+    """The per-account counter: by user id when the login names an account (so its
+    username and its email share one budget), else by the login text itself."""
+    login = login.strip()
+    user_id = (User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
+               .values_list("pk", flat=True).first())
+    if user_id is not None:
+        return f"login:fail:user:{user_id}"
+    return f"login:fail:name:{hashlib.sha256(login.lower().encode()).hexdigest()}"
+
+
+def _limits(account_key: str, ip: str | None) -> list[tuple[str, int]]:
+    limits = [(account_key, settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)]
+    if ip:
+        limits.append((f"login:fail:ip:{ip}", settings.LOGIN_MAX_FAILURES_PER_IP))
+    return limits
+
+
+def login_rate_check(*, login: str, ip: str | None, account_key: str | None = None) -> None:
+    """Refuse further tries once an account or an address has failed too often within
+    LOGIN_FAILURE_WINDOW_SECONDS (failed passwords and failed 2FA codes both count)."""
+    limits = _limits(account_key or _account_key(login), ip)
+    counts = cache.get_many([key for key, _ in limits])
+    for key, limit in limits:
+        if int(counts.get(key) or 0) >= limit:
+            raise RateLimited("Too many failed logins. Try again in a few minutes.",
+                              retry_after=float(settings.LOGIN_FAILURE_WINDOW_SECONDS))
+
+
+def _login_failed(*, login: str, ip: str | None, user: User | None, reason: str,
+                  user_agent: str = "") -> None:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    account_key = f"login:fail:user:{user.pk}" if user is not None else _account_key(login)
+    for key, _ in _limits(account_key, ip):
+        # add() starts the window; incr() never extends it, so the lockout does end.
+        cache.add(key, 0, window)
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, window)
+    with transaction.atomic():
+        audit_log_write(action="login.failed", actor=None,
+                        target_type=TargetType.USER if user else "",
+                        target_id=user.pk if user else None, ip_address=ip,
+                        user_agent=user_agent,
+                        metadata={"login": login[:254], "reason": reason})
+
+
+def _account_refusal(user: User, ip: str | None) -> str | None:
+    """Why this correctly authenticated account may not log in, in words for the member."""
+    reasons = user_ban_reasons(user.pk)
+    if BanType.ACCOUNT in reasons or user.status == UserStatus.BANNED:
+        detail = reasons.get(BanType.ACCOUNT)
+        return "This account is banned" + (f": {detail}." if detail else ".")
+    if user.deleted_at is not None or user.status == UserStatus.DISABLED:
+        return "This account is disabled. Contact the staff if you think this is a mistake."
+    if user.status == UserStatus.VALIDATING:
+        return ("This account is not confirmed yet: follow the link in the email we sent "
+                "you when you registered.")
+    ip_reason = ip_ban_reason(ip)
+    if ip_reason is not None:
+        return "Logins from your address are not allowed."
+    return None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    needs_2fa: bool
+    must_enrol_2fa: bool
+
+
+def login_attempt(*, login: str, password: str, ip: str | None, user_agent: str = ""
+                  ) -> LoginResult:
+    """Check a username-or-email and password. Raises RateLimited, ValidationFailed (wrong
+    credentials, one message whichever part was wrong) or NotPermitted (banned, disabled,
+    validating: said clearly, only to someone who knew the password)."""
+    login = (login or "").strip()
+    login_rate_check(login=login, ip=ip)
+    user = (User.objects.select_related("group")
+            .filter(Q(username__iexact=login) | Q(email__iexact=login)).first())
+    if user is None:
+        User().set_password(password)  # same cost as a wrong password
+        _login_failed(login=login, ip=ip, user=None, reason="unknown", user_agent=user_agent)
+        raise ValidationFailed("Please enter a correct username and password.",
+                               code="bad_credentials")
+    if not user.check_password(password):
+        _login_failed(login=login, ip=ip, user=user, reason="password",
+                      user_agent=user_agent)
+        raise ValidationFailed("Please enter a correct username and password.",
+                               code="bad_credentials")
+    refusal = _account_refusal(user, ip)
+    if refusal is not None:
+        with transaction.atomic():
+            _audit("login.refused", user=user, actor=None, ip=ip, user_agent=user_agent,
+                   metadata={"reason": refusal})
+        raise NotPermitted(refusal, code="login_refused")
+    two_factor = UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()
+    cache.delete(f"login:fail:user:{user.pk}")
+    return LoginResult(user=user, needs_2fa=two_factor,
+                       must_enrol_2fa=not two_factor and user.group.requires_2fa)
+
+
+def login_succeeded(*, user: User, ip: str | None, user_agent: str = "",
+                    method: str = "password") -> None:
+    """Record a completed login (after the second factor, when there is one)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(last_ip=ip, last_seen_at=timezone.now())
+        _audit("login.success", user=user, ip=ip, user_agent=user_agent,
+               metadata={"method": method})
+
+
+# --- Sessions -----------------------------------------------------------------------------
+
+def sessions_revoke_all(*, user_id: uuid.UUID, reason: str,
+                        except_session_key: str | None = None) -> int:
+    """End every session of a member (but one, if named), sockets included. Call inside
+    the transaction of the change that causes it (password change, ban)."""
+    keep = session_key_hash(except_session_key) if except_session_key else None
+    rows = UserSession.objects.filter(user_id=user_id, revoked_at__isnull=True)
+    if keep is not None:
+        rows = rows.exclude(token_hash=keep)
+    hashes = list(rows.values_list("token_hash", flat=True))
+    count = rows.update(revoked_at=timezone.now())
+    _drop_session_data(hashes)
+    if keep is None:
+        publish_on_commit(user_group(user_id), SESSION_REVOKED_EVENT, {"reason": reason})
+    else:
+        for token_hash in hashes:
+            publish_on_commit(user_group(user_id), SESSION_REVOKED_EVENT,
+                              {"session_key_hash": token_hash, "reason": reason})
+    return count
+
+
+def _drop_session_data(hashes: list[str]) -> None:
+    from domain.accounts.sessions import data_cache_key
+
+    keys = [data_cache_key(h) for h in hashes]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = None,
+                   current_session_key: str | None = None) -> UserSession:
+    """A member ends one of their own sessions (any device, this one included)."""
+    with transaction.atomic():
+        row = (UserSession.objects.select_for_update()
+               .filter(pk=session_id, user=user).first())
+        if row is None:
+            raise NotFound("No such session.")
+        if row.revoked_at is not None:
+            raise Conflict("This session has already ended.")
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+        _drop_session_data([row.token_hash])
+        publish_on_commit(user_group(user.pk), SESSION_REVOKED_EVENT,
+                          {"session_key_hash": row.token_hash, "reason": "revoked"})
+        _audit("session.revoke", user=user, ip=ip,
+               metadata={"session_id": str(row.pk),
+                         "current": bool(current_session_key)
+                         and session_key_hash(current_session_key) == row.token_hash})
+    return row
+
+
+def user_sessions_cleanup(*, now: Any = None, keep_days: int | None = None) -> int:
+    """Delete session rows that expired or were revoked more than SESSION_ROW_KEEP_DAYS ago
+    (kept that long so the sessions page and investigations can still see them).
+    Idempotent: a second run finds nothing."""
+    now = now or timezone.now()
+    keep = timedelta(days=settings.SESSION_ROW_KEEP_DAYS if keep_days is None else keep_days)
+    cutoff = now - keep
+    deleted, _ = UserSession.objects.filter(
+        Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    log.info("user_sessions_cleanup: deleted %d session rows ended before %s", deleted,
+             cutoff.isoformat())
+    return deleted
+
+
+# --- Password, email, passkey, privacy -----------------------------------------------------
+
+def password_change(*, user: User, old_password: str, new_password: str,
+                    current_session_key: str | None, ip: str | None = None) -> None:
+    """Change the password; every other session ends (this one stays logged in)."""
+    if not user.check_password(old_password or ""):
+        raise ValidationFailed("Your current password is not correct.", field="old_password")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="new_password") from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        sessions_revoke_all(user_id=user.pk, reason="password_change",
+                            except_session_key=current_session_key)
+        _audit("user.password_change", user=user, ip=ip)
+
+
+def email_change(*, user: User, password: str, new_email: str, ip: str | None = None
+                 ) -> None:
+    if not user.check_password(password or ""):
+        raise ValidationFailed("Your password is not correct.", field="password")
+    email = _check_new_email(new_email, exclude_user=user)
+    with transaction.atomic():
+        old = user.email
+        user.email = email
+        user.save(update_fields=["email", "updated_at"])
+        _audit("user.email_change", user=user, ip=ip, changes={"email": [old, email]})
+
+
+def passkey_reset(*, user: User, actor: User, ip: str | None = None) -> str:
+    """A new passkey; the old one stops working at once (tracker cache dropped after
+    commit). The owner resets their own; staff with USERS_EDIT may reset anyone's."""
+    if actor.pk != user.pk:
+        require_perm(actor, Perm.USERS_EDIT)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        old = locked.passkey
+        new = locked.reset_passkey()
+        locked.save(update_fields=["passkey", "updated_at"])
+        from domain.tracker.cache import invalidate_user
+
+        invalidate_user(user.pk, passkeys=(old,))
+        # The passkey itself is a secret: the audit row says that it changed, not to what.
+        _audit("user.passkey_reset", user=locked, actor=actor, ip=ip)
+    user.passkey = new
+    return new
+
+
+def privacy_update(*, user: User, settings_: dict[str, bool], ip: str | None = None
+                   ) -> UserPrivacy:
+    unknown = set(settings_) - set(UserPrivacy.SETTINGS)
+    if unknown:
+        raise ValidationFailed(f"Unknown privacy settings: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        privacy, _ = UserPrivacy.objects.select_for_update().get_or_create(user=user)
+        changes = {}
+        for name, value in settings_.items():
+            if getattr(privacy, name) != bool(value):
+                changes[name] = [getattr(privacy, name), bool(value)]
+                setattr(privacy, name, bool(value))
+        if changes:
+            privacy.save()
+            _audit("user.privacy_change", user=user, ip=ip, changes=changes)
+    return privacy
+
+
+# --- Two-factor ---------------------------------------------------------------------------
+
+BACKUP_CODE_COUNT = 10
+TOTP_VALID_WINDOW = 1  # steps either side of now, for clock drift
+
+
+def _backup_hash(user_id: Any, code: str) -> str:
+    # 80 random bits per code: a keyed SHA-256 is enough; a slow hash would make checking
+    # ten codes at login cost seconds.
+    normalized = code.replace("-", "").replace(" ", "").upper()
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{user_id}:{normalized}".encode(),
+                      hashlib.sha256).hexdigest()
+    return f"hmac-sha256${digest}"
+
+
+def _new_backup_codes(user_id: Any) -> tuple[list[str], list[str]]:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    codes = []
+    for _ in range(BACKUP_CODE_COUNT):
+        raw = "".join(secrets.choice(alphabet) for _ in range(16))
+        codes.append("-".join(raw[i:i + 4] for i in range(0, 16, 4)))
+    return codes, [_backup_hash(user_id, c) for c in codes]
+
+
+def two_factor_provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username,
+                                               issuer_name=settings.SITE_NAME)
+
+
+def two_factor_begin(*, user: User) -> UserTwoFactor:
+    """Start (or restart) enrolment with a fresh secret; 2FA is not on until confirmed."""
+    with transaction.atomic():
+        row = UserTwoFactor.objects.select_for_update().filter(user=user).first()
+        if row is not None and row.is_enabled:
+            raise Conflict("Two-factor authentication is already on.")
+        if row is None:
+            row = UserTwoFactor(user=user)
+        row.secret = pyotp.random_base32()
+        row.backup_codes = []
+        row.last_used_step = None
+        row.save()
+    return row
+
+
+def _totp_step(secret: str, code: str, last_used_step: int | None) -> int | None:
+    """The time step `code` is valid for (within the drift window) if it is newer than the
+    last one used, else None: a code seen once is refused forever after."""
+    code = re.sub(r"\s", "", code or "")
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(timezone.now())
+    for step in range(now_step - TOTP_VALID_WINDOW, now_step + TOTP_VALID_WINDOW + 1):
+        if last_used_step is not None and step <= last_used_step:
+            continue
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def two_factor_confirm(*, user: User, code: str, ip: str | None = None) -> list[str]:
+    """Turn 2FA on with a first code; returns the backup codes (shown once, stored hashed)."""
+    with transaction.atomic():
+        row = UserTwoFactor.objects.select_for_update().filter(user=user).first()
+        if row is None or not row.secret:
+            raise ValidationFailed("Start the enrolment first.")
+        if row.is_enabled:
+            raise Conflict("Two-factor authentication is already on.")
+        step = _totp_step(row.secret, code, row.last_used_step)
+        if step is None:
+            raise ValidationFailed("That code is not right. Check your device's clock and "
+                                   "enter the current code.", field="code")
+        codes, hashes = _new_backup_codes(user.pk)
+        row.is_enabled = True
+        row.confirmed_at = timezone.now()
+        row.last_used_step = step
+        row.last_used_at = timezone.now()
+        row.backup_codes = hashes
+        row.save()
+        _audit("user.2fa_enable", user=user, ip=ip)
+    return codes
+
+
+def two_factor_verify(*, user: User, code: str, ip: str | None = None,
+                      user_agent: str = "") -> str:
+    """Check a TOTP or backup code at login. Returns "totp" or "backup"; a backup code is
+    spent. Wrong codes count towards the login rate limit and are audited."""
+    login_rate_check(login=user.username, ip=ip, account_key=f"login:fail:user:{user.pk}")
+    with transaction.atomic():
+        row = UserTwoFactor.objects.select_for_update().filter(user=user,
+                                                               is_enabled=True).first()
+        if row is None:
+            raise ValidationFailed("Two-factor authentication is not on for this account.")
+        step = _totp_step(row.secret, code, row.last_used_step)
+        if step is not None:
+            row.last_used_step = step
+            row.last_used_at = timezone.now()
+            row.save(update_fields=["last_used_step", "last_used_at", "updated_at"])
+            return "totp"
+        hashed = _backup_hash(user.pk, code or "")
+        if hashed in row.backup_codes:
+            row.backup_codes = [h for h in row.backup_codes if h != hashed]
+            row.last_used_at = timezone.now()
+            row.save(update_fields=["backup_codes", "last_used_at", "updated_at"])
+            _audit("user.2fa_backup_code_used", user=user, ip=ip,
+                   metadata={"remaining": len(row.backup_codes)})
+            return "backup"
+    _login_failed(login=user.username, ip=ip, user=user, reason="2fa", user_agent=user_agent)
+    raise ValidationFailed("That code is not right, or was already used.", field="code")
+
+
+def two_factor_disable(*, user: User, password: str, ip: str | None = None) -> None:
+    if user.group.requires_2fa:
+        raise NotPermitted("Your class requires two-factor authentication.")
+    if not user.check_password(password or ""):
+        raise ValidationFailed("Your password is not correct.", field="password")
+    with transaction.atomic():
+        deleted, _ = UserTwoFactor.objects.filter(user=user).delete()
+        if not deleted:
+            raise Conflict("Two-factor authentication is not on.")
+        _audit("user.2fa_disable", user=user, ip=ip)
+
+
+def two_factor_backup_codes_regenerate(*, user: User, password: str, ip: str | None = None
+                                       ) -> list[str]:
+    if not user.check_password(password or ""):
+        raise ValidationFailed("Your password is not correct.", field="password")
+    with transaction.atomic():
+        row = UserTwoFactor.objects.select_for_update().filter(user=user,
+                                                               is_enabled=True).first()
+        if row is None:
+            raise Conflict("Two-factor authentication is not on.")
+        codes, row.backup_codes = _new_backup_codes(user.pk)
+        row.save(update_fields=["backup_codes", "updated_at"])
+        _audit("user.2fa_backup_codes_regenerate", user=user, ip=ip)
+    return codes
+
+
+# --- Classes ------------------------------------------------------------------------------
+
+def _group_changed(*, user: User, old: UserGroup, new: UserGroup, actor: User | None,
+                   ip: str | None, reason: str) -> None:
+    from domain.community.notifications import notification_send
+    from domain.tracker.cache import invalidate_user
+
+    promoted = new.rank > old.rank
+    audit_log_write(action="user.group_change", actor=actor, target_type=TargetType.USER,
+                    target_id=user.pk, ip_address=ip,
+                    changes={"group": [old.name, new.name]},
+                    metadata={"reason": reason, "automatic": actor is None})
+    invalidate_user(user.pk)
+    notification_send(
+        user_id=user.pk, kind="group_change",
+        title=f"{'Promoted' if promoted else 'Moved'} to {new.display_name}",
+        body=(f"Your class changed from {old.display_name} to {new.display_name}. "
+              f"{reason}").strip(),
+        actor_id=actor.pk if actor is not None else None,
+        target_type=TargetType.USER_GROUP, target_id=new.pk,
+        payload={"from": old.name, "to": new.name})
+
+
+def user_group_set(*, actor: User, user: User, group: UserGroup, reason: str = "",
+                   ip: str | None = None) -> User:
+    """Staff move a member to another class (audited, notified, tracker cache dropped).
+    Nobody may hand out a class ranked at or above their own."""
+    require_perm(actor, Perm.USERS_EDIT)
+    if group.rank >= actor.group.rank and not user_has_perm(actor, Perm.GROUPS_EDIT):
+        raise NotPermitted("You may only assign classes below your own.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().select_related("group").get(pk=user.pk)
+        old = locked.group
+        if old.pk == group.pk:
+            return locked
+        locked.group = group
+        locked.save(update_fields=["group", "updated_at"])
+        _group_changed(user=locked, old=old, new=group, actor=actor, ip=ip,
+                       reason=reason.strip())
+    return locked
+
+
+def _meets(group: UserGroup, stats: UserStatistics, age_days: int) -> bool:
+    if group.min_uploaded is not None and stats.uploaded < group.min_uploaded:
+        return False
+    if group.min_ratio is not None and stats.downloaded > 0 and (
+            Decimal(stats.uploaded) / Decimal(stats.downloaded) < group.min_ratio):
+        return False
+    if group.min_account_age_days is not None and age_days < group.min_account_age_days:
+        return False
+    return group.min_uploads is None or stats.uploads_count >= group.min_uploads
+
+
+def group_auto_apply(*, now: Any = None) -> list[tuple[uuid.UUID, str, str]]:
+    """Promote and demote members between the automatic classes (user_groups.auto_promote
+    with their min_* rules; `member` is the floor). Classes staff assigned by hand (VIP,
+    uploader, staff...) are never touched. Returns (user_id, old, new) per change; running
+    twice changes nothing the second time."""
+    now = now or timezone.now()
+    ladder = list(UserGroup.objects.filter(auto_promote=True).order_by("rank"))
+    floor = UserGroup.objects.get(name="member")
+    managed = {floor.pk, *(g.pk for g in ladder)}
+    changes: list[tuple[uuid.UUID, str, str]] = []
+    candidates = (User.objects.filter(group_id__in=managed, status=UserStatus.ACTIVE,
+                                      deleted_at__isnull=True)
+                  .select_related("group", "statistics").order_by("pk"))
+    for user in candidates.iterator(chunk_size=500):
+        stats = getattr(user, "statistics", None)
+        if stats is None:
+            continue
+        age_days = (now - user.created_at).days
+        target = floor
+        for group in ladder:
+            if _meets(group, stats, age_days):
+                target = group
+        if target.pk == user.group_id:
+            continue
+        with transaction.atomic():
+            locked = (User.objects.select_for_update().select_related("group")
+                      .filter(pk=user.pk, group_id=user.group_id).first())
+            if locked is None:
+                continue  # changed meanwhile (by staff): leave it
+            old = locked.group
+            locked.group = target
+            locked.save(update_fields=["group", "updated_at"])
+            promoted = target.rank > old.rank
+            reason = ("You met the requirements of the next class." if promoted else
+                      "You no longer meet the requirements of your class.")
+            _group_changed(user=locked, old=old, new=target, actor=None, ip=None,
+                           reason=reason)
+        changes.append((user.pk, old.name, target.name))
+        log.info("group_auto_apply: %s %s -> %s", user.pk, old.name, target.name)
+    return changes
+
+
+# --- Achievements ----------------------------------------------------------------------------
+
+def achievements_check(*, user_id: uuid.UUID) -> list[UserAchievement]:
+    """Award every achievement whose rule the member now meets and notify each. Services
+    that change user_statistics counters call this after their change (cheap: two small
+    reads when nothing is new). Safe to call repeatedly and concurrently."""
+    from domain.community.notifications import notification_send
+
+    awarded: list[UserAchievement] = []
+    with transaction.atomic():
+        # Lock the counters row: two concurrent checks award a tier once.
+        stats = UserStatistics.objects.select_for_update().filter(user_id=user_id).first()
+        if stats is None:
+            return awarded
+        created_at = User.objects.filter(pk=user_id).values_list("created_at", flat=True)[0]
+        earned = set(UserAchievement.objects.filter(user_id=user_id)
+                     .values_list("achievement", "tier"))
+        for rule in AchievementRule.objects.filter(is_active=True):
+            if (rule.achievement, rule.tier) in earned:
+                continue
+            value = ((timezone.now() - created_at).days if rule.counter == ACCOUNT_AGE_DAYS
+                     else getattr(stats, rule.counter))
+            if value < rule.threshold:
+                continue
+            achievement = UserAchievement.objects.create(
+                user_id=user_id, achievement=rule.achievement, tier=rule.tier,
+                title=rule.title, description=rule.description, icon=rule.icon,
+                metadata={"counter": rule.counter, "threshold": rule.threshold,
+                          "value": value})
+            notification_send(user_id=user_id, kind="achievement",
+                              title=f"Achievement: {rule.title}", body=rule.description,
+                              target_type=TargetType.USER, target_id=user_id,
+                              payload={"achievement": rule.achievement, "tier": rule.tier})
+            awarded.append(achievement)
+    return awarded

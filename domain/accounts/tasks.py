@@ -1,0 +1,19 @@
+"""Periodic account jobs. Each task takes no arguments and calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from domain.accounts.services import group_auto_apply, user_sessions_cleanup
+
+
+@shared_task(name="accounts.group_auto_apply")
+def group_auto_apply_task() -> int:
+    """Promote and demote members between automatic classes; returns how many changed."""
+    return len(group_auto_apply())
+
+
+@shared_task(name="accounts.user_sessions_cleanup")
+def user_sessions_cleanup_task() -> int:
+    """Delete long-ended session rows; returns how many."""
+    return user_sessions_cleanup()

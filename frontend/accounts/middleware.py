@@ -1,0 +1,53 @@
+"""Per-request account guard: a banned member (account ban or banned address) is logged
+out with a page saying why; a member whose class requires 2FA and who logged in without it
+may only reach the enrolment page until enrolled.
+
+Cheap by design: the ban answers come from Redis (domain.moderation.bans caches them and
+drops them on every ban change), so a normal request costs two cache reads, no queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from domain.moderation.bans import ip_ban_reason, user_ban_reasons
+from domain.moderation.models import BanType
+
+ENROL_REQUIRED_KEY = "_2fa_enrol_required"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a proxy we run sets it,
+    # and the deployment's proxy is expected to rewrite REMOTE_ADDR.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class AccountGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            reasons = user_ban_reasons(user.pk)
+            message = None
+            if BanType.ACCOUNT in reasons:
+                message = f"Your account is banned: {reasons[BanType.ACCOUNT]}"
+            else:
+                ip_reason = ip_ban_reason(client_ip(request))
+                if ip_reason is not None:
+                    message = f"Your address is banned: {ip_reason}"
+            if message is not None:
+                logout(request)
+                return render(request, "accounts/banned.html", {"message": message},
+                              status=403)
+            if request.session.get(ENROL_REQUIRED_KEY):
+                allowed = {reverse("accounts:two_factor"), reverse("logout")}
+                if request.path not in allowed and not request.path.startswith("/static/"):
+                    return redirect("accounts:two_factor")
+        return self.get_response(request)
