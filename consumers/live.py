@@ -1,38 +1,84 @@
-"""The one WebSocket per browser tab: everything live for a member arrives on it.
+"""The one WebSocket per browser tab: everything live for a member arrives on it, and the
+member follows "streams" over it instead of opening more sockets.
 
-Frames are JSON objects with a string `type`.
+Frames are JSON objects: {"type", "stream"?, "id"?, "payload"?}. `id` is the client's
+request id (an integer or a string of at most 64 characters), echoed in the reply or the
+error so the page can match them.
+
+Streams:
+    notifications       the member's notifications and unread count (always delivered)
+    inbox               the member's private messages (always delivered)
+    chat:<room>         a chat room: messages, edits, deletions, presence, typing
+    forum:<topic id>    new and edited posts in a forum topic, lock/sticky changes
+    torrent:<id>        a torrent's live peer counts ("peers.counts")
+    moderation          staff: queue items and reports appearing, claimed, resolved
 
 Client -> server:
-    {"type": "ping", "id": <request id>}            -> {"type": "pong", "id": <request id>}
+    {"type": "ping", "id"}                                   -> {"type": "pong", "id"}
+    {"type": "subscribe", "stream", "id", "payload": {"since": <event id>}?}
+        -> {"type": "subscribed", "stream", "id", "payload": {...snapshot}}, then, with
+           `since`, every change after it as event frames (catch-up after a reconnect)
+    {"type": "unsubscribe", "stream", "id"}                  -> {"type": "unsubscribed", ...}
+    {"type": "chat.post", "stream": "chat:<room>", "id", "payload": {"body"}}
+    {"type": "chat.edit", "stream", "id", "payload": {"message_id", "body"}}
+    {"type": "chat.delete", "stream", "id", "payload": {"message_id"}}
+    {"type": "chat.mute", "stream", "id", "payload": {"username", "minutes", "reason"?}}
+    {"type": "chat.typing", "stream"}                        (no reply)
+    {"type": "chat.history", "stream", "id", "payload": {"before": <event id>}}
+        -> {"type": "history", "stream", "id", "payload": {"items": [...]}}
+    {"type": "forum.post", "stream": "forum:<topic>", "id", "payload": {"body", "quoted_id"?}}
+    {"type": "notifications.read", "id", "payload": {"id"?}}  (no id: all)
+    {"type": "moderation.claim", "id", "payload": {"kind": "queue"|"report", "id"}}
+    {"type": "moderation.resolve", "id", "payload": {"id", "note", "dismiss"?}} (reports)
+    Actions answer {"type": "ok", "id", "payload": {...}}.
 
 Server -> client:
     {"type": "hello", "payload": {"username": ...}}   once, after the socket is accepted
-    {"type": "event", "payload": {...}}               a domain event for this member
-    {"type": "pong", "id": ...}
+    {"type": "event", "stream", "event", "event_id", "payload"}   a change on a stream
+    {"type": "event", "payload": {...}}               a bare event for this member
+    {"type": "notification", "stream": "notifications", "event_id", "payload"}
     {"type": "error", "id": <request id or null>, "payload": {"code": ..., "message": ...}}
 
-A bad frame gets an error frame and the socket stays open. A request id is an integer or a
-string of at most 64 characters; it is echoed back so the client can match replies.
-Anonymous and inactive users are accepted and closed at once with code 4401, so the
-browser can tell "log in again" (stop retrying) from a network failure (retry).
+Event ids are monotonic per stream (domain.community.events); the page keeps the last one
+per stream and resubscribes with it after a reconnect. Items carry their row id, so one
+seen live and again in the catch-up is shown once.
+
+A bad, oversize, too fast or forbidden frame gets an error frame and the socket stays
+open. Every subscribe and action re-reads the member and asks the same access rules the
+pages use. Anonymous and inactive users are accepted and closed at once with code 4401, so
+the browser can tell "log in again" (stop retrying) from a network failure (retry).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from domain.events import user_group
+from consumers import presence
+from consumers.hub import hub
+from domain.events import (
+    MODERATION_GROUP,
+    chat_room_group,
+    forum_topic_group,
+    torrent_group,
+    user_group,
+)
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID_LENGTH = 64
+MAX_STREAM_LENGTH = 100
+TYPING_EVERY_SECONDS = 2.0
 
 RequestId = int | str | None
 
@@ -54,6 +100,10 @@ class _BadJson:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+class _SocketGone(Exception):
+    """The member behind the socket is no longer active: the socket closes."""
 
 
 def _session_key_hash(session_key: str) -> str:
@@ -82,8 +132,57 @@ def _request_id(content: dict[str, Any]) -> RequestId:
     return request_id
 
 
+class _TokenBucket:
+    """A per-socket frame budget: a burst, refilled at a steady rate."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst, self.rate = float(burst), rate
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def parse_stream(value: Any, request_id: RequestId) -> tuple[str, str]:
+    """("chat", "general") for "chat:general"; FrameError for anything unknown."""
+    if not isinstance(value, str) or not value or len(value) > MAX_STREAM_LENGTH:
+        raise FrameError("bad_stream", "A frame needs a \"stream\" name.", request_id)
+    kind, _, arg = value.partition(":")
+    if kind in ("notifications", "inbox", "moderation") and not arg:
+        return kind, ""
+    if kind == "chat" and arg:
+        return kind, arg
+    if kind in ("forum", "torrent") and arg:
+        try:
+            return kind, str(uuid.UUID(arg))
+        except ValueError:
+            pass
+    raise FrameError("bad_stream", f"Unknown stream {value[:64]!r}.", request_id)
+
+
+def _payload(content: dict[str, Any], request_id: RequestId) -> dict[str, Any]:
+    payload = content.get("payload")
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise FrameError("bad_frame", "\"payload\" must be a JSON object.", request_id)
+    return payload
+
+
+Handler = Callable[["LiveConsumer", dict[str, Any], RequestId], Awaitable[None]]
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """A transport adapter: authorizes the socket, joins the member's group, forwards."""
+    """A transport adapter: authorizes the socket, joins the member's group, multiplexes
+    streams (through the process's StreamHub) and turns actions into service calls."""
 
     joined_group: str | None = None
 
@@ -95,6 +194,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        self.user_id = user.id
+        self.username = user.username
+        self.streams: dict[str, str] = {}  # stream name -> group it follows through the hub
+        self.blocked: set[str] = set()
+        self.bucket = _TokenBucket(settings.LIVE_FRAME_BURST, settings.LIVE_FRAMES_PER_SECOND)
+        self.last_typing = 0.0
         group = user_group(user.id)
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined_group = group
@@ -102,9 +207,19 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello", "payload": {"username": user.username}})
 
     async def disconnect(self, code: int) -> None:
-        if self.joined_group is not None:
-            await self.channel_layer.group_discard(self.joined_group, self.channel_name)
-            self.joined_group = None
+        if self.joined_group is None:
+            return
+        await self.channel_layer.group_discard(self.joined_group, self.channel_name)
+        self.joined_group = None
+        for stream in list(self.streams):
+            try:
+                await self._unsubscribe(stream)
+            except Exception:
+                log.exception("leaving %s on disconnect failed", stream)
+
+    async def push_frame(self, frame: str) -> None:
+        """The hub's way in: one frame, encoded once for every local subscriber."""
+        await self.send(text_data=frame)
 
     # -- incoming frames -------------------------------------------------------------
 
@@ -113,6 +228,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self.joined_group is None:
             return  # refused socket: a frame may race the close; nothing to answer
         try:
+            if not self.bucket.take():
+                raise FrameError("rate_limited", "Too many frames; slow down.")
             if text_data is None:
                 raise FrameError("binary_unsupported", "Frames must be JSON text.")
             if _frame_too_large(text_data):
@@ -125,8 +242,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.receive_json(content, **kwargs)
         except FrameError as exc:
             await self.send_error(exc.code, exc.message, exc.request_id)
+        except _SocketGone:
+            await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        from domain.errors import DomainError
+
         if not isinstance(content, dict):
             raise FrameError("bad_frame", "A frame must be a JSON object.")
         request_id = _request_id(content)
@@ -138,15 +259,233 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError(
                 "unknown_type", f"Unknown frame type {frame_type[:64]!r}.", request_id
             )
-        await handler(self, content, request_id)
+        try:
+            await handler(self, content, request_id)
+        except DomainError as exc:
+            await self.send_error(exc.code, exc.message, request_id)
 
     async def handle_ping(self, content: dict[str, Any], request_id: RequestId) -> None:
         await self.send_json({"type": "pong", "id": request_id})
 
-    frame_handlers: dict[
-        str, Callable[[LiveConsumer, dict[str, Any], RequestId], Awaitable[None]]
-    ] = {
+    async def _fresh_user(self) -> Any:
+        """The member as the database has them now: a ban, a disabled account or a group
+        change since the socket opened counts from the next frame on."""
+        from domain.community.selectors import user_for_socket
+
+        user = await database_sync_to_async(user_for_socket)(self.user_id)
+        if user is None:
+            raise _SocketGone
+        return user
+
+    # -- streams ---------------------------------------------------------------------
+
+    async def handle_subscribe(self, content: dict[str, Any], request_id: RequestId) -> None:
+        from domain.community.events import event_id_parse
+
+        stream = content.get("stream")
+        kind, arg = parse_stream(stream, request_id)
+        assert isinstance(stream, str)
+        payload = _payload(content, request_id)
+        since = None
+        if payload.get("since") is not None:
+            since = event_id_parse(payload["since"])
+            if since is None:
+                raise FrameError("bad_since", "\"since\" must be an event id.", request_id)
+        if stream not in self.streams and len(self.streams) >= settings.LIVE_MAX_STREAMS:
+            raise FrameError("too_many_streams",
+                             f"A socket follows at most {settings.LIVE_MAX_STREAMS} streams.",
+                             request_id)
+        user = await self._fresh_user()
+        snapshot = await database_sync_to_async(_authorize)(user, kind, arg)
+        if kind in ("chat", "forum"):
+            from domain.community.selectors import member_blocked_ids
+
+            self.blocked = await database_sync_to_async(member_blocked_ids)(user.id)
+        group = _stream_group(kind, arg)
+        if group is not None and stream not in self.streams:
+            allows = self._not_blocked if kind in ("chat", "forum") else None
+            await hub().subscribe(group, stream, self, allows)
+        self.streams[stream] = group or ""
+        if kind == "chat":
+            names = await presence.presence_join(arg, self.channel_name, self.username)
+            await self.channel_layer.group_send(group, {
+                "type": "chat.presence", "payload": {"room": arg, "members": names}})
+            snapshot["members"] = names
+        # The replay is read after joining the group, so nothing falls between the two;
+        # what arrives twice is the same item (same row id), which the page shows once.
+        replay = await database_sync_to_async(_replay)(user, kind, arg, since)
+        await self.send_json({"type": "subscribed", "stream": stream, "id": request_id,
+                              "payload": snapshot})
+        for event_type, item in replay:
+            await self.send_json({"type": "event", "stream": stream, "event": event_type,
+                                  "event_id": item.get("event_id"), "payload": item})
+
+    async def handle_unsubscribe(self, content: dict[str, Any], request_id: RequestId
+                                 ) -> None:
+        stream = content.get("stream")
+        parse_stream(stream, request_id)
+        assert isinstance(stream, str)
+        if stream not in self.streams:
+            raise FrameError("not_subscribed", "You do not follow that stream.", request_id)
+        await self._unsubscribe(stream)
+        await self.send_json({"type": "unsubscribed", "stream": stream, "id": request_id})
+
+    async def _unsubscribe(self, stream: str) -> None:
+        group = self.streams.pop(stream, "")
+        if group:
+            await hub().unsubscribe(group, self)
+        kind, _, arg = stream.partition(":")
+        if kind == "chat":
+            names = await presence.presence_leave(arg, self.channel_name)
+            await self.channel_layer.group_send(group, {
+                "type": "chat.presence", "payload": {"room": arg, "members": names}})
+
+    def _not_blocked(self, payload: dict[str, Any]) -> bool:
+        return payload.get("user_id") not in self.blocked
+
+    def _require_stream(self, content: dict[str, Any], request_id: RequestId,
+                        kind: str) -> str:
+        found_kind, arg = parse_stream(content.get("stream"), request_id)
+        if found_kind != kind:
+            raise FrameError("bad_stream", f"This action needs a {kind} stream.", request_id)
+        return arg
+
+    # -- actions: each parses, re-reads the member and calls one service --------------
+
+    async def _ok(self, request_id: RequestId, payload: dict[str, Any]) -> None:
+        await self.send_json({"type": "ok", "id": request_id, "payload": payload})
+
+    async def handle_chat_post(self, content: dict[str, Any], request_id: RequestId) -> None:
+        from domain.community.services import chat_message_post
+
+        room = self._require_stream(content, request_id, "chat")
+        body = _payload(content, request_id).get("body")
+        user = await self._fresh_user()
+        message = await database_sync_to_async(chat_message_post)(
+            user=user, room_name=room, body=body)
+        await self._ok(request_id, {"id": str(message.id)})
+
+    async def handle_chat_edit(self, content: dict[str, Any], request_id: RequestId) -> None:
+        from domain.community.services import chat_message_edit
+
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        message = await database_sync_to_async(chat_message_edit)(
+            user=user, message_id=payload.get("message_id"), body=payload.get("body"))
+        await self._ok(request_id, {"id": str(message.id)})
+
+    async def handle_chat_delete(self, content: dict[str, Any], request_id: RequestId
+                                 ) -> None:
+        from domain.community.services import chat_message_delete
+
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        message = await database_sync_to_async(chat_message_delete)(
+            user=user, message_id=payload.get("message_id"))
+        await self._ok(request_id, {"id": str(message.id)})
+
+    async def handle_chat_mute(self, content: dict[str, Any], request_id: RequestId) -> None:
+        from domain.community.services import chat_member_mute
+
+        room = self._require_stream(content, request_id, "chat")
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        mute = await database_sync_to_async(chat_member_mute)(
+            actor=user, username=str(payload.get("username", "")), room_name=room,
+            minutes=payload.get("minutes"), reason=str(payload.get("reason", "")))
+        await self._ok(request_id, {"until": mute.expires_at.isoformat()})
+
+    async def handle_chat_typing(self, content: dict[str, Any], request_id: RequestId
+                                 ) -> None:
+        room = self._require_stream(content, request_id, "chat")
+        stream = f"chat:{room}"
+        if stream not in self.streams:
+            raise FrameError("not_subscribed", "Join the room first.", request_id)
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY_SECONDS:
+            return  # a typing hint is advisory: extra ones are dropped silently
+        self.last_typing = now
+        await self.channel_layer.group_send(chat_room_group(room), {
+            "type": "chat.typing",
+            "payload": {"room": room, "user_id": str(self.user_id), "username": self.username}})
+
+    async def handle_chat_history(self, content: dict[str, Any], request_id: RequestId
+                                  ) -> None:
+        from domain.community.events import event_id_parse
+
+        room = self._require_stream(content, request_id, "chat")
+        before = _payload(content, request_id).get("before")
+        before_at = event_id_parse(before) if before is not None else None
+        if before is not None and before_at is None:
+            raise FrameError("bad_before", "\"before\" must be an event id.", request_id)
+        user = await self._fresh_user()
+        items = await database_sync_to_async(_chat_history)(user, room, before_at)
+        await self.send_json({"type": "history", "stream": f"chat:{room}", "id": request_id,
+                              "payload": {"items": items}})
+
+    async def handle_forum_post(self, content: dict[str, Any], request_id: RequestId) -> None:
+        from domain.community.services import forum_post_create
+
+        topic_id = self._require_stream(content, request_id, "forum")
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        post = await database_sync_to_async(forum_post_create)(
+            user=user, topic_id=topic_id, body=payload.get("body"),
+            quoted_id=payload.get("quoted_id"))
+        await self._ok(request_id, {"id": str(post.id)})
+
+    async def handle_notifications_read(self, content: dict[str, Any],
+                                        request_id: RequestId) -> None:
+        from domain.community.services import notifications_mark_read
+
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        changed = await database_sync_to_async(notifications_mark_read)(
+            user=user, notification_id=payload.get("id"))
+        await self._ok(request_id, {"marked": changed})
+
+    async def handle_moderation_claim(self, content: dict[str, Any],
+                                      request_id: RequestId) -> None:
+        from domain.community import moderation_feed
+
+        payload = _payload(content, request_id)
+        kind = payload.get("kind")
+        if kind not in ("queue", "report"):
+            raise FrameError("bad_kind", "\"kind\" is \"queue\" or \"report\".", request_id)
+        user = await self._fresh_user()
+        if kind == "queue":
+            item: Any = await database_sync_to_async(moderation_feed.moderation_item_claim)(
+                actor=user, item_id=payload.get("id"))
+        else:
+            item = await database_sync_to_async(moderation_feed.report_claim)(
+                actor=user, report_id=payload.get("id"))
+        await self._ok(request_id, {"id": str(item.id), "status": item.status})
+
+    async def handle_moderation_resolve(self, content: dict[str, Any],
+                                        request_id: RequestId) -> None:
+        from domain.community.moderation_feed import report_resolve
+
+        payload = _payload(content, request_id)
+        user = await self._fresh_user()
+        report = await database_sync_to_async(report_resolve)(
+            actor=user, report_id=payload.get("id"), dismiss=bool(payload.get("dismiss")),
+            note=str(payload.get("note", "")))
+        await self._ok(request_id, {"id": str(report.id), "status": report.status})
+
+    frame_handlers: dict[str, Handler] = {
         "ping": handle_ping,
+        "subscribe": handle_subscribe,
+        "unsubscribe": handle_unsubscribe,
+        "chat.post": handle_chat_post,
+        "chat.edit": handle_chat_edit,
+        "chat.delete": handle_chat_delete,
+        "chat.mute": handle_chat_mute,
+        "chat.typing": handle_chat_typing,
+        "chat.history": handle_chat_history,
+        "forum.post": handle_forum_post,
+        "notifications.read": handle_notifications_read,
+        "moderation.claim": handle_moderation_claim,
+        "moderation.resolve": handle_moderation_resolve,
     }
 
     @classmethod
@@ -163,7 +502,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             {"type": "error", "id": request_id, "payload": {"code": code, "message": message}}
         )
 
-    # -- channel-layer events (domain/events.py) -------------------------------------
+    # -- channel-layer events on the member's own group (domain/events.py) -------------
 
     async def live_event(self, event: dict[str, Any]) -> None:
         """`{"type": "live.event", "payload": {...}}` sent to the member's group."""
@@ -171,7 +510,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def notification_new(self, event: dict[str, Any]) -> None:
         """domain.community.notifications.notification_send -> the member's tabs."""
-        await self.send_json({"type": "notification", "payload": event["payload"]})
+        payload = event["payload"]
+        await self.send_json({"type": "notification", "stream": "notifications",
+                              "event_id": payload.get("event_id"), "payload": payload})
+
+    async def notification_read(self, event: dict[str, Any]) -> None:
+        await self._own_event("notifications", event)
+
+    async def pm_new(self, event: dict[str, Any]) -> None:
+        await self._own_event("inbox", event)
+
+    async def pm_read(self, event: dict[str, Any]) -> None:
+        await self._own_event("inbox", event)
+
+    async def _own_event(self, stream: str, event: dict[str, Any]) -> None:
+        payload = event.get("payload", {})
+        await self.send_json({"type": "event", "stream": stream, "event": event["type"],
+                              "event_id": payload.get("event_id"), "payload": payload})
 
     async def session_revoked(self, event: dict[str, Any]) -> None:
         """A revoked session, a password change or a ban ends this socket. The payload's
@@ -181,3 +536,96 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         own = getattr(session, "session_key", None)
         if target is None or own is None or _session_key_hash(own) == target:
             await self.close(code=CLOSE_UNAUTHORIZED)
+
+
+# -- database work, run in the sync thread --------------------------------------------
+
+
+def _stream_group(kind: str, arg: str) -> str | None:
+    if kind == "chat":
+        return chat_room_group(arg)
+    if kind == "forum":
+        return forum_topic_group(arg)
+    if kind == "torrent":
+        return torrent_group(arg)
+    if kind == "moderation":
+        return MODERATION_GROUP
+    return None  # notifications and inbox arrive on the member's own group
+
+
+def _authorize(user: Any, kind: str, arg: str) -> dict[str, Any]:
+    """Raise a DomainError unless `user` may follow the stream; return its snapshot."""
+    from domain.community import selectors
+    from domain.community.moderation_feed import moderation_feed_open
+    from domain.community.services import notifications_unread_count, pm_unread_count
+
+    if kind == "chat":
+        room = selectors.chat_room_get(user, arg)
+        return {"room": room.name, "max_length": room.max_message_length}
+    if kind == "forum":
+        topic = selectors.forum_topic_get(user, arg)
+        return {"topic_id": str(topic.id), "is_locked": topic.is_locked}
+    if kind == "torrent":
+        return _torrent_snapshot(user, arg)
+    if kind == "moderation":
+        return moderation_feed_open(user)
+    if kind == "inbox":
+        return {"unread": pm_unread_count(user_id=user.id)}
+    return {"unread": notifications_unread_count(user_id=user.id)}
+
+
+def _torrent_snapshot(user: Any, torrent_id: str) -> dict[str, Any]:
+    from domain.accounts.permissions import Perm, user_has_perm
+    from domain.catalog.models import Torrent
+    from domain.errors import NotFound
+
+    torrent = Torrent.objects.filter(id=torrent_id, deleted_at__isnull=True).first()
+    visible = torrent is not None and user_has_perm(user, Perm.SITE_ACCESS) and (
+        torrent.status == "approved" or torrent.uploader_id == user.id
+        or user_has_perm(user, Perm.TORRENTS_MODERATE))
+    if not visible:
+        raise NotFound("There is no such torrent.")
+    return {"torrent_id": torrent_id}
+
+
+def _replay(user: Any, kind: str, arg: str, since: Any) -> list[tuple[str, dict[str, Any]]]:
+    """What changed on a stream after `since` (None: nothing to catch up)."""
+    from domain.community import selectors
+    from domain.community.events import pm_payload
+    from domain.community.notifications import notification_payload
+    from domain.community.services import (
+        CHAT_MESSAGE_EVENT,
+        FORUM_POST_EVENT,
+        PM_EVENT,
+        notifications_unread_count,
+        pm_unread_count,
+    )
+
+    if kind == "chat":
+        room = selectors.chat_room_get(user, arg)
+        if since is None:
+            return [(CHAT_MESSAGE_EVENT, p) for p in selectors.chat_history(user, room)]
+        return [(CHAT_MESSAGE_EVENT, p) for p in selectors.chat_changes_since(user, room, since)]
+    if since is None:
+        return []
+    if kind == "forum":
+        topic = selectors.forum_topic_get(user, arg)
+        return [(FORUM_POST_EVENT, p)
+                for p in selectors.forum_topic_changes_since(user, topic, since)]
+    if kind == "inbox":
+        unread = pm_unread_count(user_id=user.id)
+        return [(PM_EVENT, pm_payload(m, sender_name=m.sender.username if m.sender else
+                                      "[deleted]", unread=unread))
+                for m in selectors.pm_changes_since(user, since)]
+    if kind == "notifications":
+        unread = notifications_unread_count(user_id=user.id)
+        return [("notification.new", notification_payload(n, unread=unread))
+                for n in selectors.notifications_since(user, since)]
+    return []  # torrent counts and the moderation feed come whole in the snapshot
+
+
+def _chat_history(user: Any, room_name: str, before: Any) -> list[dict[str, Any]]:
+    from domain.community import selectors
+
+    room = selectors.chat_room_get(user, room_name)
+    return selectors.chat_history(user, room, before=before)

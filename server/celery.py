@@ -12,13 +12,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.bonus",
-                        "domain.accounts"])
+                        "domain.accounts", "domain.community"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from django.conf import settings
 
     return {
+        "community-chat-cleanup": {
+            "task": "community.chat_messages_cleanup",
+            "schedule": float(settings.COMMUNITY_CHAT_CLEANUP_SECONDS),
+        },
         "accounts-group-auto-apply": {
             "task": "accounts.group_auto_apply",
             "schedule": float(settings.GROUP_AUTO_APPLY_SECONDS),

@@ -274,3 +274,18 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "frontend.accounts.middleware.AccountGuardMiddleware",
 )
+
+# --- community ---
+# Chat older than this is deleted by the weekly beat job (community.chat_messages_cleanup).
+COMMUNITY_CHAT_RETENTION_DAYS = int(os.environ.get("COMMUNITY_CHAT_RETENTION_DAYS", "90"))
+COMMUNITY_CHAT_CLEANUP_SECONDS = int(os.environ.get("COMMUNITY_CHAT_CLEANUP_SECONDS", "604800"))
+# Flood control: at most BURST chat messages per member within BURST_SECONDS.
+COMMUNITY_CHAT_BURST = int(os.environ.get("COMMUNITY_CHAT_BURST", "5"))
+COMMUNITY_CHAT_BURST_SECONDS = int(os.environ.get("COMMUNITY_CHAT_BURST_SECONDS", "5"))
+COMMUNITY_PM_PER_MINUTE = int(os.environ.get("COMMUNITY_PM_PER_MINUTE", "10"))
+COMMUNITY_FORUM_POSTS_PER_MINUTE = int(os.environ.get("COMMUNITY_FORUM_POSTS_PER_MINUTE", "6"))
+# Per-socket frame budget (token bucket): a burst, refilled per second.
+LIVE_FRAME_BURST = int(os.environ.get("LIVE_FRAME_BURST", "30"))
+LIVE_FRAMES_PER_SECOND = float(os.environ.get("LIVE_FRAMES_PER_SECOND", "5"))
+# Streams one socket may follow at once.
+LIVE_MAX_STREAMS = int(os.environ.get("LIVE_MAX_STREAMS", "200"))

@@ -281,3 +281,36 @@ class Notification(UUIDModel):
             models.CheckConstraint(condition=Q(kind__in=NotificationKind.values),
                                    name="notifications_kind_valid"),
         ]
+
+
+class MemberBlock(UUIDModel):
+    """A member refuses private messages from another member (staff tickets still pass)."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "member_blocks"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "blocked"], name="member_blocks_once"),
+            models.CheckConstraint(condition=~Q(user=F("blocked")),
+                                   name="member_blocks_not_self"),
+        ]
+
+
+class ChatMute(UUIDModel):
+    """Staff silenced a member in chat until `expires_at` (room NULL: every room)."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="chat_mutes")
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="mutes")
+    muted_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    reason = models.CharField(max_length=255, blank=True, default="")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "chat_mutes"
+        indexes = [models.Index(fields=["user", "-expires_at"], name="chat_mutes_user_idx")]

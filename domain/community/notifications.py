@@ -13,7 +13,10 @@ NOTIFICATION_EVENT = "notification.new"
 
 
 def notification_payload(notification: Notification, *, unread: int) -> dict[str, Any]:
+    from domain.community.events import event_id
+
     return {
+        "event_id": event_id(notification.created_at),
         "id": str(notification.id),
         "kind": notification.kind,
         "title": notification.title,

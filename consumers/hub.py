@@ -1,0 +1,144 @@
+"""Per-process fan-out of stream events (DESIGN.md, "Live delivery at scale").
+
+The naive way, every socket joining the channel-layer group itself, costs one Redis
+message, one receive and one JSON encode per socket per event: a 500-member room at 10
+messages/s saturates a process. Here each server process (each event loop) joins a group
+once, through a channel of its own for that group; an event arrives once, is encoded
+once, and the pre-encoded frame goes to every local socket that follows the stream and
+passes its own permission filter (e.g. a member who blocked the author).
+
+Membership changes are serialised by one lock so a leave racing a join never leaves the
+process out of a group that still has local subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+# channels-redis drops group members older than its group_expiry (a day by default): a
+# hub that lives longer re-adds its groups well before that.
+GROUP_REFRESH_SECONDS = 3600
+
+
+class Subscriber(Protocol):
+    async def push_frame(self, frame: str) -> None: ...
+
+
+Filter = Callable[[dict[str, Any]], bool]
+
+
+class _Group:
+    __slots__ = ("channel", "stream", "subscribers", "task")
+
+    def __init__(self, channel: str, stream: str) -> None:
+        self.channel = channel
+        self.stream = stream
+        self.subscribers: dict[Subscriber, Filter | None] = {}
+        self.task: asyncio.Task[None] | None = None
+
+
+class StreamHub:
+    """One channel per followed group per process; the group's receive loop fans out."""
+
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.groups: dict[str, _Group] = {}
+        self.lock = asyncio.Lock()
+        self.refresher: asyncio.Task[None] | None = None
+
+    async def subscribe(self, group: str, stream: str, subscriber: Subscriber,
+                        allows: Filter | None = None) -> None:
+        async with self.lock:
+            entry = self.groups.get(group)
+            if entry is None:
+                channel = await self.layer.new_channel(prefix="hub")
+                await self.layer.group_add(group, channel)
+                entry = self.groups[group] = _Group(channel, stream)
+                entry.task = asyncio.create_task(self._receive_loop(entry),
+                                                 name=f"live-hub {group}")
+                if self.refresher is None:
+                    self.refresher = asyncio.create_task(self._refresh_loop(),
+                                                         name="live-hub refresh")
+            entry.subscribers[subscriber] = allows
+
+    async def unsubscribe(self, group: str, subscriber: Subscriber) -> None:
+        async with self.lock:
+            entry = self.groups.get(group)
+            if entry is None or entry.subscribers.pop(subscriber, False) is False:
+                return
+            if entry.subscribers:
+                return
+            del self.groups[group]
+            if entry.task is not None:
+                entry.task.cancel()
+            await self.layer.group_discard(group, entry.channel)
+
+    def local_count(self, group: str) -> int:
+        entry = self.groups.get(group)
+        return len(entry.subscribers) if entry else 0
+
+    async def _receive_loop(self, entry: _Group) -> None:
+        while True:
+            try:
+                event = await self.layer.receive(entry.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis went away: channels-redis reconnects on the next receive.
+                log.exception("live hub receive failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            await self.deliver(entry, event)
+
+    async def deliver(self, entry: _Group, event: dict[str, Any]) -> int:
+        """Send one event to every local subscriber; returns how many got it."""
+        if not entry.subscribers:
+            return 0
+        payload = event.get("payload") or {}
+        frame = json.dumps({
+            "type": "event", "stream": entry.stream, "event": event.get("type"),
+            "event_id": payload.get("event_id"), "payload": payload,
+        }, separators=(",", ":"))
+        sent = 0
+        for subscriber, allows in list(entry.subscribers.items()):
+            if allows is not None and not allows(payload):
+                continue
+            try:
+                await subscriber.push_frame(frame)
+                sent += 1
+            except Exception:
+                log.debug("dropping a frame for a closing socket", exc_info=True)
+        return sent
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(GROUP_REFRESH_SECONDS)
+            async with self.lock:
+                for group, entry in list(self.groups.items()):
+                    try:
+                        await self.layer.group_add(group, entry.channel)
+                    except Exception:
+                        log.exception("re-adding %s failed", group)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StreamHub] = (
+    weakref.WeakKeyDictionary())
+
+
+def hub() -> StreamHub:
+    """The running event loop's hub (one per server process; tests get one per loop)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = StreamHub()
+    return found
+
