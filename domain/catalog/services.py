@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -320,9 +321,10 @@ def torrent_delete(*, actor: User, torrent_id: uuid.UUID, reason: str,
 
 def tag_normalize(name: str) -> str:
     """`Science Fiction` -> `science.fiction`; raise ValidationFailed if nothing is left."""
-    tag = re.sub(r"[\s_]+", ".", name.strip().lower())
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    tag = re.sub(r"[\s_]+", ".", ascii_name.strip().lower())
     tag = re.sub(r"[^a-z0-9.+#-]", "", tag)
-    tag = re.sub(r"\.{2,}", ".", tag).strip(".-+#")[:64].rstrip(".")
+    tag = re.sub(r"\.{2,}", ".", tag).lstrip(".-+#").rstrip(".-")[:64].rstrip(".")
     if not tag or not re.match(r"^[a-z0-9]", tag):
         raise ValidationFailed(f"'{name[:40]}' is not a usable tag: use letters and digits.",
                                field="tag")
