@@ -1,17 +1,19 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the consumers' router.
+"""ASGI entry point: /announce and /scrape go to the tracker's plain ASGI app (announce/),
+the rest of HTTP to Django, WebSockets to the consumers' router.
 
-The announce app (announce/) is mounted ahead of Django for /announce and /scrape once the
-tracker lands, so the hot path skips middleware it does not need.
+The announce app is mounted ahead of Django so the hot path skips middleware it does not
+need; `tracker` in the Procfile runs the same app alone under uvicorn.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.asgi import get_asgi_application
 
 # Static files are served by the app itself, so `make run` and a single-process deployment
 # are complete; behind a proxy, the proxy serves /static/ from collectstatic and this handler
@@ -22,11 +24,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from announce.app import application as announce_app  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
+
+
+async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    path = scope["path"]
+    if path.startswith(("/announce", "/scrape")):
+        await announce_app(scope, receive, send)
+    else:
+        await django_asgi_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

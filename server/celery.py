@@ -43,6 +43,14 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "bonus.recompute_statistics",
             "schedule": float(settings.BONUS_STATISTICS_RECOMPUTE_SECONDS),
         },
+        "tracker-flush": {
+            "task": "tracker.flush",
+            "schedule": float(settings.TRACKER_FLUSH_SECONDS),
+        },
+        "tracker-reap-stale-peers": {
+            "task": "tracker.reap_stale_peers",
+            "schedule": float(settings.TRACKER_REAP_SECONDS),
+        },
         "announces-partitions": {
             "task": "tracker.announces_partitions_ensure",
             "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),

@@ -289,3 +289,29 @@ LIVE_FRAME_BURST = int(os.environ.get("LIVE_FRAME_BURST", "30"))
 LIVE_FRAMES_PER_SECOND = float(os.environ.get("LIVE_FRAMES_PER_SECOND", "5"))
 # Streams one socket may follow at once.
 LIVE_MAX_STREAMS = int(os.environ.get("LIVE_MAX_STREAMS", "200"))
+
+# --- tracker ---
+# Announce timing: clients are told INTERVAL (+ up to JITTER seconds, spreading the herd
+# after an outage); a peer silent for two intervals is stale.
+TRACKER_ANNOUNCE_INTERVAL = int(os.environ.get("TRACKER_ANNOUNCE_INTERVAL", "1800"))
+TRACKER_INTERVAL_JITTER = int(os.environ.get("TRACKER_INTERVAL_JITTER", "120"))
+TRACKER_MIN_INTERVAL = int(os.environ.get("TRACKER_MIN_INTERVAL", "300"))
+TRACKER_NUMWANT_DEFAULT = int(os.environ.get("TRACKER_NUMWANT_DEFAULT", "50"))
+TRACKER_NUMWANT_MAX = int(os.environ.get("TRACKER_NUMWANT_MAX", "100"))
+TRACKER_SCRAPE_MAX = int(os.environ.get("TRACKER_SCRAPE_MAX", "100"))
+# Proxies (CIDRs) whose X-Forwarded-For is believed; none by default.
+TRACKER_TRUSTED_PROXIES = env_list("TRACKER_TRUSTED_PROXIES", "")
+# Site-wide freeleech (also switchable live: domain.tracker.cache.global_freeleech_set).
+TRACKER_FREELEECH = env_bool("TRACKER_FREELEECH", False)
+TRACKER_REDIS_PREFIX = os.environ.get("TRACKER_REDIS_PREFIX", "trk")
+# Lookup records in Redis (explicitly invalidated), unknown passkeys/hashes, IP ban answers,
+# and each process's own copy (bounds how late an invalidation takes effect).
+TRACKER_CACHE_SECONDS = int(os.environ.get("TRACKER_CACHE_SECONDS", "3600"))
+TRACKER_NEGATIVE_CACHE_SECONDS = int(os.environ.get("TRACKER_NEGATIVE_CACHE_SECONDS", "30"))
+TRACKER_IP_BAN_CACHE_SECONDS = int(os.environ.get("TRACKER_IP_BAN_CACHE_SECONDS", "300"))
+TRACKER_LOCAL_CACHE_SECONDS = float(os.environ.get("TRACKER_LOCAL_CACHE_SECONDS", "2"))
+TRACKER_PEER_COUNTS_THROTTLE_MS = int(os.environ.get("TRACKER_PEER_COUNTS_THROTTLE_MS", "1000"))
+# Flush of buffered announces to PostgreSQL, and the stale-peer reaper.
+TRACKER_FLUSH_SECONDS = float(os.environ.get("TRACKER_FLUSH_SECONDS", "10"))
+TRACKER_FLUSH_BATCH = int(os.environ.get("TRACKER_FLUSH_BATCH", "5000"))
+TRACKER_REAP_SECONDS = float(os.environ.get("TRACKER_REAP_SECONDS", "3600"))

@@ -1,44 +1,372 @@
 """The tracker's lookup cache and its explicit invalidation.
 
-The announce path resolves passkey -> member and info_hash -> torrent from Redis, never
-the ORM. Anything that changes what an announce may do (passkey reset, ban, group change,
-torrent approval, rejection or deletion, freeleech change) calls one of the `invalidate_*`
-functions below inside its transaction; the keys are dropped after commit, so the next
-announce re-reads the database.
+The announce path resolves passkey -> member and info_hash -> torrent (v1 hash, v2 hash and
+the truncated 20-byte v2 hash all lead to the same record), the address's IP ban and the
+client rules from Redis, never the ORM. Records are computed once from the database on a
+miss (`cache_fill`), including everything that decides a refusal (status, group permissions,
+bans, freeleech tokens), so a hit needs no further thought.
+
+Anything that changes what an announce may do (passkey reset, ban, group change, torrent
+approval, rejection or deletion, freeleech change, token use) calls one of the
+`invalidate_*` functions below inside its transaction; the keys are dropped after commit,
+so the next announce re-reads the database. Each process also keeps what it read for
+TRACKER_LOCAL_CACHE_SECONDS (a couple of seconds), which bounds how late an invalidation
+takes effect and saves a Redis round trip on most announces.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import time
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.core.cache import cache
+from django.conf import settings
 from django.db import transaction
 
+from domain.tracker import store
+from domain.tracker.clients import ClientRules
 
-def passkey_key(passkey: str) -> str:
-    return f"tracker:passkey:{passkey}"
-
-
-def user_key(user_id: uuid.UUID | str) -> str:
-    return f"tracker:user:{user_id}"
-
-
-def torrent_key(torrent_id: uuid.UUID | str) -> str:
-    return f"tracker:torrent:{torrent_id}"
+_MISSING = object()
+# key -> (expires at, monotonic; value). Only the announce path reads it.
+_local: dict[str, tuple[float, Any]] = {}
 
 
-def info_hash_key(info_hash: bytes) -> str:
-    return f"tracker:infohash:{info_hash.hex()}"
+@dataclass(frozen=True, slots=True)
+class MemberRecord:
+    id: str
+    # Why this member may not announce at all (status, account ban), or "".
+    refusal: str = ""
+    # Why this member may not leech (download ban, group without Perm.DOWNLOAD), or "".
+    leech_refusal: str = ""
+    max_peers: int = 3
+    # torrent id -> expiry (unix seconds; inf when none) of an active freeleech token.
+    tokens: dict[str, float] = field(default_factory=dict)
+
+    def has_token(self, torrent_id: str, now: float) -> bool:
+        until = self.tokens.get(torrent_id)
+        return until is not None and now < until
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentRecord:
+    id: str
+    refusal: str = ""
+    size: int = 0
+    freeleech_until: float = 0.0  # unix seconds; inf: no end; 0: not freeleech
+    neutral: bool = False
+    double_upload: bool = False
+    info_hashes: tuple[str, ...] = ()
+
+    def is_freeleech(self, now: float) -> bool:
+        return now < self.freeleech_until
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Everything an announce needs to know before it touches the swarm."""
+
+    member: MemberRecord | None
+    torrents: dict[bytes, TorrentRecord | None]
+    ip_ban: str  # the ban's reason, or "" when the address is not banned
+    rules: ClientRules
+    global_freeleech: bool
+
+
+class CacheMiss(Exception):
+    """Some record is in neither cache: call `cache_fill` (it reads the database)."""
+
+
+def _encode(record: object | None) -> bytes:
+    if record is None:
+        return b"null"
+    data = {f: getattr(record, f) for f in record.__slots__}  # type: ignore[attr-defined]
+    return json.dumps(data, default=_json_default).encode()
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value))
+
+
+def _member(raw: bytes) -> MemberRecord | None:
+    data = json.loads(raw)
+    if data is None:
+        return None
+    data["tokens"] = {k: float(v) for k, v in data["tokens"].items()}
+    return MemberRecord(**data)
+
+
+def _torrent(raw: bytes) -> TorrentRecord | None:
+    data = json.loads(raw)
+    if data is None:
+        return None
+    data["freeleech_until"] = float(data["freeleech_until"])
+    data["info_hashes"] = tuple(data["info_hashes"])
+    return TorrentRecord(**data)
+
+
+def _rules(raw: bytes) -> ClientRules:
+    data = json.loads(raw)
+    return ClientRules(
+        allow=tuple((bytes.fromhex(p), n) for p, n in data["allow"]),
+        deny=tuple((bytes.fromhex(p), n, r) for p, n, r in data["deny"]))
+
+
+def _local_get(key: str) -> Any:
+    hit = _local.get(key)
+    if hit is None:
+        return _MISSING
+    if hit[0] < time.monotonic():
+        _local.pop(key, None)
+        return _MISSING
+    return hit[1]
+
+
+def _local_put(key: str, value: Any) -> None:
+    ttl = settings.TRACKER_LOCAL_CACHE_SECONDS
+    if ttl > 0:
+        if len(_local) > 200_000:
+            _local.clear()
+        _local[key] = (time.monotonic() + ttl, value)
+
+
+def local_clear() -> None:
+    """Forget this process's copies (tests; an invalidation in this very process)."""
+    _local.clear()
+
+
+def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    """Resolve an announce's or scrape's records from the caches; CacheMiss if any is in
+    neither (the caller fills them with `cache_fill`, off the event loop)."""
+    keys = [store.passkey_key(passkey), store.ip_ban_key(ip), store.client_rules_key(),
+            store.global_freeleech_key(), *(store.info_hash_key(h) for h in info_hashes)]
+    values = [_local_get(k) for k in keys]
+    wanted = [i for i, v in enumerate(values) if v is _MISSING]
+    if wanted:
+        raw = store.client().mget([keys[i] for i in wanted])
+        for i, r in zip(wanted, raw, strict=True):
+            if r is None:
+                if i == 3:  # no global switch stored: the setting decides
+                    values[i] = bool(settings.TRACKER_FREELEECH)
+                    continue
+                raise CacheMiss(keys[i])
+            if i == 0:
+                value: Any = _member(r)
+            elif i == 1:
+                value = r.decode()
+            elif i == 2:
+                value = _rules(r)
+            elif i == 3:
+                value = r == b"1"
+            else:
+                value = _torrent(r)
+            values[i] = value
+            _local_put(keys[i], value)
+    return Lookup(member=values[0], ip_ban=values[1], rules=values[2],
+                  global_freeleech=values[3],
+                  torrents=dict(zip(info_hashes, values[4:], strict=True)))
+
+
+# --- Filling from the database (sync; the ORM) ---
+
+def member_record(passkey: str) -> MemberRecord | None:
+    from domain.accounts.models import User, UserStatus
+    from domain.accounts.permissions import Perm
+    from domain.bonus.models import FreeleechToken, TokenStatus
+    from domain.moderation.bans import ban_active_for_user
+    from domain.moderation.models import BanType
+
+    user = (User.objects.select_related("group")
+            .filter(passkey=passkey, deleted_at__isnull=True).first())
+    if user is None:
+        return None
+    refusal = ""
+    if user.status == UserStatus.VALIDATING:
+        refusal = ("Your account is not confirmed yet: confirm your email address, then "
+                   "announce again.")
+    elif user.status == UserStatus.DISABLED:
+        refusal = "Your account is disabled: contact staff to have it enabled."
+    elif user.status == UserStatus.BANNED:
+        refusal = "Your account is banned: see the site for the reason and how to appeal."
+    else:
+        ban = ban_active_for_user(user.id, BanType.ACCOUNT)
+        if ban is not None:
+            refusal = f"Your account is banned: {ban.reason}"
+    leech_refusal = ""
+    ban = ban_active_for_user(user.id, BanType.DOWNLOAD)
+    if ban is not None:
+        until = f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC" if ban.expires_at else ""
+        leech_refusal = (f"Download forbidden: your download rights are suspended{until} "
+                         f"({ban.reason}). You may still seed.")
+    elif not user.group.grants(Perm.DOWNLOAD):
+        leech_refusal = (f"Download forbidden: members of {user.group.display_name} may not "
+                         "download. You may still seed.")
+    tokens: dict[str, float] = {}
+    for tok in FreeleechToken.objects.filter(user_id=user.id, status=TokenStatus.ACTIVE,
+                                             torrent__isnull=False):
+        tokens[str(tok.torrent_id)] = (tok.expires_at.timestamp() if tok.expires_at
+                                       else math.inf)
+    return MemberRecord(id=str(user.id), refusal=refusal, leech_refusal=leech_refusal,
+                        max_peers=int(user.group.max_peers_per_torrent), tokens=tokens)
+
+
+def torrent_record(info_hash: bytes) -> TorrentRecord | None:
+    from domain.catalog.models import Torrent, TorrentStatus
+
+    if len(info_hash) == 20:
+        # The truncated v2 hash (BEP 52) finds a v2 or hybrid torrent too; the expression
+        # matches the index of sql/0300_torrents_v2_short_hash.sql.
+        torrent = Torrent.objects.extra(
+            where=["(info_hash_v1 = %s OR substring(info_hash_v2 from 1 for 20) = %s)"],
+            params=[info_hash, info_hash]).first()
+    else:
+        torrent = Torrent.objects.filter(info_hash_v2=info_hash).first()
+    if torrent is None:
+        return None
+    refusal = ""
+    if torrent.deleted_at is not None:
+        refusal = ("Unregistered torrent: it was deleted from the site. Remove it from your "
+                   "client.")
+    elif torrent.status == TorrentStatus.PENDING:
+        refusal = ("Torrent pending: staff have not approved it yet. Announce again once it "
+                   "is approved.")
+    elif torrent.status == TorrentStatus.REJECTED:
+        refusal = "Torrent rejected: staff rejected this upload, so it is not tracked."
+    until = 0.0
+    if torrent.is_freeleech:
+        until = torrent.freeleech_until.timestamp() if torrent.freeleech_until else math.inf
+    hashes = [bytes(h).hex() for h in (torrent.info_hash_v1, torrent.info_hash_v2) if h]
+    if torrent.info_hash_v2:
+        hashes.append(bytes(torrent.info_hash_v2)[:20].hex())
+    return TorrentRecord(id=str(torrent.id), refusal=refusal, size=int(torrent.size),
+                         freeleech_until=until, neutral=torrent.is_neutral_leech,
+                         double_upload=torrent.is_double_upload, info_hashes=tuple(hashes))
+
+
+def ip_ban_reason(ip: str) -> str:
+    from domain.moderation.bans import ban_for_ip
+
+    ban = ban_for_ip(ip)
+    if ban is None:
+        return ""
+    return f"IP banned: your address {ip} is banned ({ban.reason}). Contact staff."
+
+
+def client_rules_data() -> dict[str, list[list[str]]]:
+    from domain.tracker.models import ClientRule, ClientRuleKind
+
+    allow: list[list[str]] = []
+    deny: list[list[str]] = []
+    for rule in ClientRule.objects.filter(is_active=True):
+        prefix = rule.peer_id_prefix.encode("latin-1", "replace").hex()
+        if rule.kind == ClientRuleKind.ALLOW:
+            allow.append([prefix, rule.name])
+        else:
+            deny.append([prefix, rule.name, rule.reason])
+    return {"allow": allow, "deny": deny}
+
+
+def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
+    """Read from the database whatever `lookup` found in neither cache and store it."""
+    r = store.client()
+    ttl = int(settings.TRACKER_CACHE_SECONDS)
+    neg = int(settings.TRACKER_NEGATIVE_CACHE_SECONDS)
+    pk_key = store.passkey_key(passkey)
+    keys = [pk_key, store.ip_ban_key(ip), store.client_rules_key(),
+            *(store.info_hash_key(h) for h in info_hashes)]
+    present = r.mget(keys)
+    pipe = r.pipeline(transaction=False)
+    if present[0] is None:
+        member = member_record(passkey)
+        pipe.set(pk_key, _encode(member), ex=ttl if member else neg)
+        if member is not None:
+            pipe.set(store.user_key(member.id), passkey, ex=ttl)
+    if present[1] is None:
+        pipe.set(keys[1], ip_ban_reason(ip), ex=int(settings.TRACKER_IP_BAN_CACHE_SECONDS))
+    if present[2] is None:
+        pipe.set(keys[2], json.dumps(client_rules_data()), ex=ttl)
+    for info_hash, key, raw in zip(info_hashes, keys[3:], present[3:], strict=True):
+        if raw is not None:
+            continue
+        torrent = torrent_record(info_hash)
+        pipe.set(key, _encode(torrent), ex=ttl if torrent else neg)
+        if torrent is not None:
+            pipe.sadd(store.torrent_key(torrent.id), key)
+            pipe.expire(store.torrent_key(torrent.id), ttl)
+            _seed_torrent_stats(pipe, torrent.id)
+    pipe.execute()
+
+
+def _seed_torrent_stats(pipe: Any, torrent_id: str) -> None:
+    """The swarm's snatch counter starts from the database's (HSETNX: never rewinds it)."""
+    from domain.tracker.models import TorrentStatistics
+
+    snatches = (TorrentStatistics.objects.filter(torrent_id=torrent_id)
+                .values_list("snatches", flat=True).first()) or 0
+    pipe.hsetnx(store.torrent_stats_key(torrent_id), "snatches", snatches)
+
+
+# --- Invalidation (called by other areas' services, inside their transaction) ---
+
+def _delete_now(keys: list[str]) -> None:
+    local_clear()
+    if keys:
+        store.client().delete(*keys)
 
 
 def invalidate_user(user_id: uuid.UUID | str, *, passkeys: tuple[str, ...] = ()) -> None:
-    """Forget what the tracker knows of a member (and of their old passkeys)."""
-    keys = [user_key(user_id), *(passkey_key(p) for p in passkeys)]
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    """Forget what the tracker knows of a member (and of their old passkeys): status,
+    group, bans, freeleech tokens. Takes effect after commit."""
+
+    def run() -> None:
+        r = store.client()
+        current = r.get(store.user_key(user_id))
+        keys = [store.user_key(user_id), *(store.passkey_key(p) for p in passkeys)]
+        if current:
+            keys.append(store.passkey_key(current.decode()))
+        _delete_now(keys)
+
+    transaction.on_commit(run)
 
 
 def invalidate_torrent(torrent_id: uuid.UUID | str, *, info_hashes: tuple[bytes, ...] = ()
                        ) -> None:
-    """Forget what the tracker knows of a torrent (status, freeleech, hashes)."""
-    keys = [torrent_key(torrent_id), *(info_hash_key(h) for h in info_hashes)]
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    """Forget what the tracker knows of a torrent (status, freeleech, hashes). Pass the
+    hashes of a torrent the tracker may have refused as unknown (a new upload)."""
+
+    def run() -> None:
+        r = store.client()
+        keys = [store.torrent_key(torrent_id)]
+        for h in info_hashes:
+            keys.append(store.info_hash_key(h))
+            if len(h) == 32:
+                keys.append(store.info_hash_key(h[:20]))
+        keys.extend(k.decode() for k in r.smembers(store.torrent_key(torrent_id)))
+        _delete_now(keys)
+
+    transaction.on_commit(run)
+
+
+def invalidate_ip_bans() -> None:
+    """Forget every cached IP ban answer (a ban on a range touches unknown addresses)."""
+
+    def run() -> None:
+        r = store.client()
+        keys = list(r.scan_iter(match=store.ip_ban_key("*"), count=1000))
+        _delete_now([k.decode() for k in keys])
+
+    transaction.on_commit(run)
+
+
+def invalidate_client_rules() -> None:
+    transaction.on_commit(lambda: _delete_now([store.client_rules_key()]))
+
+
+def global_freeleech_set(*, enabled: bool) -> None:
+    """Turn site-wide freeleech on or off now (overrides the TRACKER_FREELEECH setting)."""
+    store.client().set(store.global_freeleech_key(), b"1" if enabled else b"0")
+    local_clear()

@@ -160,3 +160,54 @@ class TorrentStatistics(TimestampedModel):
         constraints = non_negative("seeders", "leechers", "snatches", "total_uploaded",
                                    "total_downloaded", prefix="torrent_statistics")
 
+
+
+class ClientRuleKind(models.TextChoices):
+    ALLOW = "allow", "Allow (whitelist)"
+    DENY = "deny", "Deny (blacklist)"
+
+
+class ClientRule(TimestampedModel):
+    """A peer_id prefix the tracker allows or refuses (e.g. `-qB` allowed, `-qB4170-`
+    denied). Deny rules win; once any allow rule exists, clients matching none are refused.
+    Editable in admin; the announce path reads them from the tracker cache."""
+
+    kind = models.CharField(max_length=8, choices=ClientRuleKind.choices)
+    peer_id_prefix = models.CharField(
+        max_length=20, help_text="Start of the peer_id as text, e.g. -qB46 or -TR4.")
+    name = models.CharField(max_length=64, blank=True, default="",
+                            help_text="The client it names, shown to members when refused.")
+    reason = models.CharField(max_length=255, blank=True, default="",
+                              help_text="Why a deny rule exists (shown to members).")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "tracker_client_rules"
+        ordering = ["kind", "peer_id_prefix"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "peer_id_prefix"],
+                                    name="tracker_client_rules_uniq"),
+            models.CheckConstraint(condition=Q(kind__in=["allow", "deny"]),
+                                   name="tracker_client_rules_kind_valid"),
+            models.CheckConstraint(condition=~Q(peer_id_prefix=""),
+                                   name="tracker_client_rules_prefix_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.peer_id_prefix}"
+
+
+class FlushBatch(models.Model):
+    """One batch of buffered announces written to PostgreSQL. Its id is chosen in Redis
+    before the write; the row commits with the batch's writes, so a batch replayed after a
+    crash finds its id here and is skipped (nothing written twice)."""
+
+    id = models.UUIDField(primary_key=True)
+    entries = models.PositiveIntegerField()
+    flushed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tracker_flush_batches"
+
+    def __str__(self) -> str:
+        return f"batch {self.id} ({self.entries} announces)"

@@ -4,8 +4,23 @@ from celery import shared_task
 from django.conf import settings
 
 from domain.partitions import partitions_ensure
+from domain.tracker.flush import flush_batches_prune, tracker_flush
+from domain.tracker.reaper import tracker_reap_stale_peers
 
 
 @shared_task(name="tracker.announces_partitions_ensure")
 def announces_partitions_ensure() -> int:
     return partitions_ensure(table="announces", months_ahead=settings.PARTITION_MONTHS_AHEAD)
+
+
+@shared_task(name="tracker.flush")
+def tracker_flush_task() -> int:
+    """Buffered announces -> PostgreSQL (see domain/tracker/flush.py)."""
+    return tracker_flush()
+
+
+@shared_task(name="tracker.reap_stale_peers")
+def tracker_reap_stale_peers_task() -> dict[str, int]:
+    result = tracker_reap_stale_peers()
+    flush_batches_prune()
+    return result

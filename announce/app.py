@@ -1,0 +1,164 @@
+"""The tracker's HTTP face: a plain ASGI app for /announce/<passkey> and /scrape/<passkey>.
+
+No Django request machinery: DESIGN.md measured a bare ASGI app at about 13x a Django view
+on this kind of machine, and the announce path needs none of the middleware. Every reply is
+HTTP 200 with a bencoded body, failures included (libtorrent drops the body of a non-200
+reply, and the member would never see why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections, connection
+
+from announce.bencode import bencode, failure
+from announce.parse import Malformed, client_ip, parse_announce, parse_scrape
+from domain.errors import DomainError
+from domain.tracker.announcing import (
+    AnnounceResult,
+    tracker_announce,
+    tracker_scrape,
+    unknown_passkey,
+)
+from domain.tracker.cache import CacheMiss, Lookup, cache_fill, lookup
+from domain.tracker.live import peers_counts_send
+
+log = logging.getLogger(__name__)
+
+HEADERS = [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")]
+UNAVAILABLE = ("The tracker is briefly unavailable; your client will retry at its next "
+               "announce.")
+_background: set[asyncio.Task[None]] = set()
+
+
+def _is_passkey(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def _fill(passkey: str, info_hashes: list[bytes], ip: str) -> None:
+    # This thread's connection may have outlived the database (a restart): recycle it.
+    # (Never inside a transaction: that is a test's, and closing would end it.)
+    if not connection.in_atomic_block:
+        close_old_connections()
+    cache_fill(passkey=passkey, info_hashes=info_hashes, ip=ip)
+
+
+async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    try:
+        return lookup(passkey=passkey, info_hashes=info_hashes, ip=ip)
+    except CacheMiss:
+        await sync_to_async(_fill)(passkey, info_hashes, ip)
+        return lookup(passkey=passkey, info_hashes=info_hashes, ip=ip)
+
+
+def _announce_reply(result: AnnounceResult, *, compact: bool, no_peer_id: bool) -> bytes:
+    reply: dict[str, Any] = {
+        "interval": result.interval, "min interval": result.min_interval,
+        "complete": result.complete, "incomplete": result.incomplete,
+        "downloaded": result.downloaded,
+    }
+    if compact:
+        v4 = b"".join(p[:6] for p in result.peers if len(p) == 26)
+        v6 = b"".join(p[:18] for p in result.peers if len(p) == 38)
+        reply["peers"] = v4
+        if v6:
+            reply["peers6"] = v6
+    else:
+        import ipaddress
+
+        peers = []
+        for p in result.peers:
+            n = len(p) - 22
+            entry: dict[str, Any] = {"ip": str(ipaddress.ip_address(p[:n])),
+                                     "port": int.from_bytes(p[n:n + 2], "big")}
+            if not no_peer_id:
+                entry["peer id"] = p[n + 2:]
+            peers.append(entry)
+        reply["peers"] = peers
+    return bencode(reply)
+
+
+def _flag(raw_query: bytes, name: bytes, default: bool) -> bool:
+    for part in raw_query.split(b"&"):
+        if part.startswith(name + b"="):
+            return part[len(name) + 1:] not in (b"0", b"")
+    return default
+
+
+async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
+    headers = dict(scope.get("headers") or ())
+    client = scope.get("client")
+    ip = client_ip(client[0] if client else None, headers.get(b"x-forwarded-for"))
+    raw = scope.get("query_string", b"")
+    request = parse_announce(raw, ip=ip,
+                             user_agent=headers.get(b"user-agent", b"").decode("latin-1"))
+    if not _is_passkey(passkey):
+        raise unknown_passkey()
+    found = await _lookup(passkey, [request.info_hash], ip)
+    result = tracker_announce(passkey=passkey, request=request, found=found, now=time.time())
+    if result.publish:
+        task = asyncio.ensure_future(peers_counts_send(
+            torrent_id=result.torrent_id, seeders=result.complete,
+            leechers=result.incomplete, snatches=result.downloaded))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return _announce_reply(result, compact=_flag(raw, b"compact", True),
+                           no_peer_id=_flag(raw, b"no_peer_id", False))
+
+
+async def handle_scrape(scope: dict[str, Any], passkey: str) -> bytes:
+    headers = dict(scope.get("headers") or ())
+    client = scope.get("client")
+    ip = client_ip(client[0] if client else None, headers.get(b"x-forwarded-for"))
+    hashes = parse_scrape(scope.get("query_string", b""))
+    if not _is_passkey(passkey):
+        raise unknown_passkey()
+    found = await _lookup(passkey, hashes, ip)
+    counts = tracker_scrape(found=found, now=time.time())
+    return bencode({"files": {
+        h: {"complete": c[0], "incomplete": c[1], "downloaded": c[2]}
+        for h, c in counts.items()}})
+
+
+def _route(path: str) -> tuple[str, str] | None:
+    for kind in ("announce", "scrape"):
+        head = f"/{kind}/"
+        if path.startswith(head):
+            return kind, path[len(head):].rstrip("/")
+    return None
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    route = _route(scope["path"])
+    try:
+        if route is None:
+            body = failure("Malformed request: the URL must be /announce/<passkey> or "
+                           "/scrape/<passkey>; download the .torrent again from the site.")
+        elif route[0] == "announce":
+            body = await handle_announce(scope, route[1])
+        else:
+            body = await handle_scrape(scope, route[1])
+    except (DomainError, Malformed) as exc:
+        body = failure(exc.message)
+    except Exception:
+        log.exception("announce failed: %s", scope.get("path"))
+        body = failure(UNAVAILABLE)
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [*HEADERS, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+

@@ -1,0 +1,155 @@
+"""The announce and scrape services: refusal rules, accounting factors, the swarm call.
+
+These run on the hot path and touch no ORM: `lookup` (cache.py) has already resolved the
+member, torrents, IP ban and client rules. Refusals raise TrackerRefusal with a message a
+member can act on; the announce app turns it into a bencoded `failure reason`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+
+from domain.errors import DomainError
+from domain.tracker.cache import Lookup
+from domain.tracker.clients import client_name
+from domain.tracker.swarm import swarm_announce, swarm_counts
+
+
+class TrackerRefusal(DomainError):
+    code = "tracker_refusal"
+    http_status = 200
+
+
+EVENTS = ("", "started", "completed", "stopped", "paused")
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceRequest:
+    info_hash: bytes
+    peer_id: bytes
+    ip: str
+    port: int
+    uploaded: int
+    downloaded: int
+    left: int
+    event: str = ""
+    numwant: int = 50
+    key: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceResult:
+    torrent_id: str
+    interval: int
+    min_interval: int
+    complete: int
+    incomplete: int
+    downloaded: int
+    peers: tuple[bytes, ...]  # compact address (6 or 18 bytes) + 20-byte peer_id each
+    publish: bool
+
+
+@lru_cache(maxsize=4096)
+def _client(prefix: bytes) -> str:
+    return client_name(prefix + b"\0" * (20 - len(prefix)))
+
+
+@lru_cache(maxsize=65536)
+def _packed_ip(ip: str) -> bytes:
+    return ipaddress.ip_address(ip).packed
+
+
+def unknown_passkey() -> TrackerRefusal:
+    return TrackerRefusal(
+        "Unknown passkey: this torrent's announce URL is not (or no longer) valid. Download "
+        "the .torrent again from the site to get your current passkey.", code="passkey")
+
+
+def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,
+                     now: float) -> AnnounceResult:
+    """Check an announce against every rule, update the swarm and buffer its accounting."""
+    member = found.member
+    if member is None:
+        raise unknown_passkey()
+    if member.refusal:
+        raise TrackerRefusal(member.refusal, code="account")
+    if found.ip_ban:
+        raise TrackerRefusal(found.ip_ban, code="ip_ban")
+    refusal = found.rules.refusal(request.peer_id)
+    if refusal:
+        raise TrackerRefusal(refusal, code="client")
+    torrent = found.torrents.get(request.info_hash)
+    if torrent is None:
+        raise TrackerRefusal(
+            "Unregistered torrent: this site does not track it. Check that you downloaded "
+            "the .torrent from this site.", code="torrent")
+    if torrent.refusal:
+        raise TrackerRefusal(torrent.refusal, code="torrent")
+    if request.left > 0 and member.leech_refusal and request.event != "stopped":
+        raise TrackerRefusal(member.leech_refusal, code="download")
+
+    freeleech = (found.global_freeleech or torrent.is_freeleech(now)
+                 or member.has_token(torrent.id, now))
+    if torrent.neutral:
+        up_factor, down_factor = 0.0, 0.0
+    else:
+        up_factor = 2.0 if torrent.double_upload else 1.0
+        down_factor = 0.0 if freeleech else 1.0
+
+    peer_hex = request.peer_id.hex()
+    ident = f"{member.id}:{peer_hex}:{request.key}"
+    # v1 hashes and truncated v2 hashes differ; "which hash" only matters to the
+    # min-interval rule (a hybrid's client announces both at once).
+    hash_tag = "1" if torrent.info_hashes and request.info_hash.hex() == torrent.info_hashes[0] \
+        else "2"
+    entry_prefix = json.dumps({
+        "t": torrent.id, "u": member.id, "pid": peer_hex, "k": request.key,
+        "ip": request.ip, "port": request.port, "nw": request.numwant,
+        "cl": _client(request.peer_id[:8]), "ua": request.user_agent[:255],
+    })[:-1] + ","
+    answer = swarm_announce(
+        torrent_id=torrent.id, user_id=member.id, ident=ident, now=now,
+        event=request.event, uploaded=request.uploaded, downloaded=request.downloaded,
+        left=request.left, max_peers=member.max_peers, up_factor=up_factor,
+        down_factor=down_factor,
+        address=_packed_ip(request.ip) + request.port.to_bytes(2, "big") + request.peer_id,
+        numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag)
+    if answer.refusal == "min":
+        raise TrackerRefusal(
+            f"Announcing too fast: wait {answer.refusal_value} more seconds (minimum "
+            f"interval {settings.TRACKER_MIN_INTERVAL} s).", code="min_interval")
+    if answer.refusal == "peers":
+        raise TrackerRefusal(
+            f"Too many peers: you already have {answer.refusal_value} clients on this "
+            f"torrent (your limit is {member.max_peers}). Stop one of them first.",
+            code="peer_limit")
+    interval = int(settings.TRACKER_ANNOUNCE_INTERVAL)
+    jitter = int(settings.TRACKER_INTERVAL_JITTER)
+    return AnnounceResult(
+        torrent_id=torrent.id,
+        interval=interval + (random.randint(0, jitter) if jitter > 0 else 0),
+        min_interval=int(settings.TRACKER_MIN_INTERVAL), complete=answer.complete,
+        incomplete=answer.incomplete, downloaded=answer.downloaded, peers=answer.peers,
+        publish=answer.publish)
+
+
+def tracker_scrape(*, found: Lookup, now: float) -> dict[bytes, tuple[int, int, int]]:
+    """(complete, incomplete, downloaded) per requested hash the member may see; unknown,
+    pending or rejected torrents are left out, as BEP 48 allows."""
+    member = found.member
+    if member is None:
+        raise unknown_passkey()
+    if member.refusal:
+        raise TrackerRefusal(member.refusal, code="account")
+    if found.ip_ban:
+        raise TrackerRefusal(found.ip_ban, code="ip_ban")
+    known = [(h, t) for h, t in found.torrents.items() if t is not None and not t.refusal]
+    counts = swarm_counts([t.id for _, t in known], now=now)
+    return {h: c for (h, _), c in zip(known, counts, strict=True)}

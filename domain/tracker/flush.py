@@ -1,0 +1,300 @@
+"""Writing buffered announces to PostgreSQL in batches, idempotently.
+
+Each announce leaves one JSON entry on the buffer list in Redis (swarm.py). A flush:
+1. `flush_take`: moves up to TRACKER_FLUSH_BATCH entries to a processing list under a new
+   batch id, atomically; if a previous flush died holding a batch, that batch is taken
+   again instead (nothing acknowledged to a client is dropped);
+2. `flush_write`: one transaction, one statement per table (announces, peer_history, peers,
+   user_statistics, torrent_statistics) plus the batch's row in tracker_flush_batches. If
+   that row already exists the batch was written before a crash and is skipped (nothing is
+   counted twice);
+3. `flush_release`: deletes the processing list.
+
+Hand-written SQL because the ORM has no multi-row upsert with arithmetic on conflict
+(`bulk_create(update_conflicts=True)` can only overwrite) and per-row updates would cost
+a statement per member and torrent per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from domain.tracker import store
+from domain.tracker.models import FlushBatch
+
+TAKE_LUA = r"""
+local id = redis.call('GET', KEYS[2])
+if id then return id end
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then return false end
+redis.call('LTRIM', KEYS[1], #items, -1)
+for i = 1, #items, 500 do
+  redis.call('RPUSH', KEYS[3], unpack(items, i, math.min(i + 499, #items)))
+end
+redis.call('SET', KEYS[2], ARGV[2])
+return ARGV[2]
+"""
+
+RELEASE_LUA = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    id: uuid.UUID
+    entries: list[dict[str, Any]]
+
+
+def _items_key() -> str:
+    return store.flushing_key() + ":items"
+
+
+def flush_take() -> Batch | None:
+    r = store.client()
+    got = r.eval(TAKE_LUA, 3, store.buffer_key(), store.flushing_key(), _items_key(),
+                 int(settings.TRACKER_FLUSH_BATCH), str(uuid.uuid4()))
+    if not got:
+        return None
+    raw = r.lrange(_items_key(), 0, -1)
+    return Batch(id=uuid.UUID(got.decode()), entries=[json.loads(x) for x in raw])
+
+
+def flush_release(batch: Batch) -> None:
+    store.client().eval(RELEASE_LUA, 2, store.flushing_key(), _items_key(), str(batch.id))
+
+
+def _ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def flush_write(batch: Batch) -> bool:
+    """Write one batch. False when it had been written already (a replay after a crash)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("INSERT INTO tracker_flush_batches (id, entries, flushed_at) "
+                    "VALUES (%s, %s, now()) ON CONFLICT (id) DO NOTHING RETURNING id",
+                    [batch.id, len(batch.entries)])
+        if cur.fetchone() is None:
+            return False
+        entries = _still_existing(cur, batch.entries)
+        if entries:
+            _write_announces(cur, entries)
+            _write_peer_history(cur, entries)
+            _write_peers(cur, entries)
+            _write_user_statistics(cur, entries)
+            _write_torrent_statistics(cur, entries)
+    return True
+
+
+def _still_existing(cur: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries whose torrent and member still exist (one may be deleted since the announce:
+    its accounting goes with it rather than blocking every later batch)."""
+    tids = sorted({e["t"] for e in entries})
+    uids = sorted({e["u"] for e in entries})
+    cur.execute("SELECT id::text FROM torrents WHERE id = ANY(%s::uuid[])", [tids])
+    live_t = {row[0] for row in cur.fetchall()}
+    cur.execute("SELECT id::text FROM users WHERE id = ANY(%s::uuid[])", [uids])
+    live_u = {row[0] for row in cur.fetchall()}
+    return [e for e in entries if e["t"] in live_t and e["u"] in live_u]
+
+
+def _write_announces(cur: Any, entries: list[dict[str, Any]]) -> None:
+    cur.execute(
+        """INSERT INTO announces (id, created_at, torrent_id, user_id, peer_id, ip, port,
+               event, uploaded, downloaded, "left", uploaded_delta, downloaded_delta,
+               credited_uploaded, credited_downloaded, numwant, client, user_agent)
+           SELECT gen_random_uuid(), * FROM unnest(%s::timestamptz[], %s::uuid[], %s::uuid[],
+               %s::bytea[], %s::inet[], %s::int[], %s::text[], %s::bigint[], %s::bigint[],
+               %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
+               %s::smallint[], %s::text[], %s::text[])""",
+        [[_ts(e["ts"]) for e in entries], [e["t"] for e in entries],
+         [e["u"] for e in entries], [bytes.fromhex(e["pid"]) for e in entries],
+         [e["ip"] for e in entries], [e["port"] for e in entries],
+         [e["ev"] for e in entries], [e["up"] for e in entries],
+         [e["down"] for e in entries], [e["left"] for e in entries],
+         [e["du"] for e in entries], [e["dd"] for e in entries],
+         [e["cu"] for e in entries], [e["cd"] for e in entries],
+         [min(e["nw"], 32767) for e in entries], [e["cl"][:64] for e in entries],
+         [e["ua"][:255] for e in entries]])
+
+
+def _write_peer_history(cur: Any, entries: list[dict[str, Any]]) -> None:
+    cur.execute(
+        """INSERT INTO peer_history (id, recorded_at, torrent_id, user_id, peer_id,
+               uploaded_delta, downloaded_delta, "left", is_seeder, seedtime_seconds,
+               leechtime_seconds)
+           SELECT gen_random_uuid(), * FROM unnest(%s::timestamptz[], %s::uuid[], %s::uuid[],
+               %s::bytea[], %s::bigint[], %s::bigint[], %s::bigint[], %s::boolean[],
+               %s::int[], %s::int[])""",
+        [[_ts(e["ts"]) for e in entries], [e["t"] for e in entries],
+         [e["u"] for e in entries], [bytes.fromhex(e["pid"]) for e in entries],
+         [e["du"] for e in entries], [e["dd"] for e in entries],
+         [e["left"] for e in entries], [bool(e["sd"]) for e in entries],
+         [e["ss"] for e in entries], [e["ls"] for e in entries]])
+
+
+def _write_peers(cur: Any, entries: list[dict[str, Any]]) -> None:
+    """The peers table mirrors the swarm: the last state of each (torrent, member,
+    peer_id) in the batch is upserted, or deleted when it was a `stopped`."""
+    last: dict[tuple[str, str, str], dict[str, Any]] = {}
+    agg: dict[tuple[str, str, str], list[float]] = {}
+    for e in entries:
+        k = (e["t"], e["u"], e["pid"])
+        a = agg.setdefault(k, [0, 0, 0, e["ts"], 0])
+        a[0] += 1
+        a[1] += e["ss"]
+        a[2] += e["ls"]
+        if e["ev"] == "completed":
+            a[4] = e["ts"]
+        last[k] = e
+    keep = [k for k, e in last.items() if e["ev"] != "stopped"]
+    gone = [k for k, e in last.items() if e["ev"] == "stopped"]
+    cur.execute(
+        """WITH gone AS (
+               DELETE FROM peers p USING unnest(%s::uuid[], %s::uuid[], %s::bytea[])
+                   AS g(t, u, pid)
+               WHERE p.torrent_id = g.t AND p.user_id = g.u AND p.peer_id = g.pid)
+           INSERT INTO peers (id, torrent_id, user_id, peer_id, peer_key, ip, port,
+               uploaded, downloaded, "left", is_seeder, client, user_agent, announce_count,
+               seedtime_seconds, leechtime_seconds, started_at, last_announce_at,
+               completed_at)
+           SELECT gen_random_uuid(), * FROM unnest(%s::uuid[], %s::uuid[], %s::bytea[],
+               %s::text[], %s::inet[], %s::int[], %s::bigint[], %s::bigint[], %s::bigint[],
+               %s::boolean[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::bigint[],
+               %s::timestamptz[], %s::timestamptz[], %s::timestamptz[])
+           ON CONFLICT (torrent_id, user_id, peer_id) DO UPDATE SET
+               peer_key = EXCLUDED.peer_key, ip = EXCLUDED.ip, port = EXCLUDED.port,
+               uploaded = EXCLUDED.uploaded, downloaded = EXCLUDED.downloaded,
+               "left" = EXCLUDED."left", is_seeder = EXCLUDED.is_seeder,
+               client = EXCLUDED.client, user_agent = EXCLUDED.user_agent,
+               announce_count = peers.announce_count + EXCLUDED.announce_count,
+               seedtime_seconds = peers.seedtime_seconds + EXCLUDED.seedtime_seconds,
+               leechtime_seconds = peers.leechtime_seconds + EXCLUDED.leechtime_seconds,
+               last_announce_at = GREATEST(peers.last_announce_at,
+                                           EXCLUDED.last_announce_at),
+               completed_at = COALESCE(peers.completed_at, EXCLUDED.completed_at)""",
+        [[k[0] for k in gone], [k[1] for k in gone], [bytes.fromhex(k[2]) for k in gone],
+         [k[0] for k in keep], [k[1] for k in keep], [bytes.fromhex(k[2]) for k in keep],
+         [last[k]["k"][:64] for k in keep], [last[k]["ip"] for k in keep],
+         [last[k]["port"] for k in keep], [last[k]["up"] for k in keep],
+         [last[k]["down"] for k in keep], [last[k]["left"] for k in keep],
+         [bool(last[k]["sd"]) for k in keep], [last[k]["cl"][:64] for k in keep],
+         [last[k]["ua"][:255] for k in keep], [int(agg[k][0]) for k in keep],
+         [int(agg[k][1]) for k in keep], [int(agg[k][2]) for k in keep],
+         [_ts(agg[k][3]) for k in keep], [_ts(last[k]["ts"]) for k in keep],
+         [_ts(agg[k][4]) if agg[k][4] else None for k in keep]])
+
+
+def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
+    """Credited and raw transfer, snatches and seed time per member; seeding/leeching
+    counts recomputed from the peers rows written just before (same transaction)."""
+    per: dict[str, list[int]] = {}
+    for e in entries:
+        a = per.setdefault(e["u"], [0, 0, 0, 0, 0, 0])
+        a[0] += e["cu"]
+        a[1] += e["cd"]
+        a[2] += e["du"]
+        a[3] += e["dd"]
+        a[4] += e["sn"]
+        a[5] += e["ss"]
+    users = list(per)
+    col = list(zip(*per.values(), strict=True))
+    cur.execute(
+        """INSERT INTO user_statistics (id, user_id, uploaded, downloaded, uploaded_raw,
+               downloaded_raw, snatched_count, seedtime_seconds, seeding_count,
+               leeching_count, seeding_size, uploads_count, requests_filled_count,
+               requests_voted_count, forum_posts_count, comments_count, invites_sent_count,
+               updated_at)
+           SELECT gen_random_uuid(), d.u, d.cu, d.cd, d.du, d.dd, d.sn, d.ss,
+               (SELECT count(DISTINCT p.torrent_id) FROM peers p
+                 WHERE p.user_id = d.u AND p.is_seeder),
+               (SELECT count(DISTINCT p.torrent_id) FROM peers p
+                 WHERE p.user_id = d.u AND NOT p.is_seeder),
+               (SELECT coalesce(sum(t.size), 0) FROM torrents t WHERE t.id IN
+                   (SELECT p.torrent_id FROM peers p WHERE p.user_id = d.u AND p.is_seeder)),
+               0, 0, 0, 0, 0, 0, now()
+           FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
+                       %s::int[], %s::bigint[]) AS d(u, cu, cd, du, dd, sn, ss)
+           ON CONFLICT (user_id) DO UPDATE SET
+               uploaded = user_statistics.uploaded + EXCLUDED.uploaded,
+               downloaded = user_statistics.downloaded + EXCLUDED.downloaded,
+               uploaded_raw = user_statistics.uploaded_raw + EXCLUDED.uploaded_raw,
+               downloaded_raw = user_statistics.downloaded_raw + EXCLUDED.downloaded_raw,
+               snatched_count = user_statistics.snatched_count + EXCLUDED.snatched_count,
+               seedtime_seconds = user_statistics.seedtime_seconds
+                                  + EXCLUDED.seedtime_seconds,
+               seeding_count = EXCLUDED.seeding_count,
+               leeching_count = EXCLUDED.leeching_count,
+               seeding_size = EXCLUDED.seeding_size,
+               updated_at = now()""",
+        [users, *[list(c) for c in col]])
+
+
+def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
+    per: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        a = per.setdefault(e["t"], {"sn": 0, "du": 0, "dd": 0, "seed_at": None})
+        a["sn"] += e["sn"]
+        a["du"] += e["du"]
+        a["dd"] += e["dd"]
+        a["seeders"], a["leechers"], a["at"] = e["seeders"], e["leechers"], e["ts"]
+        if e["sd"] and e["ev"] != "stopped":
+            a["seed_at"] = e["ts"]
+    tids = list(per)
+    rows = [per[t] for t in tids]
+    cur.execute(
+        """INSERT INTO torrent_statistics (id, created_at, updated_at, torrent_id, seeders,
+               leechers, snatches, total_uploaded, total_downloaded, last_seeder_at,
+               last_activity_at)
+           SELECT gen_random_uuid(), now(), now(), * FROM unnest(%s::uuid[], %s::int[],
+               %s::int[], %s::int[], %s::bigint[], %s::bigint[], %s::timestamptz[],
+               %s::timestamptz[])
+           ON CONFLICT (torrent_id) DO UPDATE SET
+               seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
+               snatches = torrent_statistics.snatches + EXCLUDED.snatches,
+               total_uploaded = torrent_statistics.total_uploaded + EXCLUDED.total_uploaded,
+               total_downloaded = torrent_statistics.total_downloaded
+                                  + EXCLUDED.total_downloaded,
+               last_seeder_at = GREATEST(torrent_statistics.last_seeder_at,
+                                         EXCLUDED.last_seeder_at),
+               last_activity_at = GREATEST(torrent_statistics.last_activity_at,
+                                           EXCLUDED.last_activity_at),
+               updated_at = now()""",
+        [tids, [r["seeders"] for r in rows], [r["leechers"] for r in rows],
+         [r["sn"] for r in rows], [r["du"] for r in rows], [r["dd"] for r in rows],
+         [_ts(r["seed_at"]) if r["seed_at"] else None for r in rows],
+         [_ts(r["at"]) for r in rows]])
+
+
+def tracker_flush(*, max_batches: int = 100) -> int:
+    """Write everything buffered (up to max_batches batches). Returns entries written."""
+    written = 0
+    for _ in range(max_batches):
+        batch = flush_take()
+        if batch is None:
+            break
+        if flush_write(batch):
+            written += len(batch.entries)
+        flush_release(batch)
+    return written
+
+
+def flush_batches_prune(*, keep_days: int = 7) -> int:
+    """Batch ids only guard against a replay within minutes; old ones can go."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=keep_days)
+    return FlushBatch.objects.filter(flushed_at__lt=cutoff).delete()[0]

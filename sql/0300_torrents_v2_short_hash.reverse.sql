@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS torrents_info_hash_v2_short_idx;

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.tracker import cache, store
+
+
+@pytest.fixture(autouse=True)
+def tracker_redis(settings):
+    """A Redis namespace of its own per test (Redis is shared by every test process), and
+    no process-local copies carried from one test to the next."""
+    settings.TRACKER_REDIS_PREFIX = f"trk-test-{uuid.uuid4().hex[:12]}"
+    settings.TRACKER_INTERVAL_JITTER = 0
+    cache.local_clear()
+    yield
+    cache.local_clear()
+    r = store.client()
+    keys = list(r.scan_iter(match=f"{settings.TRACKER_REDIS_PREFIX}:*", count=1000))
+    if keys:
+        r.delete(*keys)
