@@ -82,20 +82,20 @@ def user_ban_reasons(user_id: uuid.UUID | str) -> dict[str, str]:
 
 def ip_ban_reason(ip: str | None) -> str | None:
     """The reason of an active ban covering `ip`, cached; None when not banned."""
+    import ipaddress
+
     from django.core.cache import cache
 
-    if not ip:
-        return None
+    try:
+        ip = str(ipaddress.ip_address((ip or "").strip()))
+    except ValueError:
+        return None  # not an address: no range can cover it
     generation = cache.get(_ip_generation_key()) or 0
     key = f"bans:ip:{generation}:{ip}"
     cached = cache.get(key)
     if cached is not None:
         return cached or None
-    try:
-        ban = ban_for_ip(ip)
-    except Exception:
-        # Not an address PostgreSQL can parse: nothing can cover it.
-        return None
+    ban = ban_for_ip(ip)
     reason = _ban_text(ban) if ban is not None else _NONE
     cache.set(key, reason, BAN_CACHE_SECONDS)
     return reason or None
@@ -213,6 +213,7 @@ def ban_issue(
                 sessions_revoke_all(user_id=user.pk, reason="ban")
         if ban_type == BanType.IP:
             bans_invalidate(ip=True)
+            _tracker_ip_bans_invalidate()
     return ban
 
 
@@ -243,4 +244,15 @@ def ban_revoke(*, actor: Any, ban: Ban, ip_address: str | None = None) -> Ban:
             invalidate_user(locked.user_id)
         if locked.ban_type == BanType.IP:
             bans_invalidate(ip=True)
+            _tracker_ip_bans_invalidate()
     return locked
+
+
+def _tracker_ip_bans_invalidate() -> None:
+    # The tracker caches its own per-address answers; its invalidation hook is looked up
+    # rather than imported so this module does not depend on the tracker's internals.
+    from domain.tracker import cache as tracker_cache
+
+    hook = getattr(tracker_cache, "invalidate_ip_bans", None)
+    if hook is not None:
+        hook()
