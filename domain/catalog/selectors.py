@@ -90,7 +90,7 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
                     per_page: int | None = None) -> Page:
     """One page of torrents for the browse and search pages, in a fixed number of
     queries (count, page, tags prefetch) whatever the page size."""
-    from domain.search.backends import search_backend
+    from domain.search.backends import SearchBackendError, search_backend
 
     qs = _annotate_uploader_visible(torrents_visible(user), user)
     if filters.status and user_has_perm(user, Perm.TORRENTS_MODERATE):
@@ -110,7 +110,11 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
     ranked = False
     query = filters.q.strip()[:200]
     if query:
-        ids = search_backend().search_ids(query, limit=1000)
+        try:
+            ids = search_backend().search_ids(query, limit=1000)
+        except SearchBackendError:
+            # Meilisearch down: PostgreSQL still answers, a little less cleverly.
+            ids = None
         if ids is None:
             words = re.sub(_PUNCT, " ", query)
             # Full text on the trigger-maintained vector, or a trigram match on the name

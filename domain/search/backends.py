@@ -65,25 +65,20 @@ class MeilisearchBackend:
     def _index(self) -> Any:
         index = self.client.index(self.index_uid)
         if not self._configured:
-            # Settings are idempotent; sent once per process before the first write.
+            # Settings are idempotent; sent before the first write of each drain.
             index.update_settings({"filterableAttributes": FILTERABLE,
                                    "sortableAttributes": SORTABLE,
                                    "searchableAttributes": SEARCHABLE})
             self._configured = True
         return index
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        from meilisearch.errors import (
-            MeilisearchApiError,
-            MeilisearchCommunicationError,
-            MeilisearchTimeoutError,
-        )
-
+    def _call(self, fn: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
-        except (MeilisearchApiError, MeilisearchCommunicationError,
-                MeilisearchTimeoutError) as exc:
-            raise SearchBackendError(str(exc)) from exc
+            return fn()
+        except Exception as exc:
+            # API errors, timeouts, refused connections and answers the client cannot
+            # parse all mean "not now": the queue row is retried with backoff.
+            raise SearchBackendError(f"{type(exc).__name__}: {exc}") from exc
 
     def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
         if documents:

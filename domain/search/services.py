@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from domain.base import TargetType
@@ -36,7 +37,9 @@ def search_enqueue(*, target_type: TargetType | str, target_id: uuid.UUID,
         from domain.search.tasks import search_queue_drain
 
         try:
-            search_queue_drain.delay()
+            # SEARCH_QUEUE_TASK_QUEUE (optional) routes the nudge, e.g. to a test worker.
+            queue = getattr(settings, "SEARCH_QUEUE_TASK_QUEUE", None) or None
+            search_queue_drain.apply_async(queue=queue)
         except Exception:
             # The beat entry drains the queue anyway; a broker hiccup only delays it.
             log.warning("could not queue search_queue_drain", exc_info=True)
