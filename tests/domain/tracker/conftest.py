@@ -13,10 +13,11 @@ def tracker_redis(settings):
     no process-local copies carried from one test to the next."""
     settings.TRACKER_REDIS_PREFIX = f"trk-test-{uuid.uuid4().hex[:12]}"
     settings.TRACKER_INTERVAL_JITTER = 0
+    prefix = settings.TRACKER_REDIS_PREFIX
+    r = store.client()  # the real one, even if a test points REDIS_URL elsewhere
     cache.local_clear()
     yield
     cache.local_clear()
-    r = store.client()
-    keys = list(r.scan_iter(match=f"{settings.TRACKER_REDIS_PREFIX}:*", count=1000))
+    keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         r.delete(*keys)
