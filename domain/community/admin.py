@@ -3,6 +3,8 @@ kept by the posting services, so they are read-only here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
@@ -12,11 +14,13 @@ from domain.accounts.admin import DomainAdmin
 from domain.accounts.permissions import Perm
 from domain.community.models import (
     ChatMessage,
+    ChatMute,
     ChatRoom,
     Forum,
     ForumPost,
     ForumSubscription,
     ForumTopic,
+    MemberBlock,
     Notification,
     PrivateMessage,
 )
@@ -160,3 +164,38 @@ class NotificationAdmin(DomainAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(MemberBlock)
+class MemberBlockAdmin(DomainAdmin):
+    """A member's own choice: staff may look and remove, not block on their behalf."""
+
+    list_display = ("user", "blocked", "created_at")
+    search_fields = ("user__username", "blocked__username")
+    list_select_related = ("user", "blocked")
+    fields = ("user", "blocked", "created_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ChatMute)
+class ChatMuteAdmin(DomainAdmin):
+    edit_permission = Perm.CHAT_MODERATE
+    list_display = ("user", "room", "muted_by", "reason", "expires_at", "created_at")
+    list_filter = ("room", "expires_at")
+    search_fields = ("user__username", "reason")
+    date_hierarchy = "created_at"
+    list_select_related = ("user", "room", "muted_by")
+    raw_id_fields = ("user", "muted_by")
+    ordering = ("-created_at",)
+
+    def save_model(self, request: HttpRequest, obj: ChatMute, form: Any, change: bool) -> None:
+        if not change and obj.muted_by_id is None:
+            obj.muted_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

@@ -1,5 +1,6 @@
 """Admin for the tracker's durable state. All of it is written by the announce path and
-the periodic flush, so it is read-only here; stale peers may be deleted."""
+the periodic flush, so it is read-only here (stale peers may be deleted); the client
+allow/deny rules are the one thing staff edit."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from domain.accounts.admin import IdSearchAdmin, LogAdmin, ReadOnlyAdmin, hex_display
-from domain.tracker.models import Announce, Peer, PeerHistory, TorrentStatistics
+from domain.accounts.admin import DomainAdmin, LogAdmin, ReadOnlyAdmin, hex_display
+from domain.tracker.cache import invalidate_client_rules
+from domain.tracker.models import (
+    Announce,
+    ClientRule,
+    FlushBatch,
+    Peer,
+    PeerHistory,
+    TorrentStatistics,
+)
 
 PEER_ID_SEARCH = (("peer_id", 20),)
 
@@ -22,7 +31,7 @@ class _PeerIdDisplay:
 
 
 @admin.register(Peer)
-class PeerAdmin(_PeerIdDisplay, IdSearchAdmin):
+class PeerAdmin(_PeerIdDisplay, DomainAdmin):
     list_display = ("torrent", "user", "peer_id_hex", "ip", "port", "is_seeder",
                     "is_connectable", "uploaded", "downloaded", "left", "client",
                     "last_announce_at")
@@ -96,3 +105,24 @@ class TorrentStatisticsAdmin(ReadOnlyAdmin):
     @admin.display(description="downloaded", ordering="total_downloaded")
     def downloaded_total(self, stats: TorrentStatistics) -> str:
         return filesizeformat(stats.total_downloaded)
+
+
+@admin.register(ClientRule)
+class ClientRuleAdmin(DomainAdmin):
+    list_display = ("peer_id_prefix", "kind", "name", "reason", "is_active", "updated_at")
+    list_filter = ("kind", "is_active")
+    search_fields = ("peer_id_prefix", "name", "reason")
+    readonly_fields = ("created_at", "updated_at")
+
+    def invalidate(self, rule: ClientRule) -> None:
+        invalidate_client_rules()
+
+
+@admin.register(FlushBatch)
+class FlushBatchAdmin(LogAdmin):
+    list_display = ("id", "entries", "flushed_at")
+    list_filter = ("flushed_at",)
+    search_fields = ("=id",)
+    date_hierarchy = "flushed_at"
+    ordering = ("-flushed_at",)
+
