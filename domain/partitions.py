@@ -72,22 +72,21 @@ def partitions_archive(*, table: str, retention_months: int, archive_dir: Path,
         if month is None or month >= first_kept:
             continue
         path = archive_dir / f"{partition}.csv.gz"
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                # Lock out writers so the file and the drop see the same rows.
-                cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE")
-                               .format(sql.Identifier(partition)).as_string(cursor.cursor))
-                cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                    sql.Identifier(partition)).as_string(cursor.cursor))
-                (expected,) = cursor.fetchone()
-                rows = _copy_out(cursor.cursor, partition, path)
-                if rows != expected:
-                    raise RuntimeError(f"archive of {partition} has {rows} rows, "
-                                       f"the partition {expected}; nothing dropped")
-                cursor.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
-                    sql.Identifier(table), sql.Identifier(partition)).as_string(cursor.cursor))
-                cursor.execute(sql.SQL("DROP TABLE {}").format(
-                    sql.Identifier(partition)).as_string(cursor.cursor))
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Lock out writers so the file and the drop see the same rows.
+            cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE")
+                           .format(sql.Identifier(partition)).as_string(cursor.cursor))
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(partition)).as_string(cursor.cursor))
+            (expected,) = cursor.fetchone()
+            rows = _copy_out(cursor.cursor, partition, path)
+            if rows != expected:
+                raise RuntimeError(f"archive of {partition} has {rows} rows, "
+                                   f"the partition {expected}; nothing dropped")
+            cursor.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(
+                sql.Identifier(table), sql.Identifier(partition)).as_string(cursor.cursor))
+            cursor.execute(sql.SQL("DROP TABLE {}").format(
+                sql.Identifier(partition)).as_string(cursor.cursor))
         log.info("partitions: archived %s (%d rows) to %s and dropped it", partition, rows, path)
         written.append(path)
     return written
