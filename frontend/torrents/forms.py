@@ -43,9 +43,12 @@ class MetadataFields(forms.Form):
 
     def metadata(self) -> dict[str, Any]:
         data = {name: self.cleaned_data.get(name) for name in MetadataFields.base_fields}
-        return {k: ("" if v is None and isinstance(MetadataFields.base_fields[k],
-                                                   forms.CharField) else v)
-                for k, v in data.items()}
+        # Text columns store "" for "not given"; numbers and ids store NULL.
+        return {k: ("" if v is None and k in TEXT_METADATA else v) for k, v in data.items()}
+
+
+TEXT_METADATA = frozenset({"resolution", "video_codec", "audio_codec", "source", "container",
+                           "release_group", "hdr_format", "imdb_id"})
 
 
 class TorrentListingForm(MetadataFields):
