@@ -50,7 +50,7 @@ def client_name(peer_id: bytes) -> str:
             parts = [_azureus_digit(b) for b in v]
             if code == "TR" and v[:1] == b"0":
                 # Transmission 0.x: -TR0072- is 0.72.
-                return f"{name} 0.{int(v[1:3].decode() or 0)}"
+                return f"{name} 0.{int(v[1:].decode())}"
             if code == "UT" or code == "UM":
                 return f"{name} {parts[0]}.{parts[1]}.{parts[2]}"
             while len(parts) > 3 and parts[-1] == "0":
