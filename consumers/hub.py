@@ -60,7 +60,10 @@ class StreamHub:
         async with self.lock:
             entry = self.groups.get(group)
             if entry is None:
-                channel = await self.layer.new_channel(prefix="hub")
+                # The default "specific" prefix matters: channels-redis reads every
+                # process-local channel through one blocking pop on one Redis list per
+                # prefix, and only the list of whichever receiver holds its lock.
+                channel = await self.layer.new_channel()
                 await self.layer.group_add(group, channel)
                 entry = self.groups[group] = _Group(channel, stream)
                 entry.task = asyncio.create_task(self._receive_loop(entry),

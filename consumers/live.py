@@ -307,10 +307,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await hub().subscribe(group, stream, self, allows)
         self.streams[stream] = group or ""
         if kind == "chat":
-            names = await presence.presence_join(arg, self.channel_name, self.username)
-            await self.channel_layer.group_send(group, {
-                "type": "chat.presence", "payload": {"room": arg, "members": names}})
-            snapshot["members"] = names
+            snapshot["members"] = await presence.presence_join(arg, self.channel_name,
+                                                               self.username)
         # The replay is read after joining the group, so nothing falls between the two;
         # what arrives twice is the same item (same row id), which the page shows once.
         replay = await database_sync_to_async(_replay)(user, kind, arg, since)
@@ -319,6 +317,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for event_type, item in replay:
             await self.send_json({"type": "event", "stream": stream, "event": event_type,
                                   "event_id": item.get("event_id"), "payload": item})
+        if kind == "chat" and group:
+            # Everyone in the room (this socket too, after its reply) learns who is here.
+            await self.channel_layer.group_send(group, {
+                "type": "chat.presence",
+                "payload": {"room": arg, "members": snapshot["members"]}})
 
     async def handle_unsubscribe(self, content: dict[str, Any], request_id: RequestId
                                  ) -> None:

@@ -109,6 +109,8 @@ def chat_mute_active(*, user_id: uuid.UUID, room: ChatRoom) -> ChatMute | None:
 
 def chat_message_post(*, user: User, room_name: str, body: Any) -> ChatMessage:
     room = _room(room_name)
+    if not access.chat_room_can_read(user, room):
+        raise NotFound("There is no such chat room.")  # a hidden room stays hidden
     if not access.chat_room_can_post(user, room):
         raise NotPermitted("You may not talk in this room.")
     body = _clean_body(body, limit=room.max_message_length)
