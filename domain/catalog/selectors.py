@@ -65,6 +65,7 @@ def torrents_visible(user: User) -> QuerySet[Torrent]:
 
 
 def _annotate_uploader_visible(qs: QuerySet[Torrent], user: User) -> QuerySet[Torrent]:
+    visible: Any
     if user_has_perm(user, Perm.USERS_VIEW_PRIVATE):
         visible = Q(uploader__isnull=False)
     else:
@@ -103,7 +104,8 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
     if filters.freeleech:
         qs = qs.filter(is_freeleech=True)
     if filters.uploader:
-        qs = qs.filter(uploader__username__iexact=filters.uploader, uploader_visible=True)
+        qs = qs.filter(uploader__username__iexact=filters.uploader,
+                       uploader_visible=True)  # type: ignore[misc]
     for name, value in filters.metadata:
         if name in METADATA_FILTERS and value:
             qs = qs.filter(**{f"metadata__{name}__iexact": value})
@@ -132,7 +134,8 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
     field = SORTS.get(filters.sort, "created_at")
     ordering: Any = F(field).asc(nulls_last=True) if filters.order == "asc" \
         else F(field).desc(nulls_last=True)
-    qs = qs.order_by("-rank", "-created_at") if ranked else qs.order_by(ordering, "-id")
+    qs = (qs.order_by("-rank", "-created_at") if ranked  # type: ignore[misc]
+          else qs.order_by(ordering, "-id"))
     qs = qs.select_related("category", "category__parent", "statistics", "uploader") \
         .prefetch_related(Prefetch("tag_assignments",
                                    queryset=TorrentTagAssignment.objects.select_related("tag")
@@ -174,7 +177,7 @@ def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
         .select_related("author", "quoted", "quoted__author").order_by("created_at"))
     return TorrentPage(
         torrent=torrent,
-        uploader=torrent.uploader if torrent.uploader_visible else None,
+        uploader=torrent.uploader if torrent.uploader_visible else None,  # type: ignore[attr-defined]
         files=list(torrent.files.order_by("file_index")[:2000]),
         tags=tags, comments=comments, my_votes=votes,
         can_edit=_may_edit(user, torrent),

@@ -63,7 +63,9 @@ class TorrentListingForm(MetadataFields):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = _categories()
+        category = self.fields["category"]
+        assert isinstance(category, forms.ModelChoiceField)
+        category.queryset = _categories()
 
 
 class UploadForm(TorrentListingForm):

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import nh3
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,10 +17,18 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
+from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.catalog import selectors, services
 from domain.errors import DomainError, NotPermitted, ValidationFailed
 from frontend.torrents import forms
+
+
+class AuthedRequest(HttpRequest):
+    """What login_required guarantees: request.user is a member (for the type checker)."""
+
+    user: User
+
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "p", "br", "ul", "ol", "li", "blockquote",
                 "code", "pre", "h3", "h4", "a", "hr"}
@@ -46,7 +55,7 @@ def _torrent_url(torrent_id: Any) -> str:
 
 @login_required
 @require_safe
-def browse(request: HttpRequest) -> HttpResponse:
+def browse(request: AuthedRequest) -> HttpResponse:
     form = forms.BrowseForm(request.GET or None)
     filters = form.filters() if form.is_valid() else selectors.BrowseFilters()
     page_number = (form.cleaned_data.get("page") if form.is_valid() else None) or 1
@@ -60,7 +69,15 @@ def browse(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthedRequest) -> HttpResponse:
+    # Refuse oversize bodies before Django spools them to disk; the form's own check
+    # covers requests that lie about their length. 64 KiB leaves room for the form fields.
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if (request.method == "POST" and declared.isdigit()
+            and int(declared) > settings.TORRENT_UPLOAD_MAX_BYTES + 65536):
+        raise ValidationFailed(
+            f"The upload is too large: .torrent files are limited to "
+            f"{settings.TORRENT_UPLOAD_MAX_BYTES} bytes.", field="torrent_file")
     form = forms.UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -86,7 +103,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_safe
-def detail(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def detail(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     page = selectors.torrent_page(user=request.user, torrent_id=torrent_id)
     return render(request, "torrents/detail.html", {
         "p": page, "t": page.torrent, "description": description_html(page.torrent.description),
@@ -104,7 +121,7 @@ def _torrent_response(download: services.TorrentDownload) -> HttpResponse:
 
 @login_required
 @require_safe
-def download(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def download(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     return _torrent_response(services.torrent_download(user=request.user,
                                                        torrent_id=torrent_id))
 
@@ -117,7 +134,7 @@ def feed_download(request: HttpRequest, token: str, torrent_id: uuid.UUID) -> Ht
 
 
 @login_required
-def edit(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def edit(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     page = selectors.torrent_page(user=request.user, torrent_id=torrent_id)
     t = page.torrent
     if not page.can_edit:
@@ -154,7 +171,7 @@ def edit(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def delete(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     form = forms.ReasonForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Give a reason for deleting the torrent.",
@@ -167,7 +184,7 @@ def delete(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def moderate(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def moderate(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     form = forms.ModerateForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Choose approve or reject.", field="decision")
@@ -180,7 +197,7 @@ def moderate(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def tag_add(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def tag_add(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     form = forms.TagForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Type a tag.", field="tag")
@@ -191,7 +208,7 @@ def tag_add(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def tag_vote(request: HttpRequest, torrent_id: uuid.UUID,
+def tag_vote(request: AuthedRequest, torrent_id: uuid.UUID,
              assignment_id: uuid.UUID) -> HttpResponse:
     form = forms.TagVoteForm(request.POST)
     if not form.is_valid():
@@ -203,7 +220,7 @@ def tag_vote(request: HttpRequest, torrent_id: uuid.UUID,
 
 @login_required
 @require_POST
-def comment_post(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
+def comment_post(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     form = forms.CommentForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed("Write something first (at most 65536 characters).",
@@ -215,7 +232,7 @@ def comment_post(request: HttpRequest, torrent_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def comment_edit(request: HttpRequest, comment_id: uuid.UUID) -> HttpResponse:
+def comment_edit(request: AuthedRequest, comment_id: uuid.UUID) -> HttpResponse:
     comment = selectors.comment_for_edit(user=request.user, comment_id=comment_id)
     form = forms.CommentForm(request.POST or None, initial={"body": comment.body})
     if request.method == "POST" and form.is_valid():
@@ -228,14 +245,14 @@ def comment_edit(request: HttpRequest, comment_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def comment_delete(request: HttpRequest, comment_id: uuid.UUID) -> HttpResponse:
+def comment_delete(request: AuthedRequest, comment_id: uuid.UUID) -> HttpResponse:
     target = selectors.comment_target(comment_id=comment_id)
     services.comment_delete(actor=request.user, comment_id=comment_id, ip_address=_ip(request))
     return redirect(_torrent_url(target) + "#comments")
 
 
 @login_required
-def feed_settings(request: HttpRequest) -> HttpResponse:
+def feed_settings(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         services.feed_token_reset(user=request.user)
         messages.success(request, "New feed link made; the old one no longer works.")

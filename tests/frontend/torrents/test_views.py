@@ -330,3 +330,15 @@ def test_feed_refused_once_the_member_is_banned(member, uploader):
 
     assert Client().get(f"/rss/{token}/").status_code == 403
     assert Client().get(f"/rss/{token}/{torrent.pk}.torrent").status_code == 403
+
+
+def test_oversize_request_body_is_refused_before_parsing(uploader, settings):
+    settings.TORRENT_UPLOAD_MAX_BYTES = 1000
+    data = libtorrent_make("v1", files={f"f{i}.bin": 20 for i in range(3000)})
+    assert len(data) > 1000 + 65536
+
+    response = login(uploader).post("/torrents/upload/", upload_form(data))
+
+    assert response.status_code == 400
+    assert "upload is too large" in response.content.decode()
+    assert Torrent.objects.count() == 0
