@@ -1,10 +1,12 @@
 """Reads for the catalog that respect moderation state and paranoia.
 
-Uploader visibility ("paranoia permitting"): until domain.accounts.selectors offers the
-shared paranoia selectors, this module applies the two rules itself: an anonymous upload
-(torrents.is_anonymous) never names its uploader, and a member whose
-user_privacy.show_uploads is off is not shown as uploader nor findable by the uploader
-filter. The uploader themself and staff with USERS_VIEW_PRIVATE see through both.
+Uploader visibility ("paranoia permitting"): an anonymous upload (torrents.is_anonymous)
+never names its uploader, and a member whose privacy hides "show_uploads" is not shown as
+uploader nor findable by the uploader filter; the uploader themself and staff with
+USERS_VIEW_PRIVATE see through both. The torrent page asks
+domain.accounts.selectors.profile_visible_fields (the one paranoia check); lists and the
+uploader filter need the same rule inside SQL, so `_annotate_uploader_visible` states it
+as an annotation (one query for a whole page instead of one check per row).
 """
 
 from __future__ import annotations
@@ -161,14 +163,28 @@ class TorrentPage:
     can_delete_comments: bool
 
 
+def _uploader_shown(viewer: User, torrent: Torrent) -> bool:
+    from domain.accounts.selectors import profile_visible_fields
+
+    uploader = torrent.uploader
+    if uploader is None:
+        return False
+    if uploader.pk == viewer.pk or user_has_perm(viewer, Perm.USERS_VIEW_PRIVATE):
+        return True
+    return (not torrent.is_anonymous
+            and "show_uploads" in profile_visible_fields(viewer, uploader))
+
+
 def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
     from domain.catalog.services import _may_edit
 
-    qs = _annotate_uploader_visible(torrents_visible(user), user).select_related(
-        "category", "category__parent", "statistics", "uploader", "metadata", "moderation")
+    qs = torrents_visible(user).select_related(
+        "category", "category__parent", "statistics", "uploader", "uploader__privacy",
+        "metadata", "moderation")
     torrent = qs.filter(pk=torrent_id).first()
     if torrent is None:
         raise NotFound("That torrent does not exist or is not approved yet.")
+    uploader = torrent.uploader
     tags = list(torrent.tag_assignments.select_related("tag").order_by("-score", "tag__name"))
     votes = dict(TorrentTagAssignment.objects.filter(
         torrent=torrent, votes__user=user).values_list("pk", "votes__vote"))
@@ -177,7 +193,7 @@ def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
         .select_related("author", "quoted", "quoted__author").order_by("created_at"))
     return TorrentPage(
         torrent=torrent,
-        uploader=torrent.uploader if torrent.uploader_visible else None,  # type: ignore[attr-defined]
+        uploader=uploader if _uploader_shown(user, torrent) else None,
         files=list(torrent.files.order_by("file_index")[:2000]),
         tags=tags, comments=comments, my_votes=votes,
         can_edit=_may_edit(user, torrent),

@@ -342,3 +342,19 @@ def test_oversize_request_body_is_refused_before_parsing(uploader, settings):
     assert response.status_code == 400
     assert "upload is too large" in response.content.decode()
     assert Torrent.objects.count() == 0
+
+
+def test_torrent_page_names_the_uploader_paranoia_permitting(member, moderator):
+    shy = make_user("uploader")
+    UserPrivacy.objects.update_or_create(user=shy, defaults={"show_uploads": False})
+    hidden = make_torrent(uploader=shy, name="Shy.One")
+    anonymous = make_torrent(uploader=make_user("uploader"), name="Anon.One",
+                             is_anonymous=True)
+
+    for torrent in (hidden, anonymous):
+        page = login(member).get(f"/torrents/{torrent.pk}/").content.decode()
+        assert '<dd class="uploader">Anonymous</dd>' in page
+        staff_page = login(moderator).get(f"/torrents/{torrent.pk}/").content.decode()
+        assert f'<dd class="uploader">{torrent.uploader.username}</dd>' in staff_page
+    own = login(shy).get(f"/torrents/{hidden.pk}/").content.decode()
+    assert f'<dd class="uploader">{shy.username}</dd>' in own
