@@ -1,0 +1,329 @@
+"""Community pages: chat rooms, private messages, forums, notifications and the staff
+moderation feed. Every page reads and posts without JavaScript (plain forms, redirect after
+post); static/js modules make the same pages live over the tab's socket.
+
+Each view parses, authorizes (selectors and services check access), calls one domain
+function and renders. A DomainError that names a field becomes that field's error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from domain.community import access, moderation_feed, selectors, services
+from domain.community.events import event_id
+from domain.errors import DomainError, NotFound
+from frontend.community import forms
+
+T = TypeVar("T")
+
+
+def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
+    """Run the service; its error lands on the form (on the field it names, if any)."""
+    try:
+        return call()
+    except DomainError as exc:
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.message)
+        return None
+
+
+# -- chat ------------------------------------------------------------------------------
+
+
+@login_required
+def chat_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "community/chat_index.html",
+                  {"rooms": selectors.chat_rooms_for(request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def chat_room(request: HttpRequest, room: str) -> HttpResponse:
+    chat = selectors.chat_room_get(request.user, room)
+    form = forms.ChatPostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        posted = _attempt(form, lambda: services.chat_message_post(
+            user=request.user, room_name=chat.name, body=form.cleaned_data["body"]))
+        if posted is not None:
+            return redirect("community:chat_room", room=chat.name)
+    history = selectors.chat_history(request.user, chat)
+    return render(request, "community/chat_room.html", {
+        "room": chat, "history": history, "form": form,
+        "last_event_id": history[-1]["event_id"] if history else "",
+        "can_post": access.chat_room_can_post(request.user, chat),
+        "can_moderate": access.chat_room_can_moderate(request.user, chat),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def chat_message_delete(request: HttpRequest, room: str, message_id: str) -> HttpResponse:
+    services.chat_message_delete(user=request.user, message_id=message_id)
+    return redirect("community:chat_room", room=room)
+
+
+# -- private messages ------------------------------------------------------------------
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "community/inbox.html", {
+        "conversations": selectors.pm_conversations(request.user),
+        "tickets": selectors.pm_tickets(request.user),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def message_new(request: HttpRequest) -> HttpResponse:
+    form = forms.MessageForm(request.POST or None,
+                             initial={"recipient": request.GET.get("to", "")[:32]})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        sent = _attempt(form, lambda: services.pm_send(
+            sender=request.user, recipient_username=data["recipient"],
+            subject=data["subject"], body=data["body"]))
+        if sent is not None:
+            messages.success(request, "Message sent.")
+            return redirect("community:conversation", conversation_id=sent.conversation_id)
+    return render(request, "community/message_form.html",
+                  {"form": form, "title": "New message"},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ticket_new(request: HttpRequest) -> HttpResponse:
+    form = forms.TicketForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        sent = _attempt(form, lambda: services.pm_ticket_open(
+            sender=request.user, subject=data["subject"], body=data["body"]))
+        if sent is not None:
+            messages.success(request, "Your message is with the staff.")
+            return redirect("community:conversation", conversation_id=sent.conversation_id)
+    return render(request, "community/message_form.html",
+                  {"form": form, "title": "Write to the staff"},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    thread = selectors.pm_conversation(request.user, conversation_id)
+    form = forms.ReplyForm(request.POST or None, initial={"parent": thread[-1].id})
+    if request.method == "POST" and form.is_valid():
+        sent = _attempt(form, lambda: services.pm_reply(
+            sender=request.user, parent_id=form.cleaned_data["parent"],
+            body=form.cleaned_data["body"]))
+        if sent is not None:
+            return redirect("community:conversation", conversation_id=sent.conversation_id)
+    elif request.method == "GET":
+        services.pm_conversation_mark_read(user=request.user,
+                                           conversation_id=thread[0].conversation_id)
+    return render(request, "community/conversation.html",
+                  {"thread": thread, "form": form, "subject": thread[0].subject},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def conversation_delete(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    thread = selectors.pm_conversation(request.user, conversation_id)
+    services.pm_conversation_delete(user=request.user, conversation_id=thread[0].conversation_id)
+    messages.success(request, "Conversation deleted from your messages.")
+    return redirect("community:inbox")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def blocks(request: HttpRequest) -> HttpResponse:
+    form = forms.BlockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        block = _attempt(form, lambda: services.member_block(
+            user=request.user, username=form.cleaned_data["username"]))
+        if block is not None:
+            messages.success(request, f"{block.blocked.username} can no longer write to you.")
+            return redirect("community:blocks")
+    return render(request, "community/blocks.html",
+                  {"form": form, "blocks": selectors.member_blocks(request.user)},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def unblock(request: HttpRequest, user_id: str) -> HttpResponse:
+    services.member_unblock(user=request.user, blocked_id=user_id)
+    return redirect("community:blocks")
+
+
+# -- forums ----------------------------------------------------------------------------
+
+
+@login_required
+def forum_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "community/forum_index.html",
+                  {"forums": selectors.forums_for(request.user)})
+
+
+@login_required
+def forum_view(request: HttpRequest, forum_id: str) -> HttpResponse:
+    forum = selectors.forum_get(request.user, forum_id)
+    return render(request, "community/forum.html", {
+        "forum": forum, "page": selectors.forum_topics_page(request.user, forum,
+                                                            request.GET.get("page")),
+        "can_create": access.forum_can_create_topic(request.user, forum),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topic_new(request: HttpRequest, forum_id: str) -> HttpResponse:
+    forum = selectors.forum_get(request.user, forum_id)
+    form = forms.TopicForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        topic = _attempt(form, lambda: services.forum_topic_create(
+            user=request.user, forum_id=forum.id, title=form.cleaned_data["title"],
+            body=form.cleaned_data["body"]))
+        if topic is not None:
+            return redirect("community:topic", topic_id=topic.id)
+    return render(request, "community/topic_form.html", {"form": form, "forum": forum},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def topic_view(request: HttpRequest, topic_id: str) -> HttpResponse:
+    topic = selectors.forum_topic_get(request.user, topic_id)
+    form = forms.PostForm(request.POST or None,
+                          initial={"quoted": request.GET.get("quote") or None})
+    if request.method == "POST" and form.is_valid():
+        post = _attempt(form, lambda: services.forum_post_create(
+            user=request.user, topic_id=topic.id, body=form.cleaned_data["body"],
+            quoted_id=form.cleaned_data["quoted"]))
+        if post is not None:
+            last = selectors.forum_posts_page(request.user, topic, "last").number
+            return redirect(reverse("community:topic", args=[topic.id])
+                            + f"?page={last}#post-{post.id}")
+    elif request.method == "GET":
+        services.forum_topic_viewed(topic_id=topic.id)
+    page = selectors.forum_posts_page(request.user, topic, request.GET.get("page"))
+    posts = list(page.object_list)
+    return render(request, "community/topic.html", {
+        "topic": topic, "page": page, "posts": posts, "form": form,
+        "last_event_id": max((event_id(max(filter(None, (p.created_at, p.edited_at,
+                                                         p.deleted_at)))) for p in posts),
+                             default=""),
+        "can_post": access.forum_can_post(request.user, topic.forum)
+        and (not topic.is_locked or access.forum_can_moderate(request.user, topic.forum)),
+        "can_moderate": access.forum_can_moderate(request.user, topic.forum),
+        "subscribed": selectors.forum_is_subscribed(request.user, topic),
+        "forums": selectors.forums_for(request.user),
+        "is_last_page": page.number == page.paginator.num_pages,
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: str) -> HttpResponse:
+    post = selectors.forum_post_get(request.user, post_id)
+    form = forms.PostEditForm(request.POST or None, initial={"body": post.body})
+    if request.method == "POST" and form.is_valid():
+        edited = _attempt(form, lambda: services.forum_post_edit(
+            user=request.user, post_id=post.id, body=form.cleaned_data["body"]))
+        if edited is not None:
+            return redirect(reverse("community:topic", args=[post.topic_id])
+                            + f"#post-{post.id}")
+    return render(request, "community/post_edit.html", {"form": form, "post": post},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def post_delete(request: HttpRequest, post_id: str) -> HttpResponse:
+    post = services.forum_post_delete(actor=request.user, post_id=post_id)
+    return redirect("community:topic", topic_id=post.topic_id)
+
+
+@login_required
+@require_POST
+def topic_subscribe(request: HttpRequest, topic_id: str) -> HttpResponse:
+    services.forum_topic_subscribe(user=request.user, topic_id=topic_id,
+                                   subscribe=request.POST.get("subscribe") == "1")
+    return redirect("community:topic", topic_id=topic_id)
+
+
+@login_required
+@require_POST
+def topic_moderate(request: HttpRequest, topic_id: str) -> HttpResponse:
+    form = forms.TopicModerationForm(request.POST)
+    if not form.is_valid():
+        raise NotFound("Unknown topic action.")
+    topic = services.forum_topic_moderate(
+        actor=request.user, topic_id=topic_id, action=form.cleaned_data["action"],
+        to_forum_id=form.cleaned_data["forum"])
+    if topic.deleted_at is not None:
+        return redirect("community:forum", forum_id=topic.forum_id)
+    return redirect("community:topic", topic_id=topic.id)
+
+
+# -- notifications ---------------------------------------------------------------------
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    return render(request, "community/notifications.html", {
+        "page": selectors.notifications_page(request.user, request.GET.get("page")),
+        "unread": services.notifications_unread_count(user_id=request.user.id),
+    })
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest, notification_id: str | None = None
+                       ) -> HttpResponse:
+    services.notifications_mark_read(user=request.user, notification_id=notification_id)
+    return redirect("community:notifications")
+
+
+# -- staff moderation feed -------------------------------------------------------------
+
+
+@login_required
+def moderation(request: HttpRequest) -> HttpResponse:
+    feed = moderation_feed.moderation_feed_open(request.user)
+    return render(request, "community/moderation.html",
+                  {"feed": feed, "resolve_form": forms.ReportResolveForm()})
+
+
+@login_required
+@require_POST
+def moderation_claim(request: HttpRequest, kind: str, item_id: str) -> HttpResponse:
+    if kind == "queue":
+        moderation_feed.moderation_item_claim(actor=request.user, item_id=item_id)
+    else:
+        moderation_feed.report_claim(actor=request.user, report_id=item_id)
+    return redirect("community:moderation")
+
+
+@login_required
+@require_POST
+def report_resolve(request: HttpRequest, report_id: str) -> HttpResponse:
+    form = forms.ReportResolveForm(request.POST)
+    if form.is_valid():
+        moderation_feed.report_resolve(actor=request.user, report_id=report_id,
+                                       dismiss=form.cleaned_data["dismiss"],
+                                       note=form.cleaned_data["note"])
+    else:
+        messages.error(request, "Say what was done; the note is kept with the report.")
+    return redirect("community:moderation")
+
