@@ -42,3 +42,9 @@ clean:
 	@if [ -x $(VPY) ]; then $(LAUNCHER) stop; fi
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache *.egg-info build
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+# One earning period over 1M synthetic peers in a scratch database, against a count(*)
+# baseline over the same rows (tests/bench/bonus_earning.py; BENCH_PEERS=... to resize).
+.PHONY: bench-bonus
+bench-bonus: install
+	$(VPY) tests/bench/bonus_earning.py
