@@ -1,7 +1,12 @@
 // The tab's one live socket: connects to /ws/, reconnects with capped exponential backoff
 // and jitter, keeps the notification badge current and re-dispatches every event as a DOM
 // event ("live:event") so other modules can listen without opening sockets of their own.
-// Pages work without it: everything it shows is also reachable by reloading.
+// Page modules follow streams with `live.subscribe(stream, onEvent, {since})`: after every
+// (re)connect the socket resubscribes with the last event id it saw on that stream, and the
+// server replays what was missed; handlers upsert by item id, so nothing shows twice.
+// `live.request(frame)` sends an action and resolves with its "ok" reply (rejects with the
+// error frame's payload). Pages work without it: everything it shows is also reachable by
+// reloading, and every form posts without it.
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30000;
@@ -37,6 +42,11 @@ class LiveSocket {
     this.pongTimer = null;
     this.nextId = 1;
     this.stopped = false;
+    this.streams = new Map(); // stream -> {handlers: Set, lastId: string, onSubscribed}
+    this.pending = new Map(); // request id -> {resolve, reject}
+    this.subscribe("notifications", () => {}, {
+      onSubscribed: (payload) => this.setUnread(payload.unread ?? 0),
+    });
 
     if (this.badge) {
       this.badge.addEventListener("click", () => this.setUnread(0));
@@ -69,6 +79,7 @@ class LiveSocket {
       this.attempt = 0;
       this.setState("online");
       this.startHeartbeat();
+      for (const stream of this.streams.keys()) this.sendSubscribe(stream);
     });
     socket.addEventListener("message", (message) => this.onMessage(message));
     socket.addEventListener("close", (event) => {
@@ -91,15 +102,81 @@ class LiveSocket {
         this.pongTimer = null;
         break;
       case "event":
-        this.onEvent(frame.payload ?? {});
+        if (frame.stream) this.onStreamEvent(frame);
+        else this.onEvent(frame.payload ?? {});
+        break;
+      case "notification":
+        if (typeof frame.payload?.unread === "number") this.setUnread(frame.payload.unread);
+        this.onStreamEvent({ ...frame, event: "notification.new" });
+        break;
+      case "subscribed":
+        this.streams.get(frame.stream)?.onSubscribed?.(frame.payload ?? {});
+        this.settle(frame, true);
+        break;
+      case "ok":
+      case "history":
+        this.settle(frame, true);
         break;
       case "error":
-        console.warn("live socket error", frame.payload);
+        if (!this.settle(frame, false)) console.warn("live socket error", frame.payload);
         break;
       default:
         break;
     }
     document.dispatchEvent(new CustomEvent(`live:${frame.type}`, { detail: frame }));
+  }
+
+  // Streams ------------------------------------------------------------------------
+
+  subscribe(stream, handler, { since = "", onSubscribed = null } = {}) {
+    let entry = this.streams.get(stream);
+    if (!entry) {
+      entry = { handlers: new Set(), lastId: since || "", onSubscribed };
+      this.streams.set(stream, entry);
+      this.sendSubscribe(stream);
+    }
+    entry.handlers.add(handler);
+    if (onSubscribed) entry.onSubscribed = onSubscribed;
+    return () => entry.handlers.delete(handler);
+  }
+
+  sendSubscribe(stream) {
+    const entry = this.streams.get(stream);
+    if (!entry) return;
+    const frame = { type: "subscribe", stream, id: this.nextId++ };
+    if (entry.lastId) frame.payload = { since: entry.lastId };
+    this.send(frame);
+  }
+
+  onStreamEvent(frame) {
+    const entry = this.streams.get(frame.stream);
+    if (!entry) return;
+    // Ids are fixed-width digit strings: string order is time order.
+    if (frame.event_id && frame.event_id > entry.lastId) entry.lastId = frame.event_id;
+    if (frame.event === "notification.read" && typeof frame.payload?.unread === "number") {
+      this.setUnread(frame.payload.unread);
+    }
+    for (const handler of entry.handlers) handler(frame);
+  }
+
+  request(frame) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (!this.send({ ...frame, id })) {
+        reject({ code: "offline", message: "Not connected; try again in a moment." });
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+    });
+  }
+
+  settle(frame, ok) {
+    const waiter = this.pending.get(frame.id);
+    if (!waiter) return false;
+    this.pending.delete(frame.id);
+    if (ok) waiter.resolve(frame);
+    else waiter.reject(frame.payload ?? {});
+    return true;
   }
 
   onEvent(payload) {
@@ -112,6 +189,10 @@ class LiveSocket {
 
   onClose(code) {
     this.stopHeartbeat();
+    for (const waiter of this.pending.values()) {
+      waiter.reject({ code: "offline", message: "Connection lost; try again." });
+    }
+    this.pending.clear();
     this.socket = null;
     this.setState("offline");
     if (code === CLOSE_UNAUTHORIZED) {

@@ -1,0 +1,34 @@
+// The staff moderation feed: items and reports appear, get claimed and resolved live, with
+// who acted. Actions still post through the page's forms.
+import { live } from "./live.js";
+
+const root = document.getElementById("moderation-feed");
+
+if (root && live) {
+  const status = root.querySelector(".feed-live");
+  const find = (kind, id) => root.querySelector(`.feed-item[data-kind="${kind}"][data-id="${id}"]`);
+  live.subscribe("moderation", (frame) => {
+    const p = frame.payload;
+    if (frame.event === "moderation.item" || frame.event === "moderation.report") {
+      const kind = frame.event === "moderation.item" ? "queue" : "report";
+      if (find(kind, p.id)) return;
+      const li = document.createElement("li");
+      li.className = "feed-item new";
+      li.dataset.kind = kind;
+      li.dataset.id = p.id;
+      li.textContent = `${p.summary || p.reason || "New item"} — reload to act`;
+      root.querySelector(`.feed-list[data-kind="${kind}"]`).prepend(li);
+      root.querySelector(`.feed-list[data-kind="${kind}"] .feed-empty`)?.remove();
+    } else if (frame.event === "moderation.claimed") {
+      const item = find(p.kind, p.id);
+      if (!item) return;
+      item.querySelector(".status").textContent = "claimed";
+      item.querySelector(".claimed-by").textContent = `claimed by ${p.claimed_by}`;
+      item.querySelector("form[action$='/claim/']")?.remove();
+    } else if (frame.event === "moderation.resolved") {
+      const item = p.kind ? find(p.kind, p.id) : null;
+      if (item) item.remove();
+      status.textContent = p.resolved_by ? `${p.resolved_by} resolved an item` : "An item was resolved";
+    }
+  });
+}
