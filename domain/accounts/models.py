@@ -200,7 +200,7 @@ class UserSession(UUIDModel):
             models.Index(fields=["expires_at"], name="user_sessions_expires_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),
+            models.CheckConstraint(condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106
                                    name="user_sessions_token_hash_sha256"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")),
                                    name="user_sessions_expires_after_created"),

@@ -24,7 +24,7 @@ from domain.accounts.models import (
     UserStatus,
     UserTwoFactor,
 )
-from domain.accounts.permissions import Perm, user_has_perm
+from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.errors import NotFound
 
 ALL_VISIBLE: frozenset[str] = frozenset(UserPrivacy.SETTINGS)
@@ -90,6 +90,7 @@ def member_by_username(username: str) -> User:
 def profile_for_viewer(viewer: User | Any, username: str) -> ProfileView:
     """A member's profile as `viewer` may see it (NotFound for banned/validating members
     unless the viewer is staff who see through paranoia)."""
+    require_perm(viewer, Perm.SITE_ACCESS)
     member = member_by_username(username)
     sees_private = user_has_perm(viewer, Perm.USERS_VIEW_PRIVATE)
     if member.status != UserStatus.ACTIVE and not sees_private and viewer.pk != member.pk:

@@ -409,7 +409,7 @@ def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = 
                           {"session_key_hash": row.token_hash, "reason": "revoked"})
         _audit("session.revoke", user=user, ip=ip,
                metadata={"session_id": str(row.pk),
-                         "current": bool(current_session_key)
+                         "current": current_session_key is not None
                          and session_key_hash(current_session_key) == row.token_hash})
     return row
 

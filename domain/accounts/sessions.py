@@ -85,7 +85,7 @@ class SessionStore(SessionBase):
 
     def create(self) -> None:
         for _ in range(10):
-            self._session_key = self._get_new_session_key()
+            self._session_key = self._get_new_session_key()  # type: ignore[attr-defined]
             try:
                 self.save(must_create=True)
             except CreateError:
@@ -97,7 +97,7 @@ class SessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         token_hash = session_key_hash(self.session_key)
         key = data_cache_key(token_hash)
         age = self.get_expiry_age()

@@ -3,6 +3,8 @@ domain services, whose errors land on the field they name (see `add_domain_error
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from domain.accounts.models import UserPrivacy
@@ -58,8 +60,8 @@ class RegisterForm(forms.Form):
                                          attrs={"autocomplete": "new-password"}))
     invite_code = forms.CharField(max_length=64, required=False)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("password") and data.get("password") != data.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         return data
@@ -73,8 +75,8 @@ class PasswordChangeForm(forms.Form):
     new_password_again = forms.CharField(label="New password again", strip=False,
                                          max_length=4096, widget=forms.PasswordInput)
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("new_password") and data.get("new_password") != data.get(
                 "new_password_again"):
             self.add_error("new_password_again", "The two passwords differ.")

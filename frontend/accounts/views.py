@@ -12,6 +12,7 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -32,6 +33,13 @@ from domain.accounts.sessions import CLIENT_IP_KEY, CLIENT_UA_KEY, session_key_h
 from domain.errors import DomainError, NotPermitted, RateLimited
 from frontend.accounts import forms
 from frontend.accounts.middleware import ENROL_REQUIRED_KEY, client_ip
+
+
+class AuthedRequest(HttpRequest):
+    """What a @login_required view receives: the user is a member, never anonymous."""
+
+    user: User  # type: ignore[assignment]
+
 
 BACKEND = "domain.accounts.backends.UsernameOrEmailBackend"
 PENDING_KEY = "_2fa_pending"
@@ -90,9 +98,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:login_2fa")
             return _complete_login(request, result.user, next_url=next_url,
                                    method="password", must_enrol=result.must_enrol_2fa)
-    return render(request, "registration/login.html",
-                  {"form": form, "next": next_url,
-                   "registration_mode": services.registration_mode()}, status=status)
+    response = render(request, "registration/login.html",
+                      {"form": form, "next": next_url,
+                       "registration_mode": services.registration_mode()}, status=status)
+    if status == 429:
+        response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    return response
 
 
 @never_cache
@@ -168,7 +179,7 @@ def confirm_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile_view(request: HttpRequest, username: str) -> HttpResponse:
+def profile_view(request: AuthedRequest, username: str) -> HttpResponse:
     profile = selectors.profile_for_viewer(request.user, username)
     return render(request, "accounts/profile.html", {
         "profile": profile, "member": profile.member, "stat_rows": _stat_rows(profile)})
@@ -194,7 +205,7 @@ def _stat_rows(profile: selectors.ProfileView) -> list[tuple[str, str, str | Non
         if value is None and not (name == "ratio" and "show_ratio" in profile.visible):
             display = None
         elif kind == "bytes":
-            display = filesizeformat(value)
+            display = filesizeformat(value or 0)
         elif kind == "ratio":
             display = "∞" if value is None else f"{value:.2f}"
         else:
@@ -204,14 +215,14 @@ def _stat_rows(profile: selectors.ProfileView) -> list[tuple[str, str, str | Non
 
 
 @login_required
-def settings_view(request: HttpRequest) -> HttpResponse:
+def settings_view(request: AuthedRequest) -> HttpResponse:
     return render(request, "accounts/settings.html", {
         "two_factor": selectors.two_factor_for_user(request.user)})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def password_view(request: HttpRequest) -> HttpResponse:
+def password_view(request: AuthedRequest) -> HttpResponse:
     form = forms.PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -234,7 +245,7 @@ def password_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def email_view(request: HttpRequest) -> HttpResponse:
+def email_view(request: AuthedRequest) -> HttpResponse:
     form = forms.EmailChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -260,7 +271,7 @@ def _qr_data_uri(uri: str) -> str:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor_view(request: HttpRequest) -> HttpResponse:
+def two_factor_view(request: AuthedRequest) -> HttpResponse:
     """Enrol (begin -> confirm with a code -> backup codes once), regenerate backup codes,
     or turn 2FA off. `action` says which."""
     user = request.user
@@ -313,7 +324,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def passkey_view(request: HttpRequest) -> HttpResponse:
+def passkey_view(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         services.passkey_reset(user=request.user, actor=request.user, ip=client_ip(request))
         messages.success(request, "Your passkey was reset. Download your torrent files "
@@ -324,7 +335,7 @@ def passkey_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def privacy_view(request: HttpRequest) -> HttpResponse:
+def privacy_view(request: AuthedRequest) -> HttpResponse:
     privacy, _ = UserPrivacy.objects.get_or_create(user=request.user)
     initial = {name: getattr(privacy, name) for name in UserPrivacy.SETTINGS}
     form = forms.PrivacyForm(request.POST or None, initial=initial)
@@ -341,7 +352,7 @@ def privacy_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def sessions_view(request: HttpRequest) -> HttpResponse:
+def sessions_view(request: AuthedRequest) -> HttpResponse:
     current = request.session.session_key
     return render(request, "accounts/sessions.html", {
         "sessions": selectors.sessions_for_user(request.user),
@@ -350,7 +361,7 @@ def sessions_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def session_revoke_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
+def session_revoke_view(request: AuthedRequest, session_id: uuid.UUID) -> HttpResponse:
     row = services.session_revoke(user=request.user, session_id=session_id,
                                   ip=client_ip(request),
                                   current_session_key=request.session.session_key)
@@ -363,7 +374,7 @@ def session_revoke_view(request: HttpRequest, session_id: uuid.UUID) -> HttpResp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def invites_view(request: HttpRequest) -> HttpResponse:
+def invites_view(request: AuthedRequest) -> HttpResponse:
     form = forms.InviteForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -386,7 +397,7 @@ def invites_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite_revoke_view(request: HttpRequest, invite_id: uuid.UUID) -> HttpResponse:
+def invite_revoke_view(request: AuthedRequest, invite_id: uuid.UUID) -> HttpResponse:
     services.invite_revoke(user=request.user, invite_id=invite_id, ip=client_ip(request))
     messages.success(request, "Invite revoked.")
     return redirect("accounts:invites")
