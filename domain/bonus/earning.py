@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -144,7 +145,7 @@ def _award_period_sql(*, start: datetime, end: datetime, now: datetime) -> tuple
     Python. Measured by `make bench-bonus` (1M peers).
     """
     key = earning_key(start)
-    params = {
+    params: dict[str, Any] = {
         "start": start, "end": end, "period_seconds": int((end - start).total_seconds()),
         "gib": GIB, "start_iso": start.isoformat(), "end_iso": end.isoformat(), "key": key,
         "type": TransactionType.EARNING.value, "now": now,

@@ -181,12 +181,10 @@ def bonus_adjust(*, acting_user: User, user_id: uuid.UUID, amount: Any, reason: 
     if not User.objects.filter(pk=user_id).exists():
         raise NotFound("No such member.")
     with transaction.atomic():
-        common = {"transaction_type": TransactionType.ADJUSTMENT, "description": reason,
-                  "acting_user_id": acting_user.pk}
-        if not taking:
-            entry = _credit(user_id=user_id, amount=points, **common)
-        else:
-            entry = _debit(user_id=user_id, amount=points, **common)
+        move = _debit if taking else _credit
+        entry = move(user_id=user_id, amount=points,
+                     transaction_type=TransactionType.ADJUSTMENT, description=reason,
+                     acting_user_id=acting_user.pk)
         audit_log_write(action="bonus.adjust", actor=acting_user, target_type=TargetType.USER,
                         target_id=user_id, ip_address=ip_address,
                         changes={"bonus_points": [str(entry.balance_after - entry.amount),

@@ -13,10 +13,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.bonus import selectors, services
 from domain.errors import DomainError
 from frontend.bonus import forms
+
+
+class AuthedRequest(HttpRequest):
+    """What login_required guarantees: request.user is a member (for the type checker)."""
+
+    user: User
+
 
 FORMS: dict[str, type[django_forms.Form]] = {
     "upload_form": forms.UploadCreditForm,
@@ -26,7 +34,7 @@ FORMS: dict[str, type[django_forms.Form]] = {
 }
 
 
-def _store(request: HttpRequest, *, status: int = 200, **bound: django_forms.Form
+def _store(request: AuthedRequest, *, status: int = 200, **bound: django_forms.Form
            ) -> HttpResponse:
     context: dict[str, Any] = {name: bound.get(name) or form() for name, form in FORMS.items()}
     context.update(
@@ -41,11 +49,11 @@ def _store(request: HttpRequest, *, status: int = 200, **bound: django_forms.For
 
 @login_required
 @require_safe
-def store(request: HttpRequest) -> HttpResponse:
+def store(request: AuthedRequest) -> HttpResponse:
     return _store(request)
 
 
-def _handle(request: HttpRequest, name: str, action: Any) -> HttpResponse:
+def _handle(request: AuthedRequest, name: str, action: Any) -> HttpResponse:
     require_perm(request.user, Perm.BONUS_SPEND)
     form = FORMS[name](request.POST)
     if form.is_valid():
@@ -63,7 +71,7 @@ def _handle(request: HttpRequest, name: str, action: Any) -> HttpResponse:
 
 @login_required
 @require_POST
-def buy_upload(request: HttpRequest) -> HttpResponse:
+def buy_upload(request: AuthedRequest) -> HttpResponse:
     def action(data: dict[str, Any]) -> str:
         services.bonus_buy_upload(user=request.user, gib=data["gib"])
         return f"Added {data['gib']} GiB to your upload."
@@ -72,7 +80,7 @@ def buy_upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def buy_tokens(request: HttpRequest) -> HttpResponse:
+def buy_tokens(request: AuthedRequest) -> HttpResponse:
     def action(data: dict[str, Any]) -> str:
         tokens = services.bonus_buy_tokens(user=request.user, quantity=data["quantity"])
         return f"You have {len(tokens)} new freeleech token{'s' if len(tokens) > 1 else ''}."
@@ -81,20 +89,22 @@ def buy_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def gift(request: HttpRequest) -> HttpResponse:
+def gift(request: AuthedRequest) -> HttpResponse:
     def action(data: dict[str, Any]) -> str:
         entry = services.bonus_gift(sender=request.user, recipient_username=data["recipient"],
                                     amount=data["amount"], message=data["message"])
-        return f"Sent {-entry.amount:,} points to {entry.counterparty.username}."
+        name = getattr(entry.counterparty, "username", data["recipient"])
+        return f"Sent {-entry.amount:,} points to {name}."
     return _handle(request, "gift_form", action)
 
 
 @login_required
 @require_POST
-def use_token(request: HttpRequest) -> HttpResponse:
+def use_token(request: AuthedRequest) -> HttpResponse:
     def action(data: dict[str, Any]) -> str:
         token = services.freeleech_token_activate(user=request.user,
                                                   torrent_id=data["torrent"])
-        return (f"Your token makes “{token.torrent.name}” free to download until "
+        name = token.torrent.name if token.torrent else "the torrent"
+        return (f"Your token makes “{name}” free to download until "
                 f"{token.expires_at:%Y-%m-%d %H:%M} UTC.")
     return _handle(request, "use_form", action)

@@ -19,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import psycopg
@@ -32,7 +33,7 @@ START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
 
 
-def conninfo(url: str) -> dict[str, object]:
+def conninfo(url: str) -> dict[str, Any]:
     db = dj_database_url.parse(url)
     return {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
             "password": db["PASSWORD"] or None, "dbname": db["NAME"]}
