@@ -60,7 +60,10 @@ class SessionStore(SessionBase):
         if row is None or str(row["user_id"]) != str(user_id):
             return False
         if now - row["last_seen_at"] > LAST_SEEN_RESOLUTION:
+            from domain.accounts.models import User
+
             UserSession.objects.filter(pk=row["id"]).update(last_seen_at=now)
+            User.objects.filter(pk=row["user_id"]).update(last_seen_at=now)
         return True
 
     def load(self) -> dict[str, Any]:

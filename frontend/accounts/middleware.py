@@ -14,6 +14,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
@@ -32,6 +33,11 @@ class AccountGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == reverse("admin:login"):
+            # The admin's own login form would skip the rate limits, the audit and the
+            # second factor: everyone logs in through ours.
+            target = request.GET.get("next") or reverse("admin:index")
+            return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             reasons = user_ban_reasons(user.pk)

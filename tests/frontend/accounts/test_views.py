@@ -315,3 +315,23 @@ def test_expired_sessions_are_not_listed(member):
                                expires_at=timezone.now() - timedelta(days=1))
     content = client.get("/settings/sessions/").content.decode()
     assert content.count('data-session=') == 1
+
+
+def test_admin_login_goes_through_our_login(sysop):
+    client = client_for()
+    response = client.get("/admin/login/?next=/admin/accounts/")
+    assert response["Location"] == "/login/?next=%2Fadmin%2Faccounts%2F"
+    response = client.post("/admin/login/", {"username": sysop.username,
+                                             "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" not in client.session
+
+
+def test_sessions_record_when_the_member_was_last_seen(member):
+    client = client_for(member)
+    UserSession.objects.filter(user=member).update(
+        last_seen_at=timezone.now() - timedelta(hours=1))
+    client.get("/settings/")
+    member.refresh_from_db()
+    assert member.last_seen_at > timezone.now() - timedelta(minutes=1)
+    row = UserSession.objects.get(user=member)
+    assert row.last_seen_at > timezone.now() - timedelta(minutes=1)
