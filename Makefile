@@ -48,3 +48,13 @@ clean:
 .PHONY: bench-bonus
 bench-bonus: install
 	$(VPY) tests/bench/bonus_earning.py
+
+# The live socket under load: idle sockets' memory and delivery latency in a 500-member
+# room, the hub (consumers/hub.py) against naive per-socket group_send in the same run
+# (tests/bench/realtime.py; BENCH_IDLE_SOCKETS, BENCH_ROOM_SOCKETS, BENCH_RATE, BENCH_SECONDS).
+.PHONY: bench-realtime bench-ws
+bench-realtime: install
+	$(VPY) tests/bench/realtime.py
+
+# The issue's name for the same benchmark.
+bench-ws: bench-realtime

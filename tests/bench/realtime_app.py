@@ -1,0 +1,71 @@
+"""The ASGI app `make bench-realtime` serves under daphne: the real LiveConsumer at /ws/
+and, at /ws-naive/, the baseline the design notes measured: every socket joins the room's
+channel-layer group itself and encodes each event for itself (same access check on
+subscribe, same block filter per event)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+
+import django
+
+django.setup()
+
+from typing import Any  # noqa: E402
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.generic.websocket import AsyncJsonWebsocketConsumer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from consumers.live import LiveConsumer, _authorize  # noqa: E402
+from domain.community.selectors import member_blocked_ids, user_for_socket  # noqa: E402
+from domain.events import chat_room_group, user_group  # noqa: E402
+
+
+class NaiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.user_id = user.id
+        self.groups_joined: list[str] = [user_group(user.id)]
+        await self.channel_layer.group_add(self.groups_joined[0], self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "payload": {"username": user.username}})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        stream = content.get("stream", "")
+        room = stream.partition(":")[2]
+        user = await database_sync_to_async(user_for_socket)(self.user_id)
+        snapshot = await database_sync_to_async(_authorize)(user, "chat", room)
+        self.blocked = await database_sync_to_async(member_blocked_ids)(user.id)
+        self.stream = stream
+        group = chat_room_group(room)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+        await self.send_json({"type": "subscribed", "stream": stream, "id": content.get("id"),
+                              "payload": snapshot})
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        payload = event["payload"]
+        if payload.get("user_id") in self.blocked:
+            return
+        await self.send_json({"type": "event", "stream": self.stream, "event": event["type"],
+                              "event_id": payload.get("event_id"), "payload": payload})
+
+
+application = ProtocolTypeRouter({
+    "websocket": AuthMiddlewareStack(URLRouter([
+        path("ws/", LiveConsumer.as_asgi()),
+        path("ws-naive/", NaiveConsumer.as_asgi()),
+    ])),
+})
