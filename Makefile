@@ -58,3 +58,12 @@ bench-realtime: install
 
 # The issue's name for the same benchmark.
 bench-ws: bench-realtime
+
+# The tracker under load: announces/s, p50/p99 and the ratio to a trivial ASGI app under
+# the same server in the same run (tests/bench/announce_bench.py; wrk from Debian when it
+# can be installed, else a Python load generator). BENCH_ARGS="--seconds 30" passes on.
+.PHONY: bench-announce
+bench-announce: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get install -y -qq wrk >/dev/null 2>&1; } || true
+	$(VPY) tests/bench/announce_bench.py $(BENCH_ARGS)

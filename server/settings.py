@@ -305,11 +305,11 @@ TRACKER_TRUSTED_PROXIES = env_list("TRACKER_TRUSTED_PROXIES", "")
 TRACKER_FREELEECH = env_bool("TRACKER_FREELEECH", False)
 TRACKER_REDIS_PREFIX = os.environ.get("TRACKER_REDIS_PREFIX", "trk")
 # Lookup records in Redis (explicitly invalidated), unknown passkeys/hashes, IP ban answers,
-# and each process's own copy (bounds how late an invalidation takes effect).
+# and each process's own copy (dropped as soon as an announce sees an invalidation).
 TRACKER_CACHE_SECONDS = int(os.environ.get("TRACKER_CACHE_SECONDS", "3600"))
 TRACKER_NEGATIVE_CACHE_SECONDS = int(os.environ.get("TRACKER_NEGATIVE_CACHE_SECONDS", "30"))
 TRACKER_IP_BAN_CACHE_SECONDS = int(os.environ.get("TRACKER_IP_BAN_CACHE_SECONDS", "300"))
-TRACKER_LOCAL_CACHE_SECONDS = float(os.environ.get("TRACKER_LOCAL_CACHE_SECONDS", "2"))
+TRACKER_LOCAL_CACHE_SECONDS = float(os.environ.get("TRACKER_LOCAL_CACHE_SECONDS", "30"))
 TRACKER_PEER_COUNTS_THROTTLE_MS = int(os.environ.get("TRACKER_PEER_COUNTS_THROTTLE_MS", "1000"))
 # Flush of buffered announces to PostgreSQL, and the stale-peer reaper.
 TRACKER_FLUSH_SECONDS = float(os.environ.get("TRACKER_FLUSH_SECONDS", "10"))

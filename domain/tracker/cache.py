@@ -10,8 +10,10 @@ Anything that changes what an announce may do (passkey reset, ban, group change,
 approval, rejection or deletion, freeleech change, token use) calls one of the
 `invalidate_*` functions below inside its transaction; the keys are dropped after commit,
 so the next announce re-reads the database. Each process also keeps what it read for
-TRACKER_LOCAL_CACHE_SECONDS (a couple of seconds), which bounds how late an invalidation
-takes effect and saves a Redis round trip on most announces.
+at most TRACKER_LOCAL_CACHE_SECONDS, which saves a Redis round trip on most announces: every
+invalidation bumps an epoch counter that each announce's swarm script returns, and a process
+that sees it move drops all its copies, so an invalidation reaches every busy process with
+its next announce.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from domain.tracker.clients import ClientRules
 _MISSING = object()
 # key -> (expires at, monotonic; value). Only the announce path reads it.
 _local: dict[str, tuple[float, Any]] = {}
+_epoch: list[bytes | None] = [None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,16 @@ def _local_put(key: str, value: Any) -> None:
 def local_clear() -> None:
     """Forget this process's copies (tests; an invalidation in this very process)."""
     _local.clear()
+
+
+def note_epoch(epoch: bytes | None) -> None:
+    """Every announce's script returns the invalidation epoch; when another process has
+    invalidated anything since, this process's copies go too."""
+    epoch = epoch or b"0"
+    if epoch != _epoch[0]:
+        if _epoch[0] is not None:
+            _local.clear()
+        _epoch[0] = epoch
 
 
 def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
@@ -314,8 +327,11 @@ def _seed_torrent_stats(pipe: Any, torrent_id: str) -> None:
 
 def _delete_now(keys: list[str]) -> None:
     local_clear()
+    pipe = store.client().pipeline(transaction=False)
     if keys:
-        store.client().delete(*keys)
+        pipe.delete(*keys)
+    pipe.incr(store.epoch_key())
+    pipe.execute()
 
 
 def invalidate_user(user_id: uuid.UUID | str, *, passkeys: tuple[str, ...] = ()) -> None:
@@ -368,5 +384,5 @@ def invalidate_client_rules() -> None:
 
 def global_freeleech_set(*, enabled: bool) -> None:
     """Turn site-wide freeleech on or off now (overrides the TRACKER_FREELEECH setting)."""
+    _delete_now([])
     store.client().set(store.global_freeleech_key(), b"1" if enabled else b"0")
-    local_clear()

@@ -2,7 +2,7 @@
 
 Two conventions cover nearly every client (BEP 20):
 - Azureus style: `-XXVVVV-` then random bytes (`-qB4650-` is qBittorrent 4.6.5,
-  `-TR4060-` Transmission 4.0.6, `-lt20A0-` libtorrent (rasterbar) 2.0.10);
+  `-TR4060-` Transmission 4.0.6, `-LT20A0-` libtorrent (rasterbar) 2.0.10);
 - Shadow style: one letter, up to five version characters, dashes (`S58B--` is Shadow 5.8.11,
   `M7-2-2--` is BitTorrent mainline 7.2.2).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 AZUREUS_CLIENTS = {
     "qB": "qBittorrent", "TR": "Transmission", "UT": "\u00b5Torrent", "UM": "\u00b5Torrent Mac",
-    "LT": "libtorrent (rakshasa)", "lt": "libtorrent (rasterbar)", "DE": "Deluge",
+    "LT": "libtorrent (rasterbar)", "lt": "libTorrent (rakshasa)", "DE": "Deluge",
     "AZ": "Vuze", "BI": "BiglyBT", "KT": "KTorrent", "rT": "rTorrent", "BT": "BitTorrent",
     "BC": "BitComet", "FD": "Free Download Manager", "PI": "PicoTorrent", "TX": "Tixati",
     "WW": "WebTorrent", "AG": "Ares", "A~": "Ares", "ML": "MLDonkey", "FL": "Folx",
@@ -46,7 +46,7 @@ def client_name(peer_id: bytes) -> str:
         code = m.group(1).decode()
         name = AZUREUS_CLIENTS.get(code, f"Unknown ({code})")
         v = m.group(2)
-        if code in ("qB", "lt", "DE", "TR", "LT", "UT", "UM", "BI", "KT", "PI"):
+        if code in ("qB", "DE", "TR", "LT", "UT", "UM", "BI", "KT", "PI"):
             parts = [_azureus_digit(b) for b in v]
             if code == "TR" and v[:1] == b"0":
                 # Transmission 0.x: -TR0072- is 0.72.

@@ -3,7 +3,8 @@
 The announce path publishes straight to the channel layer rather than through
 `publish_on_commit`: it writes no database transaction to wait for (the swarm in Redis is
 already updated), and the swarm script throttles it to once per
-TRACKER_PEER_COUNTS_THROTTLE_MS per torrent. Delivery is best effort, like every event.
+TRACKER_PEER_COUNTS_THROTTLE_MS per torrent, and only for torrents whose group has a member
+(someone has the page open). Delivery is best effort, like every event.
 """
 
 from __future__ import annotations

@@ -62,6 +62,12 @@ def client_rules_key() -> str:
     return f"{prefix()}:clientrules"
 
 
+def epoch_key() -> str:
+    """Bumped by every invalidation; each announce reads it for free inside its script and a
+    process that sees it change drops its local copies (cache.note_epoch)."""
+    return f"{prefix()}:epoch"
+
+
 def global_freeleech_key() -> str:
     return f"{prefix()}:freeleech"
 
@@ -112,3 +118,13 @@ def buffer_key() -> str:
 def flushing_key() -> str:
     """The batch being written: a hash {id, entries} that survives a crashed flush."""
     return f"{prefix()}:flushing"
+
+
+def channel_group_key(group: str) -> str:
+    """Where channels-redis keeps a group's members (its `_group_key`). The announce
+    script publishes peer counts only when this exists, i.e. someone has the torrent's
+    page open: a group_send costs several Redis round trips, and most swarms have no
+    watcher. tests/domain/tracker/test_swarm_lifecycle.py subscribes through the real
+    layer, so a change of this layout in channels-redis fails that test."""
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    return f"{prefix}:group:{group}"

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from domain.events import torrent_group
 from domain.tracker import store
+from domain.tracker.cache import note_epoch
 
 ANNOUNCE_LUA = r"""
 local ident = ARGV[1]
@@ -34,12 +36,18 @@ local left = tonumber(ARGV[8])
 local cutoff = now - 2 * interval
 local ttl = math.floor(2 * interval + 60)
 
-for _, zk in ipairs({KEYS[2], KEYS[3]}) do
-  local stale = redis.call('ZRANGEBYSCORE', zk, '-inf', cutoff, 'LIMIT', 0, 500)
-  if #stale > 0 then
-    redis.call('ZREM', zk, unpack(stale))
-    redis.call('HDEL', KEYS[4], unpack(stale))
+-- Stale peers leave this torrent's swarm at most once a minute (counts below skip them
+-- by score anyway), which keeps the common announce short.
+local reap_at = tonumber(redis.call('HGET', KEYS[7], 'reap') or '0')
+if now >= reap_at then
+  for _, zk in ipairs({KEYS[2], KEYS[3]}) do
+    local stale = redis.call('ZRANGEBYSCORE', zk, '-inf', cutoff, 'LIMIT', 0, 500)
+    if #stale > 0 then
+      redis.call('ZREM', zk, unpack(stale))
+      redis.call('HDEL', KEYS[4], unpack(stale))
+    end
   end
+  redis.call('HSET', KEYS[7], 'reap', now + 60)
 end
 
 local prev = redis.call('HMGET', KEYS[1], 'up', 'down', 'last', 'seed', 'l' .. ARGV[16])
@@ -96,12 +104,13 @@ else
   redis.call('SADD', KEYS[10], ARGV[18])
 end
 
-local complete = redis.call('ZCARD', KEYS[2])
-local incomplete = redis.call('ZCARD', KEYS[3])
+local complete = redis.call('ZCOUNT', KEYS[2], '(' .. cutoff, '+inf')
+local incomplete = redis.call('ZCOUNT', KEYS[3], '(' .. cutoff, '+inf')
 local snatches = tonumber(redis.call('HGET', KEYS[7], 'snatches') or '0')
 
 local publish = 0
-if (not exists) or event ~= '' or seeder ~= was_seed then
+if ((not exists) or event ~= '' or seeder ~= was_seed)
+    and redis.call('EXISTS', KEYS[11]) == 1 then
   if redis.call('SET', KEYS[9], '1', 'NX', 'PX', ARGV[17]) then publish = 1 end
 end
 
@@ -113,7 +122,8 @@ redis.call('RPUSH', KEYS[8], ARGV[14] .. string.format(
   event, up, down, left, du, dd, cu, cd, seeder and 1 or 0, snatch, ss, ls, now,
   complete, incomplete))
 
-local out = {'ok', complete, incomplete, snatches, publish}
+local out = {'ok', complete, incomplete, snatches, publish,
+             redis.call('GET', KEYS[12]) or '0'}
 local numwant = tonumber(ARGV[13])
 if event ~= 'stopped' and numwant > 0 then
   local picked = {}
@@ -172,7 +182,8 @@ def swarm_announce(*, torrent_id: str, user_id: str, ident: str, now: float, eve
             store.leechers_key(torrent_id), store.addrs_key(torrent_id),
             store.user_peers_key(torrent_id, user_id), store.snatched_key(torrent_id),
             store.torrent_stats_key(torrent_id), store.buffer_key(),
-            store.publish_key(torrent_id), store.active_key()]
+            store.publish_key(torrent_id), store.active_key(),
+            store.channel_group_key(torrent_group(torrent_id)), store.epoch_key()]
     args = [ident, f"{now:.3f}", interval, int(settings.TRACKER_MIN_INTERVAL), event,
             uploaded, downloaded, left, max_peers, up_factor, down_factor, address, numwant,
             entry_prefix, user_id, hash_tag, int(settings.TRACKER_PEER_COUNTS_THROTTLE_MS),
@@ -181,8 +192,9 @@ def swarm_announce(*, torrent_id: str, user_id: str, ident: str, now: float, eve
     code = out[0]
     if code != b"ok":
         return SwarmAnswer(refusal=code.decode(), refusal_value=int(out[1]))
+    note_epoch(out[5])
     return SwarmAnswer(complete=int(out[1]), incomplete=int(out[2]), downloaded=int(out[3]),
-                       publish=bool(out[4]), peers=tuple(out[5:]))
+                       publish=bool(out[4]), peers=tuple(out[6:]))
 
 
 def swarm_counts(torrent_ids: list[str], *, now: float) -> list[tuple[int, int, int]]:
@@ -194,7 +206,9 @@ def swarm_counts(torrent_ids: list[str], *, now: float) -> list[tuple[int, int, 
         pipe.zcount(store.seeders_key(tid), f"({cutoff}", "+inf")
         pipe.zcount(store.leechers_key(tid), f"({cutoff}", "+inf")
         pipe.hget(store.torrent_stats_key(tid), "snatches")
+    pipe.get(store.epoch_key())
     raw = pipe.execute()
+    note_epoch(raw.pop())
     return [(int(raw[i]), int(raw[i + 1]), int(raw[i + 2] or 0))
             for i in range(0, len(raw), 3)]
 
