@@ -362,6 +362,21 @@ def login_succeeded(*, user: User, ip: str | None, user_agent: str = "",
                metadata={"method": method})
 
 
+def login_failure_record(*, login: str, ip: str | None, user_agent: str = "",
+                         reason: str = "password") -> None:
+    """Count and audit a failed login made through another form (Django admin's)."""
+    login = (login or "").strip()
+    user = (User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+            if login else None)
+    _login_failed(login=login, ip=ip, user=user, reason=reason, user_agent=user_agent)
+
+
+def login_second_factor_needed(user: User) -> tuple[bool, bool]:
+    """(has 2FA on, must enrol first) for a member who just proved their password."""
+    enabled = UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()
+    return enabled, not enabled and user.group.requires_2fa
+
+
 # --- Sessions -----------------------------------------------------------------------------
 
 def sessions_revoke_all(*, user_id: uuid.UUID, reason: str,

@@ -16,6 +16,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from domain.accounts import services
+from domain.errors import RateLimited
 from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
 
@@ -34,10 +36,7 @@ class AccountGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == reverse("admin:login"):
-            # The admin's own login form would skip the rate limits, the audit and the
-            # second factor: everyone logs in through ours.
-            target = request.GET.get("next") or reverse("admin:index")
-            return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+            return self.admin_login(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             reasons = user_ban_reasons(user.pk)
@@ -57,3 +56,35 @@ class AccountGuardMiddleware:
                 if request.path not in allowed and not request.path.startswith("/static/"):
                     return redirect("accounts:two_factor")
         return self.get_response(request)
+
+    def admin_login(self, request: HttpRequest) -> HttpResponse:
+        """The admin's own login form would skip our rate limits, audit and second factor:
+        its page sends people to our login, and a POST to it gets the same checks."""
+        target = request.GET.get("next") or reverse("admin:index")
+        our_login = f"{reverse('login')}?{urlencode({'next': target})}"
+        if request.method != "POST":
+            return redirect(our_login)
+        login_name = str(request.POST.get("username", ""))[:254]
+        ip, agent = client_ip(request), request.headers.get("User-Agent", "")[:512]
+        try:
+            services.login_rate_check(login=login_name, ip=ip)
+        except RateLimited as exc:
+            response = render(request, "errors/domain_error.html",
+                              {"title": "Slow down", "message": exc.message}, status=429)
+            response["Retry-After"] = str(int(exc.retry_after))
+            return response
+        response = self.get_response(request)
+        user = request.user
+        if not user.is_authenticated:
+            if request.POST.get("password"):
+                services.login_failure_record(login=login_name, ip=ip, user_agent=agent,
+                                              reason="admin_form")
+            return response
+        has_2fa, must_enrol = services.login_second_factor_needed(user)
+        if has_2fa:
+            logout(request)
+            return redirect(our_login)
+        services.login_succeeded(user=user, ip=ip, user_agent=agent, method="admin_form")
+        if must_enrol:
+            request.session[ENROL_REQUIRED_KEY] = True
+        return response

@@ -317,13 +317,31 @@ def test_expired_sessions_are_not_listed(member):
     assert content.count('data-session=') == 1
 
 
-def test_admin_login_goes_through_our_login(sysop):
-    client = client_for()
-    response = client.get("/admin/login/?next=/admin/accounts/")
+def test_admin_login_page_sends_people_to_our_login():
+    response = client_for().get("/admin/login/?next=/admin/accounts/")
     assert response["Location"] == "/login/?next=%2Fadmin%2Faccounts%2F"
+
+
+def test_admin_login_form_gets_our_checks(sysop, moderator, settings):
+    totp_user = sysop
+    enable_two_factor(totp_user)
+    client = client_for()
     response = client.post("/admin/login/", {"username": sysop.username,
                                              "password": PASSWORD})
-    assert response.status_code == 302 and "_auth_user_id" not in client.session
+    assert response["Location"].startswith("/login/")  # the code is still needed
+    assert "_auth_user_id" not in client.session
+
+    client.post("/admin/login/", {"username": moderator.username, "password": PASSWORD})
+    assert client.get("/admin/")["Location"] == "/settings/2fa/"  # enrol first
+
+    settings.LOGIN_MAX_FAILURES_PER_ACCOUNT = 1
+    other = client_for()
+    other.post("/admin/login/", {"username": moderator.username, "password": "wrong-1"})
+    assert AuditLog.objects.filter(action="login.failed", target_id=moderator.pk,
+                                   metadata__reason="admin_form").exists()
+    refused = other.post("/admin/login/", {"username": moderator.username,
+                                           "password": PASSWORD})
+    assert refused.status_code == 429
 
 
 def test_sessions_record_when_the_member_was_last_seen(member):
