@@ -21,11 +21,11 @@ from announce.parse import Malformed, client_ip, parse_announce, parse_scrape
 from domain.errors import DomainError
 from domain.tracker.announcing import (
     AnnounceResult,
-    tracker_announce,
-    tracker_scrape,
+    tracker_announce_async,
+    tracker_scrape_async,
     unknown_passkey,
 )
-from domain.tracker.cache import CacheMiss, Lookup, cache_fill, lookup
+from domain.tracker.cache import CacheMiss, Lookup, cache_fill, lookup_async
 from domain.tracker.live import peers_counts_send
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,10 @@ def _fill(passkey: str, info_hashes: list[bytes], ip: str) -> None:
 
 async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
     try:
-        return lookup(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
     except CacheMiss:
         await sync_to_async(_fill)(passkey, info_hashes, ip)
-        return lookup(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
 
 
 def _announce_reply(result: AnnounceResult, *, compact: bool, no_peer_id: bool) -> bytes:
@@ -100,7 +100,8 @@ async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
     if not _is_passkey(passkey):
         raise unknown_passkey()
     found = await _lookup(passkey, [request.info_hash], ip)
-    result = tracker_announce(passkey=passkey, request=request, found=found, now=time.time())
+    result = await tracker_announce_async(passkey=passkey, request=request, found=found,
+                                          now=time.time())
     if result.publish:
         task = asyncio.ensure_future(peers_counts_send(
             torrent_id=result.torrent_id, seeders=result.complete,
@@ -119,7 +120,7 @@ async def handle_scrape(scope: dict[str, Any], passkey: str) -> bytes:
     if not _is_passkey(passkey):
         raise unknown_passkey()
     found = await _lookup(passkey, hashes, ip)
-    counts = tracker_scrape(found=found, now=time.time())
+    counts = await tracker_scrape_async(found=found, now=time.time())
     return bencode({"files": {
         h: {"complete": c[0], "incomplete": c[1], "downloaded": c[2]}
         for h, c in counts.items()}})

@@ -12,13 +12,20 @@ import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 
 from domain.errors import DomainError
-from domain.tracker.cache import Lookup
+from domain.tracker.cache import Lookup, MemberRecord, TorrentRecord
 from domain.tracker.clients import client_name
-from domain.tracker.swarm import swarm_announce, swarm_counts
+from domain.tracker.swarm import (
+    SwarmAnswer,
+    swarm_announce,
+    swarm_announce_async,
+    swarm_counts,
+    swarm_counts_async,
+)
 
 
 class TrackerRefusal(DomainError):
@@ -72,9 +79,9 @@ def unknown_passkey() -> TrackerRefusal:
         "the .torrent again from the site to get your current passkey.", code="passkey")
 
 
-def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,
-                     now: float) -> AnnounceResult:
-    """Check an announce against every rule, update the swarm and buffer its accounting."""
+def _plan(request: AnnounceRequest, found: Lookup, now: float
+          ) -> tuple[MemberRecord, TorrentRecord, dict[str, Any]]:
+    """Every refusal decided from the cached records, and the swarm call to make."""
     member = found.member
     if member is None:
         raise unknown_passkey()
@@ -114,13 +121,17 @@ def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,
         "ip": request.ip, "port": request.port, "nw": request.numwant,
         "cl": _client(request.peer_id[:8]), "ua": request.user_agent[:255],
     })[:-1] + ","
-    answer = swarm_announce(
+    return member, torrent, dict(
         torrent_id=torrent.id, user_id=member.id, ident=ident, now=now,
         event=request.event, uploaded=request.uploaded, downloaded=request.downloaded,
         left=request.left, max_peers=member.max_peers, up_factor=up_factor,
         down_factor=down_factor,
         address=_packed_ip(request.ip) + request.port.to_bytes(2, "big") + request.peer_id,
         numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag)
+
+
+def _result(member: MemberRecord, torrent: TorrentRecord, answer: SwarmAnswer
+            ) -> AnnounceResult:
     if answer.refusal == "min":
         raise TrackerRefusal(
             f"Announcing too fast: wait {answer.refusal_value} more seconds (minimum "
@@ -140,9 +151,21 @@ def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,
         publish=answer.publish)
 
 
-def tracker_scrape(*, found: Lookup, now: float) -> dict[bytes, tuple[int, int, int]]:
-    """(complete, incomplete, downloaded) per requested hash the member may see; unknown,
-    pending or rejected torrents are left out, as BEP 48 allows."""
+def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,
+                     now: float) -> AnnounceResult:
+    """Check an announce against every rule, update the swarm and buffer its accounting."""
+    member, torrent, command = _plan(request, found, now)
+    return _result(member, torrent, swarm_announce(**command))
+
+
+async def tracker_announce_async(*, passkey: str, request: AnnounceRequest, found: Lookup,
+                                 now: float) -> AnnounceResult:
+    """`tracker_announce` for the announce app (Redis through the loop's pipeline)."""
+    member, torrent, command = _plan(request, found, now)
+    return _result(member, torrent, await swarm_announce_async(**command))
+
+
+def _scrape_known(found: Lookup) -> list[tuple[bytes, TorrentRecord]]:
     member = found.member
     if member is None:
         raise unknown_passkey()
@@ -150,6 +173,19 @@ def tracker_scrape(*, found: Lookup, now: float) -> dict[bytes, tuple[int, int, 
         raise TrackerRefusal(member.refusal, code="account")
     if found.ip_ban:
         raise TrackerRefusal(found.ip_ban, code="ip_ban")
-    known = [(h, t) for h, t in found.torrents.items() if t is not None and not t.refusal]
+    return [(h, t) for h, t in found.torrents.items() if t is not None and not t.refusal]
+
+
+def tracker_scrape(*, found: Lookup, now: float) -> dict[bytes, tuple[int, int, int]]:
+    """(complete, incomplete, downloaded) per requested hash the member may see; unknown,
+    pending or rejected torrents are left out, as BEP 48 allows."""
+    known = _scrape_known(found)
     counts = swarm_counts([t.id for _, t in known], now=now)
+    return {h: c for (h, _), c in zip(known, counts, strict=True)}
+
+
+async def tracker_scrape_async(*, found: Lookup, now: float
+                               ) -> dict[bytes, tuple[int, int, int]]:
+    known = _scrape_known(found)
+    counts = await swarm_counts_async([t.id for _, t in known], now=now)
     return {h: c for (h, _), c in zip(known, counts, strict=True)}

@@ -152,36 +152,55 @@ def note_epoch(epoch: bytes | None) -> None:
         _epoch[0] = epoch
 
 
-def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
-    """Resolve an announce's or scrape's records from the caches; CacheMiss if any is in
-    neither (the caller fills them with `cache_fill`, off the event loop)."""
-    keys = [store.passkey_key(passkey), store.ip_ban_key(ip), store.client_rules_key(),
+def _lookup_keys(passkey: str, info_hashes: list[bytes], ip: str) -> list[str]:
+    return [store.passkey_key(passkey), store.ip_ban_key(ip), store.client_rules_key(),
             store.global_freeleech_key(), *(store.info_hash_key(h) for h in info_hashes)]
-    values = [_local_get(k) for k in keys]
-    wanted = [i for i, v in enumerate(values) if v is _MISSING]
-    if wanted:
-        raw = store.client().mget([keys[i] for i in wanted])
-        for i, r in zip(wanted, raw, strict=True):
-            if r is None:
-                if i == 3:  # no global switch stored: the setting decides
-                    values[i] = bool(settings.TRACKER_FREELEECH)
-                    continue
-                raise CacheMiss(keys[i])
-            if i == 0:
-                value: Any = _member(r)
-            elif i == 1:
-                value = r.decode()
-            elif i == 2:
-                value = _rules(r)
-            elif i == 3:
-                value = r == b"1"
-            else:
-                value = _torrent(r)
-            values[i] = value
-            _local_put(keys[i], value)
+
+
+def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
+                   raw: list[bytes | None], info_hashes: list[bytes]) -> Lookup:
+    for i, r in zip(wanted, raw, strict=True):
+        if r is None:
+            if i == 3:  # no global switch stored: the setting decides
+                values[i] = bool(settings.TRACKER_FREELEECH)
+                continue
+            raise CacheMiss(keys[i])
+        if i == 0:
+            value: Any = _member(r)
+        elif i == 1:
+            value = r.decode()
+        elif i == 2:
+            value = _rules(r)
+        elif i == 3:
+            value = r == b"1"
+        else:
+            value = _torrent(r)
+        values[i] = value
+        _local_put(keys[i], value)
     return Lookup(member=values[0], ip_ban=values[1], rules=values[2],
                   global_freeleech=values[3],
                   torrents=dict(zip(info_hashes, values[4:], strict=True)))
+
+
+def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    """Resolve an announce's or scrape's records from the caches; CacheMiss if any is in
+    neither (the caller fills them with `cache_fill`, off the event loop)."""
+    keys = _lookup_keys(passkey, info_hashes, ip)
+    values = [_local_get(k) for k in keys]
+    wanted = [i for i, v in enumerate(values) if v is _MISSING]
+    raw = store.client().mget([keys[i] for i in wanted]) if wanted else []
+    return _lookup_finish(keys, values, wanted, raw, info_hashes)
+
+
+async def lookup_async(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    """`lookup` for the announce app: the Redis read shares the event loop's pipeline."""
+    from domain.tracker.pipe import pipe
+
+    keys = _lookup_keys(passkey, info_hashes, ip)
+    values = [_local_get(k) for k in keys]
+    wanted = [i for i, v in enumerate(values) if v is _MISSING]
+    raw = await pipe().call("MGET", *[keys[i] for i in wanted]) if wanted else []
+    return _lookup_finish(keys, values, wanted, raw, info_hashes)
 
 
 # --- Filling from the database (sync; the ORM) ---

@@ -73,8 +73,8 @@ def global_freeleech_key() -> str:
 
 
 # Swarm (swarm.py): one torrent's keys, touched together by the announce script.
-def peer_key(torrent_id: str, ident: str) -> str:
-    return f"{prefix()}:{{{torrent_id}}}:p:{ident}"
+def peers_state_key(torrent_id: str) -> str:
+    return f"{prefix()}:{{{torrent_id}}}:p"
 
 
 def seeders_key(torrent_id: str) -> str:

@@ -1,7 +1,7 @@
 """The live swarm in Redis: one Lua script per announce, a pipeline per scrape.
 
-Per torrent T (keys in store.py): a hash per peer (last reported counters, last announce
-time per info hash), sorted sets of seeders and leechers scored by last announce time (so
+Per torrent T (keys in store.py): a hash of peer states (last reported counters, last
+announce time per info hash), sorted sets of seeders and leechers scored by last announce time (so
 "stale" is a score range, reaped on every announce and by the hourly task), a hash of each
 peer's compact address + peer_id (what replies are built from), a sorted set of each
 member's peers (the simultaneous-peers limit), the set of members who snatched it and its
@@ -17,7 +17,9 @@ crash of the web process.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -26,6 +28,9 @@ from domain.tracker import store
 from domain.tracker.cache import note_epoch
 
 ANNOUNCE_LUA = r"""
+-- KEYS: 1 peer state hash, 2 seeders, 3 leechers, 4 addresses, 5 member's peers,
+-- 6 snatchers, 7 torrent stats, 8 buffer, 9 publish throttle, 10 active torrents,
+-- 11 the torrent's channel group, 12 invalidation epoch.
 local ident = ARGV[1]
 local now = tonumber(ARGV[2])
 local interval = tonumber(ARGV[3])
@@ -34,25 +39,35 @@ local up = tonumber(ARGV[6])
 local down = tonumber(ARGV[7])
 local left = tonumber(ARGV[8])
 local cutoff = now - 2 * interval
-local ttl = math.floor(2 * interval + 60)
 
--- Stale peers leave this torrent's swarm at most once a minute (counts below skip them
--- by score anyway), which keeps the common announce short.
-local reap_at = tonumber(redis.call('HGET', KEYS[7], 'reap') or '0')
-if now >= reap_at then
+local ts = redis.call('HMGET', KEYS[7], 'reap', 'snatches')
+-- Stale peers leave this torrent's swarm at most once a minute (the counts below skip
+-- them by score anyway), which keeps the common announce short.
+if now >= (tonumber(ts[1]) or 0) then
   for _, zk in ipairs({KEYS[2], KEYS[3]}) do
     local stale = redis.call('ZRANGEBYSCORE', zk, '-inf', cutoff, 'LIMIT', 0, 500)
     if #stale > 0 then
       redis.call('ZREM', zk, unpack(stale))
       redis.call('HDEL', KEYS[4], unpack(stale))
+      redis.call('HDEL', KEYS[1], unpack(stale))
     end
   end
   redis.call('HSET', KEYS[7], 'reap', now + 60)
 end
 
-local prev = redis.call('HMGET', KEYS[1], 'up', 'down', 'last', 'seed', 'l' .. ARGV[16])
-local exists = prev[3] ~= false
-local tag_last = tonumber(prev[5])
+-- A peer's state: "uploaded,downloaded,last,seeder,last under v1 hash,last under v2 hash".
+local prev_up, prev_down, last, prev_seed, l1, l2
+local st = redis.call('HGET', KEYS[1], ident)
+if st then
+  prev_up, prev_down, last, prev_seed, l1, l2 = string.match(st,
+    '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+  if tonumber(last) < cutoff then st = false end
+end
+local exists = st ~= false
+local tag_last = nil
+if exists then
+  if ARGV[16] == '1' then tag_last = tonumber(l1) else tag_last = tonumber(l2) end
+end
 if exists and event == '' and tag_last and now - tag_last < tonumber(ARGV[4]) then
   return {'min', tostring(math.ceil(tonumber(ARGV[4]) - (now - tag_last)))}
 end
@@ -65,48 +80,50 @@ if not exists and event ~= 'stopped' then
 end
 
 local du, dd, ss, ls = 0, 0, 0, 0
-local was_seed = prev[4] == '1'
+local was_seed = prev_seed == '1'
 if exists then
   -- A counter lower than last time is a client restart: credited nothing, new baseline.
-  du = up - tonumber(prev[1]); if du < 0 then du = 0 end
-  dd = down - tonumber(prev[2]); if dd < 0 then dd = 0 end
-  local elapsed = now - tonumber(prev[3])
+  du = up - tonumber(prev_up); if du < 0 then du = 0 end
+  dd = down - tonumber(prev_down); if dd < 0 then dd = 0 end
+  local elapsed = now - tonumber(last)
   if elapsed < 0 then elapsed = 0 end
   if was_seed then ss = elapsed else ls = elapsed end
 end
 local seeder = left == 0
+local snatches = tonumber(ts[2]) or 0
 local snatch = 0
 if event == 'completed' and redis.call('SADD', KEYS[6], ARGV[15]) == 1 then
-  redis.call('HINCRBY', KEYS[7], 'snatches', 1)
+  snatches = redis.call('HINCRBY', KEYS[7], 'snatches', 1)
   snatch = 1
 end
 
 if event == 'stopped' then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ident)
-  redis.call('ZREM', KEYS[3], ident)
-  redis.call('HDEL', KEYS[4], ident)
-  redis.call('ZREM', KEYS[5], ident)
-else
-  redis.call('HSET', KEYS[1], 'up', ARGV[6], 'down', ARGV[7], 'last', ARGV[2],
-             'seed', seeder and '1' or '0', 'l' .. ARGV[16], ARGV[2])
-  redis.call('EXPIRE', KEYS[1], ttl)
-  if seeder then
-    redis.call('ZADD', KEYS[2], now, ident)
-    redis.call('ZREM', KEYS[3], ident)
-  else
-    redis.call('ZADD', KEYS[3], now, ident)
+  if exists then
+    redis.call('HDEL', KEYS[1], ident)
     redis.call('ZREM', KEYS[2], ident)
+    redis.call('ZREM', KEYS[3], ident)
+    redis.call('HDEL', KEYS[4], ident)
+    redis.call('ZREM', KEYS[5], ident)
+  end
+else
+  if ARGV[16] == '1' then l1 = ARGV[2] else l2 = ARGV[2] end
+  redis.call('HSET', KEYS[1], ident, string.format('%d,%d,%s,%s,%s,%s', up, down, ARGV[2],
+             seeder and '1' or '0', l1 or '', l2 or ''))
+  local here, other = KEYS[3], KEYS[2]
+  if seeder then here, other = KEYS[2], KEYS[3] end
+  if redis.call('ZADD', here, now, ident) == 1 then
+    -- New in this set: a new peer or one that changed sides.
+    redis.call('ZREM', other, ident)
+    redis.call('SADD', KEYS[10], ARGV[18])
   end
   redis.call('HSET', KEYS[4], ident, ARGV[12])
-  redis.call('ZADD', KEYS[5], now, ident)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  redis.call('SADD', KEYS[10], ARGV[18])
+  if redis.call('ZADD', KEYS[5], now, ident) == 1 then
+    redis.call('EXPIRE', KEYS[5], math.floor(2 * interval + 60))
+  end
 end
 
 local complete = redis.call('ZCOUNT', KEYS[2], '(' .. cutoff, '+inf')
 local incomplete = redis.call('ZCOUNT', KEYS[3], '(' .. cutoff, '+inf')
-local snatches = tonumber(redis.call('HGET', KEYS[7], 'snatches') or '0')
 
 local publish = 0
 if ((not exists) or event ~= '' or seeder ~= was_seed)
@@ -161,6 +178,7 @@ class SwarmAnswer:
     peers: tuple[bytes, ...] = ()
 
 
+ANNOUNCE_SHA = hashlib.sha1(ANNOUNCE_LUA.encode()).hexdigest()  # noqa: S324 (Redis's id)
 _scripts: dict[int, object] = {}
 
 
@@ -173,12 +191,13 @@ def _announce_script() -> object:
     return found
 
 
-def swarm_announce(*, torrent_id: str, user_id: str, ident: str, now: float, event: str,
-                   uploaded: int, downloaded: int, left: int, max_peers: int,
-                   up_factor: float, down_factor: float, address: bytes, numwant: int,
-                   entry_prefix: str, hash_tag: str) -> SwarmAnswer:
+def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, event: str,
+                  uploaded: int, downloaded: int, left: int, max_peers: int,
+                  up_factor: float, down_factor: float, address: bytes, numwant: int,
+                  entry_prefix: str, hash_tag: str) -> tuple[list[str], list[Any]]:
+    """The announce script's keys and arguments."""
     interval = int(settings.TRACKER_ANNOUNCE_INTERVAL)
-    keys = [store.peer_key(torrent_id, ident), store.seeders_key(torrent_id),
+    keys = [store.peers_state_key(torrent_id), store.seeders_key(torrent_id),
             store.leechers_key(torrent_id), store.addrs_key(torrent_id),
             store.user_peers_key(torrent_id, user_id), store.snatched_key(torrent_id),
             store.torrent_stats_key(torrent_id), store.buffer_key(),
@@ -188,7 +207,10 @@ def swarm_announce(*, torrent_id: str, user_id: str, ident: str, now: float, eve
             uploaded, downloaded, left, max_peers, up_factor, down_factor, address, numwant,
             entry_prefix, user_id, hash_tag, int(settings.TRACKER_PEER_COUNTS_THROTTLE_MS),
             torrent_id]
-    out = _announce_script()(keys=keys, args=args)  # type: ignore[operator]
+    return keys, args
+
+
+def swarm_answer(out: list[Any]) -> SwarmAnswer:
     code = out[0]
     if code != b"ok":
         return SwarmAnswer(refusal=code.decode(), refusal_value=int(out[1]))
@@ -197,20 +219,53 @@ def swarm_announce(*, torrent_id: str, user_id: str, ident: str, now: float, eve
                        publish=bool(out[4]), peers=tuple(out[6:]))
 
 
-def swarm_counts(torrent_ids: list[str], *, now: float) -> list[tuple[int, int, int]]:
-    """(seeders, leechers, snatches) of each torrent, counting only peers that announced
-    within two intervals (correct even before the reaper has run)."""
-    cutoff = now - 2 * int(settings.TRACKER_ANNOUNCE_INTERVAL)
-    pipe = store.client().pipeline(transaction=False)
+def swarm_announce(**command: Any) -> SwarmAnswer:
+    keys, args = swarm_command(**command)
+    return swarm_answer(_announce_script()(keys=keys, args=args))  # type: ignore[operator]
+
+
+async def swarm_announce_async(**command: Any) -> SwarmAnswer:
+    from domain.tracker.pipe import pipe
+
+    keys, args = swarm_command(**command)
+    return swarm_answer(await pipe().evalsha(ANNOUNCE_SHA, ANNOUNCE_LUA, keys, args))
+
+
+def _counts_commands(torrent_ids: list[str], now: float) -> list[tuple[Any, ...]]:
+    cutoff = f"({now - 2 * int(settings.TRACKER_ANNOUNCE_INTERVAL)}"
+    cmds: list[tuple[Any, ...]] = []
     for tid in torrent_ids:
-        pipe.zcount(store.seeders_key(tid), f"({cutoff}", "+inf")
-        pipe.zcount(store.leechers_key(tid), f"({cutoff}", "+inf")
-        pipe.hget(store.torrent_stats_key(tid), "snatches")
-    pipe.get(store.epoch_key())
-    raw = pipe.execute()
+        cmds.append(("ZCOUNT", store.seeders_key(tid), cutoff, "+inf"))
+        cmds.append(("ZCOUNT", store.leechers_key(tid), cutoff, "+inf"))
+        cmds.append(("HGET", store.torrent_stats_key(tid), "snatches"))
+    cmds.append(("GET", store.epoch_key()))
+    return cmds
+
+
+def _counts(raw: list[Any]) -> list[tuple[int, int, int]]:
     note_epoch(raw.pop())
     return [(int(raw[i]), int(raw[i + 1]), int(raw[i + 2] or 0))
             for i in range(0, len(raw), 3)]
+
+
+def swarm_counts(torrent_ids: list[str], *, now: float) -> list[tuple[int, int, int]]:
+    """(seeders, leechers, snatches) of each torrent, counting only peers that announced
+    within two intervals (correct even before the reaper has run)."""
+    pipe = store.client().pipeline(transaction=False)
+    for cmd in _counts_commands(torrent_ids, now):
+        pipe.execute_command(*cmd)
+    return _counts(pipe.execute())
+
+
+async def swarm_counts_async(torrent_ids: list[str], *, now: float
+                             ) -> list[tuple[int, int, int]]:
+    import asyncio
+
+    from domain.tracker.pipe import pipe
+
+    p = pipe()
+    raw = await asyncio.gather(*(p.call(*c) for c in _counts_commands(torrent_ids, now)))
+    return _counts(list(raw))
 
 
 def swarm_reap(*, now: float) -> tuple[int, list[str]]:
@@ -228,6 +283,7 @@ def swarm_reap(*, now: float) -> tuple[int, list[str]]:
                 pipe = r.pipeline(transaction=True)
                 pipe.zrem(zk, *stale)
                 pipe.hdel(store.addrs_key(tid), *stale)
+                pipe.hdel(store.peers_state_key(tid), *stale)
                 pipe.execute()
                 dropped += len(stale)
         if r.zcard(store.seeders_key(tid)) + r.zcard(store.leechers_key(tid)) == 0:
