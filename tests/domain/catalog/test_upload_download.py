@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import bencodepy
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers
 from django.utils import timezone
 
 from domain.catalog.models import (
@@ -44,10 +47,15 @@ def upload(user, data, **kw):
 
 
 def _listen(group):
-    layer = get_channel_layer()
+    # A layer of our own: the shared one keeps per-event-loop locks from earlier tests.
+    layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(group, channel)
-    return lambda: async_to_sync(layer.receive)(channel)
+
+    async def receive():
+        return await asyncio.wait_for(layer.receive(channel), timeout=10)
+
+    return async_to_sync(receive)
 
 
 @pytest.mark.parametrize("version", ["v1", "v2", "hybrid"])
