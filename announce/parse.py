@@ -11,10 +11,9 @@ import ipaddress
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
-from django.conf import settings
-
 from domain.errors import ValidationFailed
 from domain.tracker.announcing import EVENTS, AnnounceRequest
+from domain.tracker.conf import setting
 
 MAX_INT = 2**53  # counters beyond this are not a real client's (and not exact in Lua)
 
@@ -84,8 +83,8 @@ def parse_announce(raw_query: bytes, *, ip: str, user_agent: str) -> AnnounceReq
     if event not in EVENTS:
         raise Malformed("event", "must be started, completed, stopped, paused or empty")
     numwant = min(_int(params, "numwant", required=False,
-                       default=int(settings.TRACKER_NUMWANT_DEFAULT), high=10**6),
-                  int(settings.TRACKER_NUMWANT_MAX))
+                       default=int(setting("TRACKER_NUMWANT_DEFAULT")), high=10**6),
+                  int(setting("TRACKER_NUMWANT_MAX")))
     key_raw = _one(params, "key") or b""
     if len(key_raw) > 64 or not all(33 <= b < 127 for b in key_raw):
         raise Malformed("key", "must be at most 64 printable characters")
@@ -99,7 +98,7 @@ def parse_scrape(raw_query: bytes) -> list[bytes]:
     hashes = query_params(raw_query).get(b"info_hash", [])
     if not hashes:
         raise Malformed("info_hash", "is missing (scrape one or more torrents by hash)")
-    limit = int(settings.TRACKER_SCRAPE_MAX)
+    limit = int(setting("TRACKER_SCRAPE_MAX"))
     if len(hashes) > limit:
         raise Malformed("info_hash", f"is given {len(hashes)} times (at most {limit})")
     return list(dict.fromkeys(_hash20(h, "info_hash") for h in hashes))
@@ -124,7 +123,7 @@ def client_ip(peer: str | None, forwarded_for: bytes | None) -> str:
     if not peer:
         raise Malformed("address", "is unknown (no client address on the connection)")
     ip = _normal(peer)
-    proxies = tuple(settings.TRACKER_TRUSTED_PROXIES)
+    proxies = tuple(setting("TRACKER_TRUSTED_PROXIES"))
     if not forwarded_for or not proxies:
         return ip
     nets = _trusted(proxies)

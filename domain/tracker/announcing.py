@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
-
 from domain.errors import DomainError
 from domain.tracker.cache import Lookup, MemberRecord, TorrentRecord
 from domain.tracker.clients import client_name
+from domain.tracker.conf import setting
 from domain.tracker.swarm import (
     SwarmAnswer,
     swarm_announce,
@@ -135,18 +134,18 @@ def _result(member: MemberRecord, torrent: TorrentRecord, answer: SwarmAnswer
     if answer.refusal == "min":
         raise TrackerRefusal(
             f"Announcing too fast: wait {answer.refusal_value} more seconds (minimum "
-            f"interval {settings.TRACKER_MIN_INTERVAL} s).", code="min_interval")
+            f"interval {setting('TRACKER_MIN_INTERVAL')} s).", code="min_interval")
     if answer.refusal == "peers":
         raise TrackerRefusal(
             f"Too many peers: you already have {answer.refusal_value} clients on this "
             f"torrent (your limit is {member.max_peers}). Stop one of them first.",
             code="peer_limit")
-    interval = int(settings.TRACKER_ANNOUNCE_INTERVAL)
-    jitter = int(settings.TRACKER_INTERVAL_JITTER)
+    interval = int(setting("TRACKER_ANNOUNCE_INTERVAL"))
+    jitter = int(setting("TRACKER_INTERVAL_JITTER"))
     return AnnounceResult(
         torrent_id=torrent.id,
         interval=interval + (random.randint(0, jitter) if jitter > 0 else 0),
-        min_interval=int(settings.TRACKER_MIN_INTERVAL), complete=answer.complete,
+        min_interval=int(setting("TRACKER_MIN_INTERVAL")), complete=answer.complete,
         incomplete=answer.incomplete, downloaded=answer.downloaded, peers=answer.peers,
         publish=answer.publish)
 

@@ -25,11 +25,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from domain.tracker import store
 from domain.tracker.clients import ClientRules
+from domain.tracker.conf import setting
 
 _MISSING = object()
 # key -> (expires at, monotonic; value). Only the announce path reads it.
@@ -130,7 +130,7 @@ def _local_get(key: str) -> Any:
 
 
 def _local_put(key: str, value: Any) -> None:
-    ttl = settings.TRACKER_LOCAL_CACHE_SECONDS
+    ttl = setting("TRACKER_LOCAL_CACHE_SECONDS")
     if ttl > 0:
         if len(_local) > 200_000:
             _local.clear()
@@ -162,7 +162,7 @@ def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
     for i, r in zip(wanted, raw, strict=True):
         if r is None:
             if i == 3:  # no global switch stored: the setting decides
-                values[i] = bool(settings.TRACKER_FREELEECH)
+                values[i] = bool(setting("TRACKER_FREELEECH"))
                 continue
             raise CacheMiss(keys[i])
         if i == 0:
@@ -305,8 +305,8 @@ def client_rules_data() -> dict[str, list[list[str]]]:
 def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
     """Read from the database whatever `lookup` found in neither cache and store it."""
     r = store.client()
-    ttl = int(settings.TRACKER_CACHE_SECONDS)
-    neg = int(settings.TRACKER_NEGATIVE_CACHE_SECONDS)
+    ttl = int(setting("TRACKER_CACHE_SECONDS"))
+    neg = int(setting("TRACKER_NEGATIVE_CACHE_SECONDS"))
     pk_key = store.passkey_key(passkey)
     keys = [pk_key, store.ip_ban_key(ip), store.client_rules_key(),
             *(store.info_hash_key(h) for h in info_hashes)]
@@ -318,7 +318,7 @@ def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
         if member is not None:
             pipe.set(store.user_key(member.id), passkey, ex=ttl)
     if present[1] is None:
-        pipe.set(keys[1], ip_ban_reason(ip), ex=int(settings.TRACKER_IP_BAN_CACHE_SECONDS))
+        pipe.set(keys[1], ip_ban_reason(ip), ex=int(setting("TRACKER_IP_BAN_CACHE_SECONDS")))
     if present[2] is None:
         pipe.set(keys[2], json.dumps(client_rules_data()), ex=ttl)
     for info_hash, key, raw in zip(info_hashes, keys[3:], present[3:], strict=True):

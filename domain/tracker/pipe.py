@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import hiredis
-from django.conf import settings
+
+from domain.tracker.conf import setting
 
 
 class PipeError(ConnectionError):
@@ -147,10 +148,10 @@ _pipes: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, RedisPipe]] = {}
 def pipe() -> RedisPipe:
     """This event loop's pipe to REDIS_URL."""
     loop = asyncio.get_running_loop()
-    key = (id(loop), settings.REDIS_URL)
+    key = (id(loop), setting("REDIS_URL"))
     found = _pipes.get(key)
     if found is None or found[0] is not loop:  # a new loop may reuse a dead one's id
         if len(_pipes) > 64:  # loops of finished tests and threads
             _pipes.clear()
-        found = _pipes[key] = (loop, RedisPipe(settings.REDIS_URL))
+        found = _pipes[key] = (loop, RedisPipe(setting("REDIS_URL")))
     return found[1]

@@ -11,14 +11,15 @@ from __future__ import annotations
 import threading
 
 import redis
-from django.conf import settings
+
+from domain.tracker.conf import setting
 
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 
 
 def client() -> redis.Redis:
-    url = settings.REDIS_URL
+    url = setting("REDIS_URL")
     found = _clients.get(url)
     if found is not None:
         return found
@@ -32,7 +33,7 @@ def client() -> redis.Redis:
 
 
 def prefix() -> str:
-    return str(settings.TRACKER_REDIS_PREFIX)
+    return str(setting("TRACKER_REDIS_PREFIX"))
 
 
 # Lookup cache (cache.py)
@@ -126,5 +127,5 @@ def channel_group_key(group: str) -> str:
     page open: a group_send costs several Redis round trips, and most swarms have no
     watcher. tests/domain/tracker/test_swarm_lifecycle.py subscribes through the real
     layer, so a change of this layout in channels-redis fails that test."""
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    prefix = setting("CHANNEL_LAYERS")["default"]["CONFIG"].get("prefix", "asgi")
     return f"{prefix}:group:{group}"

@@ -21,11 +21,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from domain.events import torrent_group
 from domain.tracker import store
 from domain.tracker.cache import note_epoch
+from domain.tracker.conf import setting
 
 ANNOUNCE_LUA = r"""
 -- KEYS: 1 peer state hash, 2 seeders, 3 leechers, 4 addresses, 5 member's peers,
@@ -196,16 +195,16 @@ def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, even
                   up_factor: float, down_factor: float, address: bytes, numwant: int,
                   entry_prefix: str, hash_tag: str) -> tuple[list[str], list[Any]]:
     """The announce script's keys and arguments."""
-    interval = int(settings.TRACKER_ANNOUNCE_INTERVAL)
+    interval = int(setting("TRACKER_ANNOUNCE_INTERVAL"))
     keys = [store.peers_state_key(torrent_id), store.seeders_key(torrent_id),
             store.leechers_key(torrent_id), store.addrs_key(torrent_id),
             store.user_peers_key(torrent_id, user_id), store.snatched_key(torrent_id),
             store.torrent_stats_key(torrent_id), store.buffer_key(),
             store.publish_key(torrent_id), store.active_key(),
             store.channel_group_key(torrent_group(torrent_id)), store.epoch_key()]
-    args = [ident, f"{now:.3f}", interval, int(settings.TRACKER_MIN_INTERVAL), event,
+    args = [ident, f"{now:.3f}", interval, int(setting("TRACKER_MIN_INTERVAL")), event,
             uploaded, downloaded, left, max_peers, up_factor, down_factor, address, numwant,
-            entry_prefix, user_id, hash_tag, int(settings.TRACKER_PEER_COUNTS_THROTTLE_MS),
+            entry_prefix, user_id, hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")),
             torrent_id]
     return keys, args
 
@@ -232,7 +231,7 @@ async def swarm_announce_async(**command: Any) -> SwarmAnswer:
 
 
 def _counts_commands(torrent_ids: list[str], now: float) -> list[tuple[Any, ...]]:
-    cutoff = f"({now - 2 * int(settings.TRACKER_ANNOUNCE_INTERVAL)}"
+    cutoff = f"({now - 2 * int(setting('TRACKER_ANNOUNCE_INTERVAL'))}"
     cmds: list[tuple[Any, ...]] = []
     for tid in torrent_ids:
         cmds.append(("ZCOUNT", store.seeders_key(tid), cutoff, "+inf"))
@@ -272,7 +271,7 @@ def swarm_reap(*, now: float) -> tuple[int, list[str]]:
     """Drop peers that have not announced within two intervals from every swarm. Returns
     how many were dropped and the torrents still active."""
     r = store.client()
-    cutoff = now - 2 * int(settings.TRACKER_ANNOUNCE_INTERVAL)
+    cutoff = now - 2 * int(setting("TRACKER_ANNOUNCE_INTERVAL"))
     dropped = 0
     active: list[str] = []
     for raw in r.sscan_iter(store.active_key(), count=500):
