@@ -27,10 +27,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from announce.app import application as announce_app  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 
+TRACKER_PATHS = ("/announce/", "/scrape/")
+
 
 async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
-    if path.startswith(("/announce", "/scrape")):
+    # /announce/<passkey> and /scrape/<passkey> (and the bare words, so a client missing
+    # its passkey gets a bencoded reason); /announcements and the like stay Django's.
+    if path.startswith(TRACKER_PATHS) or path in ("/announce", "/scrape"):
         await announce_app(scope, receive, send)
     else:
         await django_asgi_app(scope, receive, send)

@@ -180,3 +180,18 @@ def test_no_orm_query_from_redis_cache_alone(member, torrent):
     with CaptureQueriesContext(connection) as queries:
         announce(member, ih, peer_id(), left=0)
     assert len(queries) == 0
+
+
+def test_interval_has_jitter_within_the_setting(member, torrent, settings):
+    settings.TRACKER_INTERVAL_JITTER = 120
+    intervals = {announce(make_user("member"), bytes(torrent.info_hash_v1), peer_id(),
+                          left=0)[b"interval"] for _ in range(12)}
+    base = settings.TRACKER_ANNOUNCE_INTERVAL
+    assert all(base <= i <= base + 120 for i in intervals)
+    assert len(intervals) > 1  # spread out, not one value for everyone
+
+
+def test_trackerid_and_unknown_parameters_are_accepted(member, torrent):
+    reply = announce(member, bytes(torrent.info_hash_v1), peer_id(), left=0,
+                     trackerid="abc", supportcrypto=1, corrupt=0, redundant=0)
+    assert b"failure reason" not in reply
