@@ -188,7 +188,7 @@ def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
     keys = _lookup_keys(passkey, info_hashes, ip)
     values = [_local_get(k) for k in keys]
     wanted = [i for i, v in enumerate(values) if v is _MISSING]
-    raw = store.client().mget([keys[i] for i in wanted]) if wanted else []
+    raw: list[Any] = store.client().mget([keys[i] for i in wanted]) if wanted else []
     return _lookup_finish(keys, values, wanted, raw, info_hashes)
 
 
@@ -344,6 +344,10 @@ def _seed_torrent_stats(pipe: Any, torrent_id: str) -> None:
 
 # --- Invalidation (called by other areas' services, inside their transaction) ---
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _delete_now(keys: list[str]) -> None:
     local_clear()
     pipe = store.client().pipeline(transaction=False)
@@ -362,7 +366,7 @@ def invalidate_user(user_id: uuid.UUID | str, *, passkeys: tuple[str, ...] = ())
         current = r.get(store.user_key(user_id))
         keys = [store.user_key(user_id), *(store.passkey_key(p) for p in passkeys)]
         if current:
-            keys.append(store.passkey_key(current.decode()))
+            keys.append(store.passkey_key(_text(current)))
         _delete_now(keys)
 
     transaction.on_commit(run)
@@ -380,7 +384,7 @@ def invalidate_torrent(torrent_id: uuid.UUID | str, *, info_hashes: tuple[bytes,
             keys.append(store.info_hash_key(h))
             if len(h) == 32:
                 keys.append(store.info_hash_key(h[:20]))
-        keys.extend(k.decode() for k in r.smembers(store.torrent_key(torrent_id)))
+        keys.extend(_text(k) for k in r.smembers(store.torrent_key(torrent_id)))
         _delete_now(keys)
 
     transaction.on_commit(run)

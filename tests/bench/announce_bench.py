@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_from_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +98,7 @@ def prefill(prefix: str, *, torrents: int, members: int, peers_per_member: int,
     pipe.set(store.client_rules_key(), json.dumps({"allow": [], "deny": []}), ex=3600)
     pipe.execute()
 
-    peers = []
+    peers: list[dict[str, Any]] = []
     for m, pk in enumerate(passkeys):
         for _ in range(peers_per_member):
             peers.append({"pk": pk, "ih": hashes[rng.randrange(torrents)],

@@ -47,10 +47,11 @@ def test_crash_after_commit_before_release_counts_nothing_twice(member):
     torrent = make_torrent()
     _uploads(member, torrent, 2)
     batch = flush_take()
+    assert batch is not None
     assert flush_write(batch) is True
     # Dies before flush_release: the batch is still in Redis and is offered again.
     again = flush_take()
-    assert again.id == batch.id
+    assert again is not None and again.id == batch.id
     assert flush_write(again) is False  # its id is in tracker_flush_batches
     flush_release(again)
     assert tracker_flush() == 0
@@ -75,6 +76,7 @@ def test_one_statement_per_table_per_batch(member):
         for u in users:
             announce(u, bytes(t.info_hash_v1), peer_id(), left=0)
     batch = flush_take()
+    assert batch is not None
     with CaptureQueriesContext(connection) as queries:
         flush_write(batch)
     sql = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -49,7 +50,7 @@ def test_stale_peers_are_not_counted_and_are_reaped(member, settings):
     _announce_at(make_user("member"), torrent, now=long_ago)
     _announce_at(make_user("member"), torrent, now=long_ago, left=5)
     tracker_flush()
-    Peer.objects.update(last_announce_at=timezone.now() - timezone.timedelta(hours=2))
+    Peer.objects.update(last_announce_at=timezone.now() - timedelta(hours=2))
     assert Peer.objects.filter(torrent=torrent).count() == 2
     # Counts skip them at once, before any reaper has run (as after a restart).
     assert scrape(member, ih)[b"files"][ih] == {b"complete": 0, b"downloaded": 0,
