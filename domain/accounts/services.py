@@ -779,3 +779,20 @@ def achievements_check(*, user_id: uuid.UUID) -> list[UserAchievement]:
                               payload={"achievement": rule.achievement, "tier": rule.tier})
             awarded.append(achievement)
     return awarded
+
+
+def achievements_award_due_by_age(*, now: Any = None) -> int:
+    """Account-age achievements have no counter service to trigger them: find, per rule,
+    the members old enough who lack it (one query per rule) and check those. Returns how
+    many achievements were awarded; a second run awards none."""
+    now = now or timezone.now()
+    awarded = 0
+    for rule in AchievementRule.objects.filter(is_active=True, counter=ACCOUNT_AGE_DAYS):
+        due = (User.objects.filter(status=UserStatus.ACTIVE, deleted_at__isnull=True,
+                                   created_at__lte=now - timedelta(days=rule.threshold))
+               .exclude(achievements__achievement=rule.achievement,
+                        achievements__tier=rule.tier)
+               .values_list("pk", flat=True))
+        for user_id in due.iterator(chunk_size=500):
+            awarded += len(achievements_check(user_id=user_id))
+    return awarded

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from domain.accounts.services import group_auto_apply, user_sessions_cleanup
+from domain.accounts.services import (
+    achievements_award_due_by_age,
+    group_auto_apply,
+    user_sessions_cleanup,
+)
 
 
 @shared_task(name="accounts.group_auto_apply")
 def group_auto_apply_task() -> int:
-    """Promote and demote members between automatic classes; returns how many changed."""
-    return len(group_auto_apply())
+    """Promote and demote members between automatic classes, and award the account-age
+    achievements that came due; returns how many class changes were made."""
+    changed = len(group_auto_apply())
+    achievements_award_due_by_age()
+    return changed
 
 
 @shared_task(name="accounts.user_sessions_cleanup")

@@ -148,3 +148,13 @@ def test_account_age_achievement(member):
     _age(member, 400)
     awarded = achievements_check(user_id=member.pk)
     assert [(a.achievement, a.tier) for a in awarded] == [("account-age", 1)]
+
+
+def test_account_age_achievements_come_due_without_any_counter_change(member, uploader):
+    from domain.accounts.services import achievements_award_due_by_age
+
+    _age(member, 400)
+    assert achievements_award_due_by_age() == 1
+    assert achievements_award_due_by_age() == 0
+    assert UserAchievement.objects.filter(user=member, achievement="account-age").count() == 1
+    assert not UserAchievement.objects.filter(user=uploader).exists()
