@@ -67,3 +67,11 @@ bench-announce: install
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get install -y -qq wrk >/dev/null 2>&1; } || true
 	$(VPY) tests/bench/announce_bench.py $(BENCH_ARGS)
+
+# The tracker alone under uvicorn (the Procfile's `tracker`), for sites that give announces
+# their own port; `make run` already serves /announce and /scrape through daphne. Uses
+# DATABASE_URL / REDIS_URL as set (default: local servers), port TRACKER_PORT (8001).
+.PHONY: tracker
+tracker: install
+	$(VENV)/bin/uvicorn announce.asgi:application --host $${TRACKER_HOST:-127.0.0.1} \
+		--port $${TRACKER_PORT:-8001} --no-access-log --loop uvloop --http httptools
