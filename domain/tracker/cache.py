@@ -47,6 +47,9 @@ class MemberRecord:
     max_peers: int = 3
     # torrent id -> expiry (unix seconds; inf when none) of an active freeleech token.
     tokens: dict[str, float] = field(default_factory=dict)
+    # When a ban in this record runs out (unix seconds): the record is stale from then on,
+    # since nothing invalidates a ban that simply expires.
+    valid_until: float = math.inf
 
     def has_token(self, torrent_id: str, now: float) -> bool:
         until = self.tokens.get(torrent_id)
@@ -101,6 +104,11 @@ def _member(raw: bytes) -> MemberRecord | None:
         return None
     data["tokens"] = {k: float(v) for k, v in data["tokens"].items()}
     return MemberRecord(**data)
+
+
+def _member_stale(raw: bytes) -> bool:
+    member = _member(raw)
+    return member is not None and member.valid_until <= time.time()
 
 
 def _torrent(raw: bytes) -> TorrentRecord | None:
@@ -177,7 +185,11 @@ def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
             value = _torrent(r)
         values[i] = value
         _local_put(keys[i], value)
-    return Lookup(member=values[0], ip_ban=values[1], rules=values[2],
+    member = values[0]
+    if member is not None and member.valid_until <= time.time():
+        _local.pop(keys[0], None)  # a ban ran out: read the member again
+        raise CacheMiss(keys[0])
+    return Lookup(member=member, ip_ban=values[1], rules=values[2],
                   global_freeleech=values[3],
                   torrents=dict(zip(info_hashes, values[4:], strict=True)))
 
@@ -224,13 +236,18 @@ def member_record(passkey: str) -> MemberRecord | None:
         refusal = "Your account is disabled: contact staff to have it enabled."
     elif user.status == UserStatus.BANNED:
         refusal = "Your account is banned: see the site for the reason and how to appeal."
-    else:
+    valid_until = math.inf
+    if not refusal:
         ban = ban_active_for_user(user.id, BanType.ACCOUNT)
         if ban is not None:
             refusal = f"Your account is banned: {ban.reason}"
+            if ban.expires_at:
+                valid_until = ban.expires_at.timestamp()
     leech_refusal = ""
     ban = ban_active_for_user(user.id, BanType.DOWNLOAD)
     if ban is not None:
+        if ban.expires_at:
+            valid_until = min(valid_until, ban.expires_at.timestamp())
         until = f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC" if ban.expires_at else ""
         leech_refusal = (f"Download forbidden: your download rights are suspended{until} "
                          f"({ban.reason}). You may still seed.")
@@ -243,7 +260,8 @@ def member_record(passkey: str) -> MemberRecord | None:
         tokens[str(tok.torrent_id)] = (tok.expires_at.timestamp() if tok.expires_at
                                        else math.inf)
     return MemberRecord(id=str(user.id), refusal=refusal, leech_refusal=leech_refusal,
-                        max_peers=int(user.group.max_peers_per_torrent), tokens=tokens)
+                        max_peers=int(user.group.max_peers_per_torrent), tokens=tokens,
+                        valid_until=valid_until)
 
 
 def torrent_record(info_hash: bytes) -> TorrentRecord | None:
@@ -312,9 +330,13 @@ def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
             *(store.info_hash_key(h) for h in info_hashes)]
     present = r.mget(keys)
     pipe = r.pipeline(transaction=False)
-    if present[0] is None:
+    stale = present[0] is not None and _member_stale(present[0])
+    if present[0] is None or stale:
         member = member_record(passkey)
-        pipe.set(pk_key, _encode(member), ex=ttl if member else neg)
+        ex = ttl if member else neg
+        if member is not None and member.valid_until < math.inf:
+            ex = max(1, min(ttl, math.ceil(member.valid_until - time.time())))
+        pipe.set(pk_key, _encode(member), ex=ex)
         if member is not None:
             pipe.set(store.user_key(member.id), passkey, ex=ttl)
     if present[1] is None:

@@ -224,7 +224,7 @@ def main() -> None:
                     peers_per_member=args.peers_per_member, requests=args.requests, seed=1)
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     env = {**os.environ, "TRACKER_REDIS_PREFIX": prefix, "TRACKER_MIN_INTERVAL": "0",
-           "TRACKER_LOCAL_CACHE_SECONDS": "5", "DJANGO_SETTINGS_MODULE": "server.settings"}
+           "DJANGO_SETTINGS_MODULE": "server.settings"}
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(paths) + "\n")
         paths_file = f.name

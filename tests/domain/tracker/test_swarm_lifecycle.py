@@ -194,3 +194,14 @@ async def test_peer_counts_published_to_the_torrent_group_throttled():
 ])
 def test_client_detection(pid, name):
     assert client_name(pid + b"\x00" * (20 - len(pid))) == name
+
+
+@pytest.mark.django_db
+def test_a_ban_that_runs_out_needs_no_invalidation(member, moderator, settings):
+    settings.TRACKER_LOCAL_CACHE_SECONDS = 600
+    ih = bytes(make_torrent().info_hash_v1)
+    Ban.objects.create(ban_type=BanType.DOWNLOAD, user=member, reason="H&R",
+                       issued_by=moderator, expires_at=timezone.now() + timedelta(seconds=1))
+    assert "Download forbidden" in failure(announce(member, ih, peer_id(), left=5))
+    time.sleep(1.1)  # the ban's end passes; nothing calls invalidate_user
+    assert b"failure reason" not in announce(member, ih, peer_id(), left=5)
