@@ -198,7 +198,7 @@ def measure(app: str, env: dict[str, str], paths: list[str], paths_file: str, se
     proc = start_server(app, port, env)
     try:
         if use_wrk:
-            run_wrk(port, paths_file, 2, connections)  # warm-up
+            run_wrk(port, paths_file, 5, connections)  # warm-up: the process fills its copies
             return run_wrk(port, paths_file, seconds, connections)
         asyncio.run(_py_load(port, paths, 2, connections))
         return asyncio.run(_py_load(port, paths, seconds, connections))
