@@ -8,7 +8,8 @@ error so the page can match them.
 Streams:
     notifications       the member's notifications and unread count (always delivered)
     inbox               the member's private messages (always delivered)
-    chat:<room>         a chat room: messages, edits, deletions, presence, typing
+    chat:<room>         a chat room: messages, edits, deletions, typing, presence (the
+                        subscribe reply lists "members"; then {"joined"} / {"left"})
     forum:<topic id>    new and edited posts in a forum topic, lock/sticky changes
     torrent:<id>        a torrent's live peer counts ("peers.counts")
     moderation          staff: queue items and reports appearing, claimed, resolved
@@ -302,13 +303,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
             self.blocked = await database_sync_to_async(member_blocked_ids)(user.id)
         group = _stream_group(kind, arg)
+        first_here = False
+        if kind == "chat" and stream not in self.streams:
+            first_here, snapshot["members"] = await presence.presence_join(arg, self.username)
+        elif kind == "chat":
+            snapshot["members"] = await presence.presence_members(arg)
         if group is not None and stream not in self.streams:
             allows = self._not_blocked if kind in ("chat", "forum") else None
             await hub().subscribe(group, stream, self, allows)
         self.streams[stream] = group or ""
-        if kind == "chat":
-            snapshot["members"] = await presence.presence_join(arg, self.channel_name,
-                                                               self.username)
         # The replay is read after joining the group, so nothing falls between the two;
         # what arrives twice is the same item (same row id), which the page shows once.
         replay = await database_sync_to_async(_replay)(user, kind, arg, since)
@@ -317,11 +320,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for event_type, item in replay:
             await self.send_json({"type": "event", "stream": stream, "event": event_type,
                                   "event_id": item.get("event_id"), "payload": item})
-        if kind == "chat" and group:
-            # Everyone in the room (this socket too, after its reply) learns who is here.
+        if first_here and group:
             await self.channel_layer.group_send(group, {
-                "type": "chat.presence",
-                "payload": {"room": arg, "members": snapshot["members"]}})
+                "type": "chat.presence", "payload": {"room": arg, "joined": self.username}})
 
     async def handle_unsubscribe(self, content: dict[str, Any], request_id: RequestId
                                  ) -> None:
@@ -338,10 +339,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if group:
             await hub().unsubscribe(group, self)
         kind, _, arg = stream.partition(":")
-        if kind == "chat":
-            names = await presence.presence_leave(arg, self.channel_name)
+        if kind == "chat" and await presence.presence_leave(arg, self.username):
             await self.channel_layer.group_send(group, {
-                "type": "chat.presence", "payload": {"room": arg, "members": names}})
+                "type": "chat.presence", "payload": {"room": arg, "left": self.username}})
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:
         return payload.get("user_id") not in self.blocked

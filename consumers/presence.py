@@ -1,6 +1,9 @@
 """Who is in a chat room right now, across every server process: a Redis hash per room,
-one field per socket (its channel name), the member's name as value. A socket that dies
-without a disconnect leaves its field until the key expires (a day without joins)."""
+member name -> number of that member's sockets in the room. Only a member's first socket
+joining and last socket leaving are announced, as deltas ({"joined"} / {"left"}); the full
+list comes once, in the subscribe reply. (Broadcasting the whole list on every join made a
+room's join storm cost sockets x members frames.) A process that dies without disconnects
+leaves its counts until the key expires (a day without joins)."""
 
 from __future__ import annotations
 
@@ -31,25 +34,32 @@ def _client() -> aioredis.Redis:
 
 
 def _key(room: str) -> str:
-    return f"{getattr(settings, 'CHANNELS_PREFIX', 'asgi')}:presence:{room}"
+    return f"{settings.CHANNEL_LAYERS['default']['CONFIG'].get('prefix', 'asgi')}:presence:{room}"
 
 
-async def presence_join(room: str, channel_name: str, username: str) -> list[str]:
-    client = _client()
+async def presence_join(room: str, username: str) -> tuple[bool, list[str]]:
+    """Count one more socket of `username` in `room`: (first of theirs?, everyone here)."""
     key = _key(room)
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.hset(key, channel_name, username)
+    async with _client().pipeline(transaction=True) as pipe:
+        pipe.hincrby(key, username, 1)
         pipe.expire(key, PRESENCE_TTL_SECONDS)
-        pipe.hvals(key)
-        *_, names = await pipe.execute()
-    return sorted(set(names), key=str.lower)
+        pipe.hkeys(key)
+        count, _, names = await pipe.execute()
+    return count == 1, sorted(names, key=str.lower)
 
 
-async def presence_leave(room: str, channel_name: str) -> list[str]:
-    client = _client()
+async def presence_leave(room: str, username: str) -> bool:
+    """Count one socket fewer; True when it was the member's last one in the room."""
     key = _key(room)
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.hdel(key, channel_name)
-        pipe.hvals(key)
-        _, names = await pipe.execute()
-    return sorted(set(names), key=str.lower)
+    count = await _client().hincrby(key, username, -1)
+    if count > 0:
+        return False
+    # A second tab may have joined between the two commands: delete only a count still <= 0.
+    await _client().eval(
+        "if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') <= 0 then "
+        "redis.call('HDEL', KEYS[1], ARGV[1]) end", 1, key, username)
+    return True
+
+
+async def presence_members(room: str) -> list[str]:
+    return sorted(await _client().hkeys(_key(room)), key=str.lower)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -58,8 +58,23 @@ async def next_frame(socket: WebsocketCommunicator, *, skip: tuple[str, ...] = (
             return frame
 
 
-async def drain(socket: WebsocketCommunicator) -> list[dict[str, Any]]:
-    frames = []
+async def drain(socket: WebsocketCommunicator,
+                until: Callable[[dict[str, Any]], bool] | None = None,
+                timeout: float = 5) -> list[dict[str, Any]]:
+    """Every frame until the socket goes quiet; with `until`, first wait (up to `timeout`)
+    for a frame matching it, so a loaded machine cannot end the wait too early."""
+    frames: list[dict[str, Any]] = []
+    if until is not None:
+        while not any(until(f) for f in frames):
+            frames.append(await socket.receive_json_from(timeout=timeout))
     while not await socket.receive_nothing(timeout=0.3):
         frames.append(await socket.receive_json_from())
     return frames
+
+
+def is_event(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("event") == name
+
+
+def is_type(name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame.get("type") == name

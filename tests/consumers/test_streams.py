@@ -31,7 +31,15 @@ from domain.events import (
     user_group,
 )
 from domain.moderation.models import AuditLog, ModerationQueueItem
-from tests.consumers.sockets import drain, next_frame, open_socket, session_headers, subscribe
+from tests.consumers.sockets import (
+    drain,
+    is_event,
+    is_type,
+    next_frame,
+    open_socket,
+    session_headers,
+    subscribe,
+)
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,7 +83,12 @@ async def test_two_members_chat_and_the_process_joins_the_room_once():
 
         await a.send_json_to({"type": "chat.post", "stream": "chat:general", "id": 1,
                               "payload": {"body": "<b>hi</b> @" + bob.username}})
-        got_a, got_b = await drain(a), await drain(b)
+        got_a = await drain(a, until=is_event("chat.message"))
+        if not any(f["type"] == "ok" for f in got_a):
+            got_a += await drain(a, until=is_type("ok"))
+        got_b = await drain(b, until=is_event("chat.message"))
+        if not any(f["type"] == "notification" for f in got_b):
+            got_b += await drain(b, until=is_type("notification"))
 
     ok = next(f for f in got_a if f["type"] == "ok")
     assert ok["id"] == 1
@@ -106,19 +119,20 @@ async def test_history_presence_and_edit_delete_own():
     async with open_socket(alice_headers) as a:
         reply = await subscribe(a, "chat:general")
         assert alice.username in reply["payload"]["members"]
-        history = [f for f in await drain(a) if f.get("event") == "chat.message"]
+        history = [f for f in await drain(a, until=lambda f: f.get("payload", {}).get("body")
+                                           == "old 2") if f.get("event") == "chat.message"]
         assert [f["payload"]["body"] for f in history] == ["old 0", "old 1", "old 2"]
 
         target = history[0]["payload"]["id"]
         await a.send_json_to({"type": "chat.edit", "stream": "chat:general", "id": 2,
                               "payload": {"message_id": target, "body": "edited"}})
-        frames = await drain(a)
+        frames = await drain(a, until=is_event("chat.message"))
         edited = next(f for f in frames if f.get("event") == "chat.message")
         assert edited["payload"]["edited"] is True and edited["payload"]["body"] == "edited"
 
         await a.send_json_to({"type": "chat.delete", "stream": "chat:general", "id": 3,
                               "payload": {"message_id": target}})
-        frames = await drain(a)
+        frames = await drain(a, until=is_event("chat.message"))
         deleted = next(f for f in frames if f.get("event") == "chat.message")
         assert deleted["payload"]["deleted"] is True and deleted["payload"]["body"] == ""
 
@@ -151,7 +165,7 @@ async def test_moderator_deletes_and_mutes_with_an_audit_row():
                               "payload": {"message_id": str(message.id)}})
         await m.send_json_to({"type": "chat.mute", "stream": "chat:general", "id": 2,
                               "payload": {"username": bob.username, "minutes": 10}})
-        frames = await drain(m)
+        frames = await drain(m, until=lambda f: f["type"] == "ok" and f["id"] == 2)
         assert {f["id"] for f in frames if f["type"] == "ok"} == {1, 2}
 
         err = await error_of(b, {"type": "chat.post", "stream": "chat:general", "id": 3,
@@ -176,7 +190,9 @@ async def test_a_pm_reaches_every_tab_of_the_recipient():
 
         message = await sync_to_async(send)()
         for tab in (tab1, tab2):
-            frames = await drain(tab)
+            frames = await drain(tab, until=is_event("pm.new"))
+            if not any(f["type"] == "notification" for f in frames):
+                frames += await drain(tab, until=is_type("notification"))
             pm = next(f for f in frames if f.get("event") == "pm.new")
             assert pm["stream"] == "inbox"
             assert pm["payload"]["id"] == str(message.id)
@@ -244,8 +260,7 @@ async def test_a_moderator_sees_a_queue_item_appear_and_claims_it():
 
         await m.send_json_to({"type": "moderation.claim", "id": 9,
                               "payload": {"kind": "queue", "id": str(item.id)}})
-        frames = await drain(m)
-        assert any(f["type"] == "ok" and f["id"] == 9 for f in frames)
+        await drain(m, until=lambda f: f["type"] == "ok" and f["id"] == 9)
         claimed = await next_frame(o)
         assert claimed["event"] == "moderation.claimed"
         assert claimed["payload"]["claimed_by"] == mod.username
@@ -296,14 +311,16 @@ async def test_catch_up_replays_only_what_was_missed():
     await sync_to_async(ChatMessage.objects.create)(room=room, user=alice, body="seen")
     async with open_socket(headers) as s:
         await subscribe(s, "chat:general")
-        seen = [f for f in await drain(s) if f.get("event") == "chat.message"]
+        seen = [f for f in await drain(s, until=is_event("chat.message"))
+                if f.get("event") == "chat.message"]
         last_id = seen[-1]["event_id"]
     # Offline: two messages arrive.
     for body in ("missed 1", "missed 2"):
         await sync_to_async(ChatMessage.objects.create)(room=room, user=alice, body=body)
     async with open_socket(headers) as s:
         await subscribe(s, "chat:general", since=last_id)
-        replayed = [f for f in await drain(s) if f.get("event") == "chat.message"]
+        replayed = [f for f in await drain(s, until=lambda f: f.get("payload", {}).get("body")
+                                           == "missed 2") if f.get("event") == "chat.message"]
     assert [f["payload"]["body"] for f in replayed] == ["missed 1", "missed 2"]
     assert all(f["event_id"] > last_id for f in replayed)
 
@@ -325,12 +342,12 @@ async def test_notifications_catch_up_and_mark_read_updates_every_tab():
     await sync_to_async(notify)("one")
     async with open_socket(headers) as s, open_socket(headers) as other:
         await subscribe(s, "notifications", since="00000000000000000")
-        replayed = await drain(s)
+        replayed = await drain(s, until=is_event("notification.new"))
         assert [f["payload"]["title"] for f in replayed] == ["one"]
 
         await s.send_json_to({"type": "notifications.read", "id": 4})
         for tab in (s, other):
-            frames = await drain(tab)
+            frames = await drain(tab, until=is_event("notification.read"))
             read = next(f for f in frames if f.get("event") == "notification.read")
             assert read["payload"]["unread"] == 0
     assert await sync_to_async(
@@ -347,7 +364,8 @@ async def test_blocked_members_chat_is_not_shown():
         await drain(a)
         await t.send_json_to({"type": "chat.post", "stream": "chat:general", "id": 1,
                               "payload": {"body": "you will not see this"}})
-        own = [f for f in await drain(t) if f.get("event") == "chat.message"]
+        own = [f for f in await drain(t, until=is_event("chat.message"))
+               if f.get("event") == "chat.message"]
         frames = await drain(a)
     assert [f["payload"]["body"] for f in own] == ["you will not see this"]
     assert not [f for f in frames if f.get("event") == "chat.message"]
@@ -367,7 +385,7 @@ async def test_flood_and_length_limits_give_errors_and_write_nothing_extra(setti
         for n in range(5):
             await s.send_json_to({"type": "chat.post", "stream": "chat:general", "id": n,
                                   "payload": {"body": f"flood {n}"}})
-        for f in await drain(s):
+        for f in await drain(s, until=lambda f: f.get("id") == 4 and f["type"] in ("ok", "error")):
             if f["type"] in ("ok", "error"):
                 codes.append(f["payload"].get("code", "ok"))
         assert codes == ["ok", "ok", "ok", "rate_limited", "rate_limited"]
@@ -382,9 +400,8 @@ async def test_too_many_frames_get_an_error_and_the_socket_recovers(settings):
     async with open_socket(headers) as s:
         for n in range(30):
             await s.send_json_to({"type": "ping", "id": n})
-        frames = await drain(s)
-        assert any(f["type"] == "error" and f["payload"]["code"] == "rate_limited"
-                   for f in frames)
+        await drain(s, until=lambda f: f["type"] == "error"
+                    and f["payload"]["code"] == "rate_limited")
         await asyncio.sleep(0.5)
         await assert_alive(s)
 

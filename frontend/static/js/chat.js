@@ -44,6 +44,10 @@ if (root && live) {
   const presence = root.querySelector(".presence-names");
   const older = root.querySelector(".load-older");
   let typingTimer = null;
+  const here = new Set();
+  const showPresence = () => {
+    presence.textContent = [...here].sort((a, b) => a.localeCompare(b)).join(", ");
+  };
 
   const upsert = (p, { prepend = false } = {}) => {
     root.querySelector(".chat-empty")?.remove();
@@ -64,7 +68,9 @@ if (root && live) {
       upsert(p);
       if (atBottom) log.scrollTop = log.scrollHeight;
     } else if (frame.event === "chat.presence") {
-      presence.textContent = p.members.join(", ");
+      if (p.joined) here.add(p.joined);
+      if (p.left) here.delete(p.left);
+      showPresence();
     } else if (frame.event === "chat.typing" && p.username !== root.dataset.username) {
       typing.textContent = `${p.username} is typing…`;
       window.clearTimeout(typingTimer);
@@ -73,7 +79,9 @@ if (root && live) {
   }, {
     since: root.dataset.lastEventId,
     onSubscribed: (payload) => {
-      presence.textContent = (payload.members || []).join(", ");
+      here.clear();
+      for (const name of payload.members || []) here.add(name);
+      showPresence();
       if (older) older.hidden = false;
     },
   });
