@@ -328,7 +328,7 @@ def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
     pk_key = store.passkey_key(passkey)
     keys = [pk_key, store.ip_ban_key(ip), store.client_rules_key(),
             *(store.info_hash_key(h) for h in info_hashes)]
-    present = r.mget(keys)
+    present: list[Any] = r.mget(keys)
     pipe = r.pipeline(transaction=False)
     stale = present[0] is not None and _member_stale(present[0])
     if present[0] is None or stale:
