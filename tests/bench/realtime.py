@@ -122,7 +122,13 @@ async def measure_idle(port: int, path: str, cookies: list[str], server: Server
     return {"kib_per_socket": (after - before) / IDLE, "open_s": opened}
 
 
-async def measure_room(port: int, path: str, cookies: list[str]) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+async def measure_room(port: int, path: str, cookies: list[str], server: Server
+                       ) -> dict[str, float]:
     from channels.layers import get_channel_layer
 
     from domain.community.events import event_id
@@ -151,6 +157,7 @@ async def measure_room(port: int, path: str, cookies: list[str]) -> dict[str, fl
     group = chat_room_group("general")
     author = str(uuid.uuid4())
     total = int(RATE * SECONDS)
+    server_cpu, client_cpu = cpu_seconds(server.proc.pid), cpu_seconds(os.getpid())
     start = time.monotonic()
     for n in range(total):
         await asyncio.sleep(max(0.0, start + n / RATE - time.monotonic()))
@@ -161,6 +168,9 @@ async def measure_room(port: int, path: str, cookies: list[str]) -> dict[str, fl
             "username": "bench", "body": "x" * 120, "created_at": "", "edited": False,
             "deleted": False, "sent": now}})
     await asyncio.sleep(3)
+    window = time.monotonic() - start
+    server_cpu = (cpu_seconds(server.proc.pid) - server_cpu) / window
+    client_cpu = (cpu_seconds(os.getpid()) - client_cpu) / window
     for task in readers:
         task.cancel()
     await close_all(sockets)
@@ -171,6 +181,9 @@ async def measure_room(port: int, path: str, cookies: list[str]) -> dict[str, fl
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies
         else float("nan"),
         "lost": expected - received,
+        # Share of one core while publishing: a server near 1.0 is the bottleneck; a client
+        # near 1.0 means the measuring side limits the figure on this machine.
+        "server_cpu": server_cpu, "client_cpu": client_cpu,
     }
 
 
@@ -218,14 +231,15 @@ def main() -> int:
                 server.stop()
             server = Server(env)
             try:
-                room = asyncio.run(measure_room(server.port, path, cookies))
+                room = asyncio.run(measure_room(server.port, path, cookies, server))
             finally:
                 server.stop()
             results[label] = {**idle, **room}
             r = results[label]
             print(f"  {label:5}: idle {r['kib_per_socket']:.1f} KiB/socket "
                   f"(opened in {r['open_s']:.1f} s); room p50 {r['p50_ms']:.1f} ms, "
-                  f"p99 {r['p99_ms']:.1f} ms, lost {int(r['lost'])}", flush=True)
+                  f"p99 {r['p99_ms']:.1f} ms, lost {int(r['lost'])}; CPU server "
+                  f"{r['server_cpu']:.0%}, clients {r['client_cpu']:.0%}", flush=True)
         naive, hub = results["naive"], results["hub"]
         print("ratios (naive / hub; above 1 means the hub is better):")
         print(f"  memory per idle socket: {naive['kib_per_socket'] / hub['kib_per_socket']:.2f}")
