@@ -3,8 +3,26 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings as django_settings
 
 from tests.factories import make_user
+
+# The cache (rate limits, ban and session lookups) lives in the shared Redis: give this test
+# process its own key prefix, emptied after every test, so counts never leak from one test
+# into the next or between processes running at the same time.
+TEST_CACHE_PREFIX = f"test{os.getpid()}"
+django_settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache_after_each_test():
+    yield
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)  # the redis-py client behind the backend
+    keys = list(client.scan_iter(match=f"{TEST_CACHE_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(scope="session")
