@@ -30,4 +30,10 @@ SEED_BONUS_RULES = {"standard_seeding", "low_seeder_bonus", "freeleech_seeding",
 SEED_DEFAULT_ROWS = 57
 
 # Tables the project adds beside the seed's (each named in the issue that asked for it).
-OUR_TABLES = frozenset({"notifications"})
+OUR_TABLES = frozenset({
+    "invites", "achievement_rules",                          # accounts (issue 3)
+    "torrent_feed_tokens", "torrent_piece_layers",           # catalog (issue 4)
+    "tracker_client_rules", "tracker_flush_batches",         # tracker (issue 5)
+    "notifications", "member_blocks", "chat_mutes",          # community (issue 6)
+    "bonus_earning_periods",                                 # bonus (issue 7)
+})

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 
+from domain.accounts.models import UserSession
+from domain.accounts.sessions import session_key_hash
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +74,9 @@ def test_banned_member_cannot_log_in(client, banned):
 def test_logout_is_post_only_and_ends_the_session(client, member):
     client.force_login(member)
     session_key = client.session.session_key
-    assert Session.objects.filter(session_key=session_key).exists()
+    live = UserSession.objects.filter(token_hash=session_key_hash(session_key),
+                                      revoked_at__isnull=True)
+    assert live.exists()
 
     assert client.get("/logout/").status_code == 405
     assert client.get("/").status_code == 200  # a GET did not log out
@@ -82,7 +85,7 @@ def test_logout_is_post_only_and_ends_the_session(client, member):
 
     assert response.status_code == 302
     assert response["Location"] == "/login/"
-    assert not Session.objects.filter(session_key=session_key).exists()
+    assert not live.exists()
     assert client.get("/").status_code == 302
 
 
