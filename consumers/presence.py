@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from typing import Any
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -34,7 +35,8 @@ def _client() -> aioredis.Redis:
 
 
 def _key(room: str) -> str:
-    return f"{settings.CHANNEL_LAYERS['default']['CONFIG'].get('prefix', 'asgi')}:presence:{room}"
+    layers: Any = settings.CHANNEL_LAYERS
+    return f"{layers['default']['CONFIG'].get('prefix', 'asgi')}:presence:{room}"
 
 
 async def presence_join(room: str, username: str) -> tuple[bool, list[str]]:
@@ -62,4 +64,4 @@ async def presence_leave(room: str, username: str) -> bool:
 
 
 async def presence_members(room: str) -> list[str]:
-    return sorted(await _client().hkeys(_key(room)), key=str.lower)
+    return sorted((str(n) for n in await _client().hkeys(_key(room))), key=str.lower)

@@ -321,7 +321,7 @@ def pm_reply(*, sender: User, parent_id: Any, body: Any) -> PrivateMessage:
     recipient_group: UserGroup | None = None
     if is_ticket and sender.id == author_id:
         recipient_group = _staff_ticket_group()
-    elif is_ticket:
+    elif is_ticket and author_id is not None:
         recipient = User.objects.filter(id=author_id).first()
     else:
         require_perm(sender, Perm.PM_SEND)

@@ -7,8 +7,9 @@ function and renders. A DomainError that names a field becomes that field's erro
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from django import forms as django_forms
 from django.contrib import messages
@@ -18,12 +19,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from domain.accounts.models import User
 from domain.community import access, moderation_feed, selectors, services
 from domain.community.events import event_id
 from domain.errors import DomainError, NotFound
 from frontend.community import forms
 
 T = TypeVar("T")
+
+
+def _member(request: HttpRequest) -> User:
+    # Every view here is login_required, so the user is a member, never AnonymousUser.
+    return cast(User, request.user)
 
 
 def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
@@ -42,32 +49,32 @@ def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
 @login_required
 def chat_index(request: HttpRequest) -> HttpResponse:
     return render(request, "community/chat_index.html",
-                  {"rooms": selectors.chat_rooms_for(request.user)})
+                  {"rooms": selectors.chat_rooms_for(_member(request))})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def chat_room(request: HttpRequest, room: str) -> HttpResponse:
-    chat = selectors.chat_room_get(request.user, room)
+    chat = selectors.chat_room_get(_member(request), room)
     form = forms.ChatPostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         posted = _attempt(form, lambda: services.chat_message_post(
-            user=request.user, room_name=chat.name, body=form.cleaned_data["body"]))
+            user=_member(request), room_name=chat.name, body=form.cleaned_data["body"]))
         if posted is not None:
             return redirect("community:chat_room", room=chat.name)
-    history = selectors.chat_history(request.user, chat)
+    history = selectors.chat_history(_member(request), chat)
     return render(request, "community/chat_room.html", {
         "room": chat, "history": history, "form": form,
         "last_event_id": history[-1]["event_id"] if history else "",
-        "can_post": access.chat_room_can_post(request.user, chat),
-        "can_moderate": access.chat_room_can_moderate(request.user, chat),
+        "can_post": access.chat_room_can_post(_member(request), chat),
+        "can_moderate": access.chat_room_can_moderate(_member(request), chat),
     }, status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
 def chat_message_delete(request: HttpRequest, room: str, message_id: str) -> HttpResponse:
-    services.chat_message_delete(user=request.user, message_id=message_id)
+    services.chat_message_delete(user=_member(request), message_id=message_id)
     return redirect("community:chat_room", room=room)
 
 
@@ -77,8 +84,8 @@ def chat_message_delete(request: HttpRequest, room: str, message_id: str) -> Htt
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "community/inbox.html", {
-        "conversations": selectors.pm_conversations(request.user),
-        "tickets": selectors.pm_tickets(request.user),
+        "conversations": selectors.pm_conversations(_member(request)),
+        "tickets": selectors.pm_tickets(_member(request)),
     })
 
 
@@ -90,7 +97,7 @@ def message_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         sent = _attempt(form, lambda: services.pm_send(
-            sender=request.user, recipient_username=data["recipient"],
+            sender=_member(request), recipient_username=data["recipient"],
             subject=data["subject"], body=data["body"]))
         if sent is not None:
             messages.success(request, "Message sent.")
@@ -107,7 +114,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         sent = _attempt(form, lambda: services.pm_ticket_open(
-            sender=request.user, subject=data["subject"], body=data["body"]))
+            sender=_member(request), subject=data["subject"], body=data["body"]))
         if sent is not None:
             messages.success(request, "Your message is with the staff.")
             return redirect("community:conversation", conversation_id=sent.conversation_id)
@@ -119,16 +126,16 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    thread = selectors.pm_conversation(request.user, conversation_id)
+    thread = selectors.pm_conversation(_member(request), conversation_id)
     form = forms.ReplyForm(request.POST or None, initial={"parent": thread[-1].id})
     if request.method == "POST" and form.is_valid():
         sent = _attempt(form, lambda: services.pm_reply(
-            sender=request.user, parent_id=form.cleaned_data["parent"],
+            sender=_member(request), parent_id=form.cleaned_data["parent"],
             body=form.cleaned_data["body"]))
         if sent is not None:
             return redirect("community:conversation", conversation_id=sent.conversation_id)
     elif request.method == "GET":
-        services.pm_conversation_mark_read(user=request.user,
+        services.pm_conversation_mark_read(user=_member(request),
                                            conversation_id=thread[0].conversation_id)
     return render(request, "community/conversation.html",
                   {"thread": thread, "form": form, "subject": thread[0].subject},
@@ -138,8 +145,9 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def conversation_delete(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    thread = selectors.pm_conversation(request.user, conversation_id)
-    services.pm_conversation_delete(user=request.user, conversation_id=thread[0].conversation_id)
+    thread = selectors.pm_conversation(_member(request), conversation_id)
+    services.pm_conversation_delete(user=_member(request),
+                                    conversation_id=thread[0].conversation_id)
     messages.success(request, "Conversation deleted from your messages.")
     return redirect("community:inbox")
 
@@ -150,19 +158,19 @@ def blocks(request: HttpRequest) -> HttpResponse:
     form = forms.BlockForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         block = _attempt(form, lambda: services.member_block(
-            user=request.user, username=form.cleaned_data["username"]))
+            user=_member(request), username=form.cleaned_data["username"]))
         if block is not None:
             messages.success(request, f"{block.blocked.username} can no longer write to you.")
             return redirect("community:blocks")
     return render(request, "community/blocks.html",
-                  {"form": form, "blocks": selectors.member_blocks(request.user)},
+                  {"form": form, "blocks": selectors.member_blocks(_member(request))},
                   status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
-def unblock(request: HttpRequest, user_id: str) -> HttpResponse:
-    services.member_unblock(user=request.user, blocked_id=user_id)
+def unblock(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
+    services.member_unblock(user=_member(request), blocked_id=user_id)
     return redirect("community:blocks")
 
 
@@ -172,27 +180,27 @@ def unblock(request: HttpRequest, user_id: str) -> HttpResponse:
 @login_required
 def forum_index(request: HttpRequest) -> HttpResponse:
     return render(request, "community/forum_index.html",
-                  {"forums": selectors.forums_for(request.user)})
+                  {"forums": selectors.forums_for(_member(request))})
 
 
 @login_required
 def forum_view(request: HttpRequest, forum_id: str) -> HttpResponse:
-    forum = selectors.forum_get(request.user, forum_id)
+    forum = selectors.forum_get(_member(request), forum_id)
     return render(request, "community/forum.html", {
-        "forum": forum, "page": selectors.forum_topics_page(request.user, forum,
+        "forum": forum, "page": selectors.forum_topics_page(_member(request), forum,
                                                             request.GET.get("page")),
-        "can_create": access.forum_can_create_topic(request.user, forum),
+        "can_create": access.forum_can_create_topic(_member(request), forum),
     })
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def topic_new(request: HttpRequest, forum_id: str) -> HttpResponse:
-    forum = selectors.forum_get(request.user, forum_id)
+    forum = selectors.forum_get(_member(request), forum_id)
     form = forms.TopicForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         topic = _attempt(form, lambda: services.forum_topic_create(
-            user=request.user, forum_id=forum.id, title=form.cleaned_data["title"],
+            user=_member(request), forum_id=forum.id, title=form.cleaned_data["title"],
             body=form.cleaned_data["body"]))
         if topic is not None:
             return redirect("community:topic", topic_id=topic.id)
@@ -203,31 +211,31 @@ def topic_new(request: HttpRequest, forum_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def topic_view(request: HttpRequest, topic_id: str) -> HttpResponse:
-    topic = selectors.forum_topic_get(request.user, topic_id)
+    topic = selectors.forum_topic_get(_member(request), topic_id)
     form = forms.PostForm(request.POST or None,
                           initial={"quoted": request.GET.get("quote") or None})
     if request.method == "POST" and form.is_valid():
         post = _attempt(form, lambda: services.forum_post_create(
-            user=request.user, topic_id=topic.id, body=form.cleaned_data["body"],
+            user=_member(request), topic_id=topic.id, body=form.cleaned_data["body"],
             quoted_id=form.cleaned_data["quoted"]))
         if post is not None:
-            last = selectors.forum_posts_page(request.user, topic, "last").number
+            last = selectors.forum_posts_page(_member(request), topic, "last").number
             return redirect(reverse("community:topic", args=[topic.id])
                             + f"?page={last}#post-{post.id}")
     elif request.method == "GET":
         services.forum_topic_viewed(topic_id=topic.id)
-    page = selectors.forum_posts_page(request.user, topic, request.GET.get("page"))
+    page = selectors.forum_posts_page(_member(request), topic, request.GET.get("page"))
     posts = list(page.object_list)
     return render(request, "community/topic.html", {
         "topic": topic, "page": page, "posts": posts, "form": form,
         "last_event_id": max((event_id(max(filter(None, (p.created_at, p.edited_at,
                                                          p.deleted_at)))) for p in posts),
                              default=""),
-        "can_post": access.forum_can_post(request.user, topic.forum)
-        and (not topic.is_locked or access.forum_can_moderate(request.user, topic.forum)),
-        "can_moderate": access.forum_can_moderate(request.user, topic.forum),
-        "subscribed": selectors.forum_is_subscribed(request.user, topic),
-        "forums": selectors.forums_for(request.user),
+        "can_post": access.forum_can_post(_member(request), topic.forum)
+        and (not topic.is_locked or access.forum_can_moderate(_member(request), topic.forum)),
+        "can_moderate": access.forum_can_moderate(_member(request), topic.forum),
+        "subscribed": selectors.forum_is_subscribed(_member(request), topic),
+        "forums": selectors.forums_for(_member(request)),
         "is_last_page": page.number == page.paginator.num_pages,
     }, status=400 if form.errors else 200)
 
@@ -235,11 +243,11 @@ def topic_view(request: HttpRequest, topic_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, post_id: str) -> HttpResponse:
-    post = selectors.forum_post_get(request.user, post_id)
+    post = selectors.forum_post_get(_member(request), post_id)
     form = forms.PostEditForm(request.POST or None, initial={"body": post.body})
     if request.method == "POST" and form.is_valid():
         edited = _attempt(form, lambda: services.forum_post_edit(
-            user=request.user, post_id=post.id, body=form.cleaned_data["body"]))
+            user=_member(request), post_id=post.id, body=form.cleaned_data["body"]))
         if edited is not None:
             return redirect(reverse("community:topic", args=[post.topic_id])
                             + f"#post-{post.id}")
@@ -250,14 +258,14 @@ def post_edit(request: HttpRequest, post_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def post_delete(request: HttpRequest, post_id: str) -> HttpResponse:
-    post = services.forum_post_delete(actor=request.user, post_id=post_id)
+    post = services.forum_post_delete(actor=_member(request), post_id=post_id)
     return redirect("community:topic", topic_id=post.topic_id)
 
 
 @login_required
 @require_POST
 def topic_subscribe(request: HttpRequest, topic_id: str) -> HttpResponse:
-    services.forum_topic_subscribe(user=request.user, topic_id=topic_id,
+    services.forum_topic_subscribe(user=_member(request), topic_id=topic_id,
                                    subscribe=request.POST.get("subscribe") == "1")
     return redirect("community:topic", topic_id=topic_id)
 
@@ -269,7 +277,7 @@ def topic_moderate(request: HttpRequest, topic_id: str) -> HttpResponse:
     if not form.is_valid():
         raise NotFound("Unknown topic action.")
     topic = services.forum_topic_moderate(
-        actor=request.user, topic_id=topic_id, action=form.cleaned_data["action"],
+        actor=_member(request), topic_id=topic_id, action=form.cleaned_data["action"],
         to_forum_id=form.cleaned_data["forum"])
     if topic.deleted_at is not None:
         return redirect("community:forum", forum_id=topic.forum_id)
@@ -282,8 +290,8 @@ def topic_moderate(request: HttpRequest, topic_id: str) -> HttpResponse:
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
     return render(request, "community/notifications.html", {
-        "page": selectors.notifications_page(request.user, request.GET.get("page")),
-        "unread": services.notifications_unread_count(user_id=request.user.id),
+        "page": selectors.notifications_page(_member(request), request.GET.get("page")),
+        "unread": services.notifications_unread_count(user_id=_member(request).id),
     })
 
 
@@ -291,7 +299,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notifications_read(request: HttpRequest, notification_id: str | None = None
                        ) -> HttpResponse:
-    services.notifications_mark_read(user=request.user, notification_id=notification_id)
+    services.notifications_mark_read(user=_member(request), notification_id=notification_id)
     return redirect("community:notifications")
 
 
@@ -300,7 +308,7 @@ def notifications_read(request: HttpRequest, notification_id: str | None = None
 
 @login_required
 def moderation(request: HttpRequest) -> HttpResponse:
-    feed = moderation_feed.moderation_feed_open(request.user)
+    feed = moderation_feed.moderation_feed_open(_member(request))
     return render(request, "community/moderation.html",
                   {"feed": feed, "resolve_form": forms.ReportResolveForm()})
 
@@ -309,9 +317,9 @@ def moderation(request: HttpRequest) -> HttpResponse:
 @require_POST
 def moderation_claim(request: HttpRequest, kind: str, item_id: str) -> HttpResponse:
     if kind == "queue":
-        moderation_feed.moderation_item_claim(actor=request.user, item_id=item_id)
+        moderation_feed.moderation_item_claim(actor=_member(request), item_id=item_id)
     else:
-        moderation_feed.report_claim(actor=request.user, report_id=item_id)
+        moderation_feed.report_claim(actor=_member(request), report_id=item_id)
     return redirect("community:moderation")
 
 
@@ -320,7 +328,7 @@ def moderation_claim(request: HttpRequest, kind: str, item_id: str) -> HttpRespo
 def report_resolve(request: HttpRequest, report_id: str) -> HttpResponse:
     form = forms.ReportResolveForm(request.POST)
     if form.is_valid():
-        moderation_feed.report_resolve(actor=request.user, report_id=report_id,
+        moderation_feed.report_resolve(actor=_member(request), report_id=report_id,
                                        dismiss=form.cleaned_data["dismiss"],
                                        note=form.cleaned_data["note"])
     else:
