@@ -11,26 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.bonus",
-                        "domain.accounts", "domain.community"])
+app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.community",
+                        "domain.accounts", "domain.bonus"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from django.conf import settings
 
     return {
-        "community-chat-cleanup": {
-            "task": "community.chat_messages_cleanup",
-            "schedule": float(settings.COMMUNITY_CHAT_CLEANUP_SECONDS),
-        },
-        "accounts-group-auto-apply": {
-            "task": "accounts.group_auto_apply",
-            "schedule": float(settings.GROUP_AUTO_APPLY_SECONDS),
-        },
-        "accounts-user-sessions-cleanup": {
-            "task": "accounts.user_sessions_cleanup",
-            "schedule": float(settings.SESSION_CLEANUP_SECONDS),
-        },
         "bonus-award-due-periods": {
             "task": "bonus.award_due_periods",
             "schedule": float(settings.BONUS_EARNING_SCHEDULE_SECONDS),
@@ -42,6 +30,18 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "bonus-recompute-statistics": {
             "task": "bonus.recompute_statistics",
             "schedule": float(settings.BONUS_STATISTICS_RECOMPUTE_SECONDS),
+        },
+        "community-chat-cleanup": {
+            "task": "community.chat_messages_cleanup",
+            "schedule": float(settings.COMMUNITY_CHAT_CLEANUP_SECONDS),
+        },
+        "accounts-group-auto-apply": {
+            "task": "accounts.group_auto_apply",
+            "schedule": float(settings.GROUP_AUTO_APPLY_SECONDS),
+        },
+        "accounts-user-sessions-cleanup": {
+            "task": "accounts.user_sessions_cleanup",
+            "schedule": float(settings.SESSION_CLEANUP_SECONDS),
         },
         "tracker-flush": {
             "task": "tracker.flush",
@@ -58,6 +58,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "audit-logs-partitions": {
             "task": "moderation.audit_logs_partitions_ensure",
             "schedule": float(settings.PARTITION_MAINTENANCE_SECONDS),
+        },
+        "peer-history-roll-up": {
+            "task": "tracker.peer_history_roll_up",
+            "schedule": float(settings.PEER_HISTORY_ROLLUP_SECONDS),
         },
         "partitions-archive": {
             "task": "moderation.partitions_archive",

@@ -32,7 +32,7 @@ if not SECRET_KEY:
     if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
         raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
     # Development and tests only; production sets DJANGO_SECRET_KEY.
-    SECRET_KEY = "dev-insecure-key-change-me-" + "x" * 32  # noqa: S105
+    SECRET_KEY = "dev-insecure-key-change-me-" + "x" * 32
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -181,6 +181,9 @@ PARTITION_MAINTENANCE_SECONDS = int(os.environ.get("PARTITION_MAINTENANCE_SECOND
 ANNOUNCES_RETENTION_MONTHS = int(os.environ.get("ANNOUNCES_RETENTION_MONTHS", "12"))
 AUDIT_LOGS_RETENTION_MONTHS = int(os.environ.get("AUDIT_LOGS_RETENTION_MONTHS", "24"))
 PARTITION_ARCHIVE_DIR = os.environ.get("PARTITION_ARCHIVE_DIR", str(BASE_DIR / "var" / "archive"))
+# peer_history rows older than this many days are summed into peer_history_daily (hourly).
+PEER_HISTORY_RAW_DAYS = int(os.environ.get("PEER_HISTORY_RAW_DAYS", "7"))
+PEER_HISTORY_ROLLUP_SECONDS = int(os.environ.get("PEER_HISTORY_ROLLUP_SECONDS", "3600"))
 PARTITION_ARCHIVE_SECONDS = int(os.environ.get("PARTITION_ARCHIVE_SECONDS", str(30 * 86400)))
 
 # Where the tracker's announce URL points, as seen by torrent clients.

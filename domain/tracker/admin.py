@@ -18,6 +18,7 @@ from domain.tracker.models import (
     FlushBatch,
     Peer,
     PeerHistory,
+    PeerHistoryDaily,
     TorrentStatistics,
 )
 
@@ -70,6 +71,19 @@ class AnnounceAdmin(_PeerIdDisplay, LogAdmin):
               "uploaded", "downloaded", "left", "uploaded_delta", "downloaded_delta",
               "credited_uploaded", "credited_downloaded", "numwant", "client", "user_agent")
     readonly_fields = fields
+
+
+@admin.register(PeerHistoryDaily)
+class PeerHistoryDailyAdmin(LogAdmin):
+    list_display = ("day", "torrent", "user", "uploaded", "downloaded", "seedtime_seconds",
+                    "samples")
+    list_filter = ("day",)
+    search_fields = ("user__username", "torrent__name")
+    uuid_search_fields = ("torrent_id", "user_id")
+    date_hierarchy = "day"
+    list_select_related = ("torrent", "user")
+    raw_id_fields = ("torrent", "user")
+    ordering = ("-day",)
 
 
 @admin.register(PeerHistory)

@@ -109,6 +109,9 @@ class Announce(models.Model):
         db_table = "announces"
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.event or 'announce'} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
 
 class PeerHistory(UUIDModel):
     """A time series row per peer per interval (plain table, BRIN on time; a TimescaleDB
@@ -136,6 +139,38 @@ class PeerHistory(UUIDModel):
         constraints = non_negative("uploaded_delta", "downloaded_delta", "left",
                                    "seedtime_seconds", "leechtime_seconds",
                                    prefix="peer_history")
+
+
+class PeerHistoryDaily(UUIDModel):
+    """peer_history rolled up per member, torrent and UTC day, once the raw rows are older
+    than PEER_HISTORY_RAW_DAYS (domain/tracker/rollup.py): the raw series stays small and
+    the long-term totals stay exact."""
+
+    day = models.DateField()
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    uploaded = models.BigIntegerField(default=0)
+    downloaded = models.BigIntegerField(default=0)
+    seedtime_seconds = models.BigIntegerField(default=0)
+    leechtime_seconds = models.BigIntegerField(default=0)
+    samples = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "peer_history_daily"
+        verbose_name_plural = "peer history (daily)"
+        indexes = [
+            models.Index(fields=["user", "day"], name="peer_history_daily_user_idx"),
+            BrinIndex(fields=["day"], name="peer_history_daily_day_brin"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "torrent", "user"],
+                                    name="peer_history_daily_once"),
+            *non_negative("uploaded", "downloaded", "seedtime_seconds", "leechtime_seconds",
+                          prefix="peer_history_daily"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.user_id} {self.torrent_id}"
 
 
 class TorrentStatistics(TimestampedModel):

@@ -24,3 +24,12 @@ def tracker_reap_stale_peers_task() -> dict[str, int]:
     result = tracker_reap_stale_peers()
     flush_batches_prune()
     return result
+
+
+@shared_task(name="tracker.peer_history_roll_up")
+def peer_history_roll_up_task() -> dict[str, int]:
+    from django.conf import settings
+
+    from domain.tracker.rollup import peer_history_roll_up
+
+    return peer_history_roll_up(raw_days=settings.PEER_HISTORY_RAW_DAYS)

@@ -64,6 +64,7 @@ from domain.tracker.models import (
     FlushBatch,
     Peer,
     PeerHistory,
+    PeerHistoryDaily,
     TorrentStatistics,
 )
 from tests.factories import make_user
@@ -267,6 +268,11 @@ def _peer_history() -> PeerHistory:
                                       uploaded_delta=1024, is_seeder=True)
 
 
+def _peer_history_daily() -> PeerHistoryDaily:
+    return PeerHistoryDaily.objects.create(day=timezone.now().date(), torrent=torrent(),
+                                           user=make_user(), uploaded=4096, samples=3)
+
+
 def _torrent_statistics() -> TorrentStatistics:
     return TorrentStatistics.objects.create(torrent=torrent(), seeders=3, leechers=1,
                                             snatches=7)
@@ -391,6 +397,7 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     Peer: peer,
     Announce: announce,
     PeerHistory: _peer_history,
+    PeerHistoryDaily: _peer_history_daily,
     TorrentStatistics: _torrent_statistics,
     ClientRule: _client_rule,
     FlushBatch: _flush_batch,

@@ -34,6 +34,7 @@ OUR_TABLES = frozenset({
     "invites", "achievement_rules",                          # accounts (issue 3)
     "torrent_feed_tokens", "torrent_piece_layers",           # catalog (issue 4)
     "tracker_client_rules", "tracker_flush_batches",         # tracker (issue 5)
+    "peer_history_daily",                                    # housekeeping (issue 7)
     "notifications", "member_blocks", "chat_mutes",          # community (issue 6)
     "bonus_earning_periods",                                 # bonus (issue 7)
 })
