@@ -49,15 +49,15 @@ class TargetType(models.TextChoices):
     SITE = "site", "Site"
 
 
-def choices_check(field: str, choices: Iterable[str] | type[models.TextChoices], name: str
-                  ) -> models.CheckConstraint:
+def choices_check(field: str, choices: Iterable[str | int] | type[models.TextChoices],
+                  name: str) -> models.CheckConstraint:
     """A CHECK that `field` holds one of `choices` (enums are text + CHECK, not PG enums,
     so adding a value is one migration that any reader of the schema can follow)."""
     values = [c.value for c in choices] if isinstance(choices, type) else list(choices)
     return models.CheckConstraint(condition=Q(**{f"{field}__in": values}), name=name)
 
 
-def non_negative(*fields: str, prefix: str) -> list[models.CheckConstraint]:
+def non_negative(*fields: str, prefix: str) -> list[models.BaseConstraint]:
     return [
         models.CheckConstraint(condition=Q(**{f"{f}__gte": 0}), name=f"{prefix}_{f}_gte_0")
         for f in fields

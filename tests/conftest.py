@@ -19,7 +19,8 @@ def _empty_cache_after_each_test():
     yield
     from django.core.cache import cache
 
-    client = cache._cache.get_client(write=True)  # the redis-py client behind the backend
+    # The redis-py client behind Django's RedisCache (not in its public API or stubs).
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     keys = list(client.scan_iter(match=f"{TEST_CACHE_PREFIX}:*", count=1000))
     if keys:
         client.delete(*keys)

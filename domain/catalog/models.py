@@ -120,10 +120,10 @@ class Torrent(TimestampedModel):
                 condition=Q(info_hash_v1__isnull=False) | Q(info_hash_v2__isnull=False),
                 name="torrents_has_info_hash"),
             models.CheckConstraint(
-                condition=Q(info_hash_v1__isnull=True) | Exact(Length("info_hash_v1"), 20),
+                condition=Q(info_hash_v1__isnull=True) | Q(Exact(Length("info_hash_v1"), 20)),
                 name="torrents_info_hash_v1_20_bytes"),
             models.CheckConstraint(
-                condition=Q(info_hash_v2__isnull=True) | Exact(Length("info_hash_v2"), 32),
+                condition=Q(info_hash_v2__isnull=True) | Q(Exact(Length("info_hash_v2"), 32)),
                 name="torrents_info_hash_v2_32_bytes"),
             models.CheckConstraint(
                 condition=(Q(version="v1", info_hash_v1__isnull=False, info_hash_v2__isnull=True)
@@ -494,8 +494,9 @@ class Comment(TimestampedModel):
         constraints = [
             choices_check("target_type", [t.value for t in COMMENT_TARGETS],
                           "comments_target_type_valid"),
-            models.CheckConstraint(condition=Q(GreaterThan(Length("body"), 0)) & Q(LessThanOrEqual(Length("body"), 65536)),
-                                   name="comments_body_length"),
+            models.CheckConstraint(
+                condition=Q(GreaterThan(Length("body"), 0)) & Q(LessThanOrEqual(Length("body"), 65536)),
+                name="comments_body_length"),
         ]
 
 

@@ -60,7 +60,7 @@ def test_staff_groups_are_marked_and_require_two_factor():
 def test_promotion_rules_are_data():
     auto = UserGroup.objects.filter(auto_promote=True).order_by("rank")
     assert [g.name for g in auto] == ["power_user", "elite", "torrent_master"]
-    uploaded = [g.min_uploaded for g in auto]
+    uploaded = [g.min_uploaded or 0 for g in auto]
     assert uploaded == sorted(uploaded) and all(uploaded)
 
 

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from tests.domain.seed import SEED_TABLES
 
@@ -25,17 +26,17 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def scratch_database():
     db = settings.DATABASES["default"]
-    conninfo = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
-                "password": db["PASSWORD"] or None}
+    conninfo = make_conninfo(host=db["HOST"] or None, port=db["PORT"] or None,
+                             user=db["USER"], password=db["PASSWORD"] or None)
     name = f"migcheck_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+    with psycopg.connect(conninfo, dbname="postgres", autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}:"
            f"{db['PORT'] or 5432}/{name}")
     try:
-        yield url, lambda: psycopg.connect(dbname=name, autocommit=True, **conninfo)
+        yield url, lambda: psycopg.connect(conninfo, dbname=name, autocommit=True)
     finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as conn:
+        with psycopg.connect(conninfo, dbname="postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                          .format(sql.Identifier(name)))
 

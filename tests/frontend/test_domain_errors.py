@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from domain.errors import NotFound, NotPermitted, RateLimited, ValidationFailed
@@ -17,7 +17,7 @@ def handle(exc: Exception, accept: str = "text/html"):
     from django.contrib.auth.models import AnonymousUser
 
     request.user = AnonymousUser()
-    return DomainErrorMiddleware(lambda r: None).process_exception(request, exc)
+    return DomainErrorMiddleware(lambda r: HttpResponse()).process_exception(request, exc)
 
 
 @pytest.mark.parametrize(("exc", "status"), [
