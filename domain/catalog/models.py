@@ -495,7 +495,8 @@ class Comment(TimestampedModel):
             choices_check("target_type", [t.value for t in COMMENT_TARGETS],
                           "comments_target_type_valid"),
             models.CheckConstraint(
-                condition=Q(GreaterThan(Length("body"), 0)) & Q(LessThanOrEqual(Length("body"), 65536)),
+                condition=(Q(GreaterThan(Length("body"), 0))
+                           & Q(LessThanOrEqual(Length("body"), 65536))),
                 name="comments_body_length"),
         ]
 
