@@ -170,6 +170,7 @@ def test_staff_ticket_reaches_staff_and_staff_answer(member, moderator):
     client_for(member).post(reverse("community:ticket_new"),
                             {"subject": "Help", "body": "My ratio"})
     ticket = PrivateMessage.objects.get(sender=member)
+    assert ticket.recipient_group is not None
     assert ticket.recipient_group.is_staff
     staff = client_for(moderator)
     assert "Help" in staff.get(reverse("community:inbox")).content.decode()
