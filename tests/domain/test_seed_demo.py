@@ -102,11 +102,13 @@ def test_torrents_are_real_and_consistent(seeded):
         assert torrent.piece_length >= 16 * 1024
         assert torrent.piece_length & (torrent.piece_length - 1) == 0
         if torrent.version in {"v1", "hybrid"}:
+            assert torrent.info_hash_v1 is not None
             assert bytes(torrent.info_hash_v1) == hashlib.sha1(raw).digest()  # noqa: S324
             assert len(info[b"pieces"]) % 20 == 0 and info[b"pieces"]
         else:
             assert torrent.info_hash_v1 is None
         if torrent.version in {"v2", "hybrid"}:
+            assert torrent.info_hash_v2 is not None
             assert bytes(torrent.info_hash_v2) == hashlib.sha256(raw).digest()
             assert info[b"meta version"] == 2 and b"file tree" in info
         else:
@@ -169,6 +171,7 @@ def test_community_content_exists(seeded):
         assert topic.post_count == topic.posts.count()
     assert {"general", "vip"} <= set(ChatMessage.objects.values_list("room__name", flat=True))
     reply = PrivateMessage.objects.get(parent__isnull=False)
+    assert reply.parent is not None
     assert reply.conversation_id == reply.parent.id == reply.parent.conversation_id
 
 

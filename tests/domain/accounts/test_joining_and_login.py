@@ -187,7 +187,9 @@ def test_failures_are_audited_and_rate_limited_per_account(member, settings):
         _login(member.email)  # the email names the same account
     failures = AuditLog.objects.filter(action="login.failed", target_id=member.pk)
     assert failures.count() == 3
-    assert failures.first().metadata["reason"] == "password"
+    first = failures.first()
+    assert first is not None
+    assert first.metadata["reason"] == "password"
 
 
 def test_failures_are_rate_limited_per_address(member, settings):

@@ -31,6 +31,7 @@ NEW_PASSWORD = "a-much-better-passphrase-42"
 def test_login_records_a_row_holding_only_the_token_hash(member):
     client = client_for(member)
     key = client.session.session_key
+    assert key is not None
 
     row = UserSession.objects.get(user=member)
     assert row.token_hash == hashlib.sha256(key.encode()).hexdigest()
@@ -62,7 +63,9 @@ def test_session_data_for_a_user_is_refused_without_its_row(member):
     store = SessionStore()
     store[SESSION_KEY] = str(member.pk)
     store.save()
-    UserSession.objects.filter(token_hash=session_key_hash(store.session_key)).delete()
+    store_key = store.session_key
+    assert store_key is not None
+    UserSession.objects.filter(token_hash=session_key_hash(store_key)).delete()
 
     assert SessionStore(store.session_key).load() == {}
 
@@ -106,7 +109,9 @@ def test_password_change_ends_every_other_session(member):
     layer, channel = _listen(member.pk)
     keep = client_for(member)
     other = client_for(member)
-    other_hash = session_key_hash(other.session.session_key)
+    other_key = other.session.session_key
+    assert other_key is not None
+    other_hash = session_key_hash(other_key)
 
     password_change(user=member, old_password=PASSWORD, new_password=NEW_PASSWORD,
                     current_session_key=keep.session.session_key)

@@ -7,10 +7,13 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import bencodepy
 import libtorrent as lt
+
+if TYPE_CHECKING:
+    from libtorrent import TorrentFileDict
 
 FLAGS = {"v1": lt.create_torrent.v1_only, "v2": lt.create_torrent.v2_only, "hybrid": 0}
 
@@ -37,20 +40,24 @@ def libtorrent_make(version: str = "v1", *, name: str = "Some.Release.2024.1080p
         lt.set_piece_hashes(ct, tmp)
         entry = ct.generate()
         if source:
-            entry["info"]["source"] = source
+            entry[b"info"][b"source"] = source.encode()
         return lt.bencode(entry)
 
 
 def libtorrent_hashes(data: bytes) -> tuple[bytes | None, bytes | None]:
     """The info hashes libtorrent itself reads from a .torrent (v1, v2)."""
-    ih = lt.torrent_info(lt.bdecode(data)).info_hashes()
+    # bdecode is typed as any bencoded value; a .torrent decodes to the torrent dict.
+    decoded = cast("TorrentFileDict", lt.bdecode(data))
+    ih = lt.torrent_info(decoded).info_hashes()
     return (ih.v1.to_bytes() if ih.has_v1() else None,
             ih.v2.to_bytes() if ih.has_v2() else None)
 
 
 def bencode_torrent(info: dict[bytes, Any], **top: Any) -> bytes:
     """A hand-built torrent, for the refusals a real tool would never produce."""
-    return bencodepy.encode({b"announce": b"http://x/announce", b"info": info, **top})
+    torrent: dict[bytes | str, Any] = {b"announce": b"http://x/announce", b"info": info}
+    torrent.update(top)
+    return bencodepy.encode(torrent)
 
 
 def v1_info(**over: Any) -> dict[bytes, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
 import bencodepy
 import pytest
@@ -185,10 +187,14 @@ def test_approval_is_audited_tells_the_uploader_and_drops_tracker_cache(
     member = make_user("member")
     torrent = upload(member, libtorrent_make("hybrid"))
     # A spy around the tracker's own invalidation (its cache layout is the tracker's).
-    calls = []
+    calls: list[tuple[uuid.UUID | str, dict[str, Any]]] = []
     real = services.invalidate_torrent
-    monkeypatch.setattr(services, "invalidate_torrent",
-                        lambda tid, **kw: (calls.append((tid, kw)), real(tid, **kw)))
+
+    def spy(tid: uuid.UUID | str, **kw: Any) -> None:
+        calls.append((tid, kw))
+        real(tid, **kw)
+
+    monkeypatch.setattr(services, "invalidate_torrent", spy)
 
     with django_capture_on_commit_callbacks(execute=True):
         torrent_moderate(actor=moderator, torrent_id=torrent.pk, approve=True,

@@ -50,6 +50,8 @@ class MeiliDouble:
                     self._reply(404, {"message": "not found", "code": "not_found",
                                       "type": "invalid_request", "link": ""})
                     return
+                # Every call the double answers (settings, documents, search) sends a JSON body.
+                assert body is not None, self.path
                 uid, action = match.groups()
                 if action == "search":
                     words = (body.get("q") or "").lower().split()

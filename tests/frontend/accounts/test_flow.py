@@ -23,8 +23,9 @@ PASSWORD = "a-long-and-fine-passphrase"
 def _csrf(client, url):
     page = client.get(url)
     assert page.status_code == 200, url
-    return page, re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"',
-                           page.content.decode()).group(1)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    assert token is not None, url
+    return page, token.group(1)
 
 
 def _post(client, url, data, *, page_url=None, **kw):
@@ -47,7 +48,9 @@ def test_member_journey(settings, django_capture_on_commit_callbacks):
             "password_again": PASSWORD, "invite_code": invite.code},
             page_url=f"/register/?invite={invite.code}")
     assert "Check your email" in response.content.decode()
-    link = re.search(r"http://testserver(/confirm/\?token=\S+)", mail.outbox[-1].body).group(1)
+    confirm = re.search(r"http://testserver(/confirm/\?token=\S+)", str(mail.outbox[-1].body))
+    assert confirm is not None
+    link = confirm.group(1)
     login_page = browser.post("/login/", {"username": "newbie", "password": PASSWORD})
     assert login_page.status_code == 403  # CSRF is on
     response = _post(browser, "/login/", {"username": "newbie", "password": PASSWORD})
@@ -60,9 +63,11 @@ def test_member_journey(settings, django_capture_on_commit_callbacks):
     response = _post(browser, "/login/", {"username": "newbie", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
     _post(browser, "/settings/2fa/", {"action": "begin"})
-    page = browser.get("/settings/2fa/").content.decode()
-    assert 'src="data:image/svg+xml;base64,' in page and "otpauth://totp/" in page
-    totp = pyotp.TOTP(re.search(r'class="totp-secret">([A-Z2-7]+)<', page).group(1))
+    html = browser.get("/settings/2fa/").content.decode()
+    assert 'src="data:image/svg+xml;base64,' in html and "otpauth://totp/" in html
+    secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', html)
+    assert secret is not None
+    totp = pyotp.TOTP(secret.group(1))
     response = _post(browser, "/settings/2fa/", {"action": "confirm", "code": totp.now()})
     codes = re.findall(r"<li><code>([A-Z0-9-]{19})</code></li>", response.content.decode())
     assert len(codes) == 10
@@ -82,8 +87,8 @@ def test_member_journey(settings, django_capture_on_commit_callbacks):
 
     # Reset the passkey.
     old = user.passkey
-    page = browser.get("/settings/passkey/").content.decode()
-    assert old in page
+    html = browser.get("/settings/passkey/").content.decode()
+    assert old in html
     _post(browser, "/settings/passkey/", {})
     user.refresh_from_db()
     assert user.passkey != old
@@ -96,11 +101,12 @@ def test_member_journey(settings, django_capture_on_commit_callbacks):
     assert "already used" in response.content.decode()
     _post(phone, "/login/2fa/", {"code": codes[0]})
     assert phone.get("/").status_code == 200
+    phone_key = phone.session.session_key
+    assert phone_key is not None
     phone_row = UserSession.objects.get(
-        user=user, revoked_at__isnull=True,
-        token_hash=session_key_hash(phone.session.session_key))
-    page = browser.get("/settings/sessions/").content.decode()
-    assert str(phone_row.pk) in page and "this session" in page
+        user=user, revoked_at__isnull=True, token_hash=session_key_hash(phone_key))
+    html = browser.get("/settings/sessions/").content.decode()
+    assert str(phone_row.pk) in html and "this session" in html
     _post(browser, f"/settings/sessions/{phone_row.pk}/revoke/", {},
           page_url="/settings/sessions/")
     assert phone.get("/").status_code == 302

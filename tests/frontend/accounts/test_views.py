@@ -265,8 +265,8 @@ def test_profile_under_paranoia_per_persona(viewer, sees_hidden):
     UserStatistics.objects.filter(user=target).update(uploaded=3 * GIB, seeding_count=4)
     UserPrivacy.objects.filter(user=target).update(show_uploaded=False, show_seeding=False,
                                                    show_achievements=False)
-    content = client_for(make_persona(viewer)).get(f"/users/{target.username}/")
-    content = content.content.decode()
+    response = client_for(make_persona(viewer)).get(f"/users/{target.username}/")
+    content = response.content.decode()
     assert "&lt;i&gt;hi&lt;/i&gt;" in content
     assert ("3.0\xa0GB" in content) is sees_hidden
     assert ('class="stat-uploaded"><span class="hidden-stat">hidden' in content) is not sees_hidden

@@ -300,7 +300,10 @@ def test_rss_feed_with_token_and_download_links_for_clients(uploader, settings):
     items = ElementTree.fromstring(feed.content).findall("./channel/item")  # noqa: S314
     assert [i.findtext("title") for i in items] == ["Feed.Me"]
     link = items[0].findtext("link")
-    assert link == items[0].find("enclosure").get("url")
+    enclosure = items[0].find("enclosure")
+    assert enclosure is not None
+    assert link == enclosure.get("url")
+    assert link is not None
     download = rss_client.get(link.replace("http://testserver", ""))
     assert libtorrent_hashes(download.content) == libtorrent_hashes(raw)
     assert reader.passkey.encode() in download.content
@@ -312,13 +315,17 @@ def test_rss_feed_with_token_and_download_links_for_clients(uploader, settings):
 def test_feed_token_reset_invalidates_the_old_link(member):
     client = login(member)
     page = client.get("/torrents/feed/").content.decode()
-    old = re.search(r"/rss/([0-9a-f]{40})/", page).group(1)
+    old_match = re.search(r"/rss/([0-9a-f]{40})/", page)
+    assert old_match is not None
+    old = old_match.group(1)
 
     client.post("/torrents/feed/")
 
     assert Client().get(f"/rss/{old}/").status_code == 404
-    new = re.search(r"/rss/([0-9a-f]{40})/",
-                    client.get("/torrents/feed/").content.decode()).group(1)
+    new_match = re.search(r"/rss/([0-9a-f]{40})/",
+                          client.get("/torrents/feed/").content.decode())
+    assert new_match is not None
+    new = new_match.group(1)
     assert new != old and Client().get(f"/rss/{new}/").status_code == 200
 
 
