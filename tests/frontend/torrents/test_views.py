@@ -365,3 +365,24 @@ def test_torrent_page_names_the_uploader_paranoia_permitting(member, moderator):
         assert f'<dd class="uploader">{torrent.uploader.username}</dd>' in staff_page
     own = login(shy).get(f"/torrents/{hidden.pk}/").content.decode()
     assert f'<dd class="uploader">{shy.username}</dd>' in own
+
+
+@pytest.mark.django_db
+def test_torrent_page_wires_live_counts_and_offers_a_freeleech_token(client, member):
+    """The page marks its counts for js/peers.js and posts a token to the bonus store."""
+    from domain.bonus.models import FreeleechToken
+    from domain.tracker.models import TorrentStatistics
+    from tests.factories import make_torrent as build
+
+    torrent = build()
+    TorrentStatistics.objects.create(torrent=torrent, seeders=4, leechers=2, snatches=9)
+    FreeleechToken.objects.create(user=member)
+    client.force_login(member)
+    page = client.get(f"/torrents/{torrent.pk}/").content.decode()
+    assert f'data-live-peers="{torrent.pk}"' in page
+    assert "js/peers.js" in page
+    assert re.search(r"data-seeders>\s*4<", page)
+    response = client.post("/bonus/tokens/use/", {"torrent": str(torrent.pk)})
+    assert response.status_code == 302
+    token = FreeleechToken.objects.get(user=member)
+    assert (token.status, token.torrent_id) == ("active", torrent.pk)
