@@ -38,6 +38,7 @@ import dj_database_url
 import psutil
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 ROOT = Path(__file__).resolve().parents[2]
 IDLE = int(os.environ.get("BENCH_IDLE_SOCKETS", "5000"))
@@ -70,7 +71,8 @@ class Server:
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode()[-2000:]) from None
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    raise RuntimeError(err[-2000:]) from None
                 time.sleep(0.2)
         raise RuntimeError("daphne did not start")
 
@@ -191,9 +193,9 @@ def main() -> int:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracker")
     db = dj_database_url.parse(base_url)
     name = f"bench_realtime_{os.getpid()}"
-    admin = {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
-             "password": db["PASSWORD"] or None, "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
+    admin = make_conninfo(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"],
+                          password=db["PASSWORD"] or None, dbname="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     env = dict(os.environ)
     env["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
@@ -252,7 +254,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(**admin, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                          .format(sql.Identifier(name)))
     return 0
