@@ -1,23 +1,3 @@
-from __future__ import annotations
+"""The tracker's Redis namespace per test: the same fixture as the domain tests use."""
 
-import uuid
-
-import pytest
-
-from domain.tracker import cache, store
-
-
-@pytest.fixture(autouse=True)
-def tracker_redis(settings):
-    """A Redis namespace of its own per test (Redis is shared by every test process), and
-    no process-local copies carried from one test to the next."""
-    settings.TRACKER_REDIS_PREFIX = f"trk-test-{uuid.uuid4().hex[:12]}"
-    settings.TRACKER_INTERVAL_JITTER = 0
-    prefix = settings.TRACKER_REDIS_PREFIX
-    r = store.client()  # the real one, even if a test points REDIS_URL elsewhere
-    cache.local_clear()
-    yield
-    cache.local_clear()
-    keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        r.delete(*keys)
+from tests.domain.tracker.conftest import tracker_redis  # noqa: F401
