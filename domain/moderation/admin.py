@@ -131,10 +131,20 @@ class BanAdmin(_IssuedByActor, DomainAdmin):
     readonly_fields = ("created_at", "updated_at")
 
     def invalidate(self, ban: Ban) -> None:
+        """What ban_issue does after its write, for bans made or changed here: the request
+        guard's and the tracker's caches drop the member or the ranges, and an account ban
+        in force ends the member's sessions, open sockets included."""
+        from domain.accounts.services import sessions_revoke_all
+        from domain.moderation.bans import bans_invalidate
+
         if ban.user_id is not None:
             invalidate_user(ban.user_id)
+            bans_invalidate(user_id=ban.user_id)
+            if ban.ban_type == BanType.ACCOUNT and ban.revoked_at is None and ban.pk:
+                sessions_revoke_all(user_id=ban.user_id, reason="ban")
         if ban.ban_type == BanType.IP or ban.ip_range:
             invalidate_ip_bans()
+            bans_invalidate(ip=True)
 
     @admin.display(description="banned")
     def target(self, ban: Ban) -> str:
