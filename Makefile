@@ -12,7 +12,20 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test lint migrate clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+# Debian's chromium for the browser test (tests/e2e): installed only when missing, as root,
+# with apt-get (CI's fresh Debian machine); anywhere else one line says what is missing.
+# A failed install does not stop `make`: the test then fails under CI=1 and skips elsewhere.
+CHROMIUM_APT := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+.PHONY: browser
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for tests/e2e"; \
+		$(CHROMIUM_APT) >/dev/null || { apt-get update -qq && $(CHROMIUM_APT) >/dev/null; } || \
+			echo "could not install chromium: the browser test (tests/e2e) needs it"; \
+	else echo "the browser test (tests/e2e) needs Debian's chromium (/usr/bin/chromium)"; fi
 
 $(VPY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
