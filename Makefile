@@ -10,22 +10,26 @@ STAMP := $(VENV)/.installed
 LAUNCHER := $(VPY) -m server.launcher
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint migrate clean
+.PHONY: install system-tools run test lint migrate clean
 
-install: $(STAMP) browser
+install: $(STAMP) system-tools
 
-# Debian's chromium for the browser test (tests/e2e): installed only when missing, as root,
-# with apt-get (CI's fresh Debian machine); anywhere else one line says what is missing.
-# A failed install does not stop `make`: the test then fails under CI=1 and skips elsewhere.
-CHROMIUM_APT := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
-.PHONY: browser
-browser:
-	@if [ -x /usr/bin/chromium ]; then :; \
+# Debian packages that tests drive for real: chromium (tests/e2e) and mktorrent (a v1
+# torrent made by a real tool, tests/frontend/torrents/test_real_tools.py). Installed only
+# when missing, as root, with apt-get (CI's fresh Debian machine); anywhere else one line
+# says what is missing. A failed install does not stop `make`: those tests then fail under
+# CI=1 and skip elsewhere.
+SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/mktorrent:mktorrent
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+system-tools:
+	@missing=""; for t in $(SYSTEM_TOOLS); do [ -x "$${t%%:*}" ] || missing="$$missing $${t##*:}"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "installing Debian's chromium for tests/e2e"; \
-		$(CHROMIUM_APT) >/dev/null || { apt-get update -qq && $(CHROMIUM_APT) >/dev/null; } || \
-			echo "could not install chromium: the browser test (tests/e2e) needs it"; \
-	else echo "the browser test (tests/e2e) needs Debian's chromium (/usr/bin/chromium)"; fi
+		echo "installing Debian's$$missing for the tests that drive them"; \
+		$(APT_INSTALL) $$missing >/dev/null || { apt-get update -qq && $(APT_INSTALL) $$missing >/dev/null; } || \
+			echo "could not install$$missing: tests/e2e and test_real_tools need them"; \
+	else echo "some tests need Debian's$$missing (as root: apt-get install$$missing)"; fi
 
 $(VPY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
