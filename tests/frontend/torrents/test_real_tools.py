@@ -60,6 +60,7 @@ def test_a_mktorrent_torrent_uploads_is_found_and_downloads_with_the_same_hash(
 
     torrent = Torrent.objects.get()
     assert response.status_code == 302
+    assert torrent.info_hash_v1 is not None
     assert bytes(torrent.info_hash_v1) == info_hash_v1(raw)
     assert sorted(TorrentFile.objects.filter(torrent=torrent).values_list("path", "size")) == \
         [("Sample/sample.mkv", 90_000), ("movie.mkv", 700_000)]
