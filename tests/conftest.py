@@ -38,6 +38,20 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         test["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_can_be_dropped(django_db_setup, django_db_blocker):
+    """Worker threads and servers the tests started may leave a connection to the test
+    database behind; end them before pytest-django drops it, so no test_tracker_<pid>
+    databases pile up on a machine between runs."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture
 def member(db):
     return make_user("member")
