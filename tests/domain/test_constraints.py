@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from psycopg import sql as pgsql
 
 from domain.accounts.models import User, UserStatistics
 from domain.bonus.models import BonusTransaction, FreeleechToken
@@ -41,9 +42,17 @@ class _Rejected:
         return self.raises.__exit__(*exc_info)
 
 
-def sql(statement: str, params: list | None = None) -> None:
+def sql(statement: str | pgsql.Composable, params: list | None = None) -> None:
     with connection.cursor() as cursor:
+        if isinstance(statement, pgsql.Composable):
+            statement = statement.as_string(cursor.cursor)
         cursor.execute(statement, params or [])
+
+
+def set_column(table: str, column: str, value: object, row_id: object) -> None:
+    """UPDATE one column of one row, the names quoted as identifiers, the values bound."""
+    sql(pgsql.SQL("UPDATE {} SET {} = %s WHERE id = %s").format(
+        pgsql.Identifier(table), pgsql.Identifier(column)), [value, row_id])
 
 
 # Torrents ---------------------------------------------------------------------------------
@@ -72,7 +81,7 @@ def test_duplicate_v2_info_hash_is_refused():
 def test_info_hash_of_the_wrong_length_is_refused(column, value):
     torrent = make_torrent(version="hybrid")
     with rejected():
-        sql(f"UPDATE torrents SET {column} = %s WHERE id = %s", [value, torrent.id])  # noqa: S608
+        set_column("torrents", column, value, torrent.id)
 
 
 def test_torrent_without_any_info_hash_is_refused():
@@ -92,7 +101,7 @@ def test_version_must_match_the_hashes_present():
 def test_bad_torrent_values_are_refused(column, value):
     torrent = make_torrent()
     with rejected():
-        sql(f"UPDATE torrents SET {column} = %s WHERE id = %s", [value, torrent.id])  # noqa: S608
+        set_column("torrents", column, value, torrent.id)
 
 
 # Counters ---------------------------------------------------------------------------------
@@ -153,8 +162,7 @@ def test_unknown_enum_values_are_refused(table, column, value):
     constraints = [row for (row,) in _checks(table) if column in row]
     assert constraints, f"no CHECK on {table}.{column}"
     with rejected():
-        sql(f"UPDATE {table} SET {column} = %s WHERE id = %s",  # noqa: S608
-            [value, _any_row(table)])
+        set_column(table, column, value, _any_row(table))
 
 
 def _checks(table: str) -> list[tuple[str]]:

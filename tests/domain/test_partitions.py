@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.db import connection
+from psycopg import sql as pgsql
 
 from domain.partitions import partitions_archive, partitions_ensure, partitions_list
 from domain.tracker.models import Announce
@@ -21,8 +22,9 @@ pytestmark = pytest.mark.django_db
 
 def where(table: str, row_id: uuid.UUID) -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT tableoid::regclass::text FROM {table} WHERE id = %s",  # noqa: S608
-                       [row_id])
+        query = pgsql.SQL("SELECT tableoid::regclass::text FROM {} WHERE id = %s").format(
+            pgsql.Identifier(table))
+        cursor.execute(query.as_string(cursor.cursor), [row_id])
         return cursor.fetchone()[0]
 
 
@@ -82,7 +84,8 @@ def test_the_partition_tasks_create_what_is_missing():
 
     with connection.cursor() as cursor:
         last = partitions_list(table="announces")[-2]
-        cursor.execute(f"DROP TABLE {last}")
+        cursor.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(last))
+                       .as_string(cursor.cursor))
     assert announces_partitions_ensure() == 1
     assert last in partitions_list(table="announces")
     assert audit_logs_partitions_ensure() == 0

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
+from psycopg import sql as pgsql
 
 from domain.partitions import partitions_list
 from server.celery import app
@@ -30,7 +31,8 @@ def test_a_real_worker_creates_missing_partitions_from_the_broker():
 
     last = partitions_list(table="announces")[-2]
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE {last}")
+        cursor.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(last))
+                       .as_string(cursor.cursor))
     queue = f"test-{uuid.uuid4().hex}"
     with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue],
                       shutdown_timeout=10):
