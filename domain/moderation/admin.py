@@ -12,12 +12,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
+from django.utils import timezone
 from django.utils.html import format_html
 
 from domain.accounts.admin import DomainAdmin, LogAdmin
 from domain.accounts.permissions import Perm
+from domain.moderation.bans import ban_take_effect
 from domain.moderation.models import (
     AuditLog,
     Ban,
@@ -26,7 +29,6 @@ from domain.moderation.models import (
     Report,
     Warning,
 )
-from domain.tracker.cache import invalidate_ip_bans, invalidate_user
 
 USER_BANS = (BanType.ACCOUNT, BanType.UPLOAD, BanType.DOWNLOAD)
 
@@ -131,20 +133,18 @@ class BanAdmin(_IssuedByActor, DomainAdmin):
     readonly_fields = ("created_at", "updated_at")
 
     def invalidate(self, ban: Ban) -> None:
-        """What ban_issue does after its write, for bans made or changed here: the request
-        guard's and the tracker's caches drop the member or the ranges, and an account ban
-        in force ends the member's sessions, open sockets included."""
-        from domain.accounts.services import sessions_revoke_all
-        from domain.moderation.bans import bans_invalidate
+        # Bans made, changed or deleted here take effect as ban_issue's do.
+        ban_take_effect(ban)
 
-        if ban.user_id is not None:
-            invalidate_user(ban.user_id)
-            bans_invalidate(user_id=ban.user_id)
-            if ban.ban_type == BanType.ACCOUNT and ban.revoked_at is None and ban.pk:
-                sessions_revoke_all(user_id=ban.user_id, reason="ban")
-        if ban.ban_type == BanType.IP or ban.ip_range:
-            invalidate_ip_bans()
-            bans_invalidate(ip=True)
+    # A deleted ban is a lifted one: mark it so before its effects are applied, or an
+    # account ban's deletion would end the member's sessions instead of freeing them.
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        obj.revoked_at = obj.revoked_at or timezone.now()
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        super().delete_queryset(request, queryset)
 
     @admin.display(description="banned")
     def target(self, ban: Ban) -> str:

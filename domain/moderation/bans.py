@@ -137,6 +137,25 @@ def bans_invalidate(*, user_id: uuid.UUID | str | None = None, ip: bool = False)
 
 # --- Writes ---------------------------------------------------------------------------------
 
+
+def ban_take_effect(ban: Ban) -> None:
+    """Call inside the transaction that wrote `ban` (issued, changed or lifted): after
+    commit the request guard's and the tracker's cached answers for its member, or for
+    every address, are dropped; an account ban in force ends the member's sessions, open
+    sockets included. The one place ban_issue, ban_revoke and Django admin share."""
+    from domain.tracker.cache import invalidate_user
+
+    if ban.user_id is not None:
+        bans_invalidate(user_id=ban.user_id)
+        invalidate_user(ban.user_id)
+        if ban.ban_type == BanType.ACCOUNT and ban.revoked_at is None:
+            from domain.accounts.services import sessions_revoke_all
+
+            sessions_revoke_all(user_id=ban.user_id, reason="ban")
+    if ban.ban_type == BanType.IP:
+        bans_invalidate(ip=True)
+        _tracker_ip_bans_invalidate()
+
 USER_BAN_TYPES = (BanType.ACCOUNT, BanType.UPLOAD, BanType.DOWNLOAD)
 
 
@@ -164,7 +183,6 @@ def ban_issue(
     from domain.base import TargetType
     from domain.errors import ValidationFailed
     from domain.moderation.services import audit_log_write
-    from domain.tracker.cache import invalidate_user
 
     require_perm(actor, Perm.USERS_BAN)
     ban_type = BanType(str(ban_type))
@@ -204,16 +222,7 @@ def ban_issue(
                       "ip_range": fields.get("ip_range"),
                       "email_pattern": fields.get("email_pattern"), "reason": reason,
                       "expires_at": expires_at.isoformat() if expires_at else None})
-        if user is not None:
-            bans_invalidate(user_id=user.pk)
-            invalidate_user(user.pk, passkeys=(user.passkey,))
-            if ban_type == BanType.ACCOUNT:
-                from domain.accounts.services import sessions_revoke_all
-
-                sessions_revoke_all(user_id=user.pk, reason="ban")
-        if ban_type == BanType.IP:
-            bans_invalidate(ip=True)
-            _tracker_ip_bans_invalidate()
+        ban_take_effect(ban)
     return ban
 
 
@@ -225,7 +234,6 @@ def ban_revoke(*, actor: Any, ban: Ban, ip_address: str | None = None) -> Ban:
     from domain.base import TargetType
     from domain.errors import Conflict
     from domain.moderation.services import audit_log_write
-    from domain.tracker.cache import invalidate_user
 
     require_perm(actor, Perm.USERS_BAN)
     with transaction.atomic():
@@ -239,12 +247,7 @@ def ban_revoke(*, actor: Any, ban: Ban, ip_address: str | None = None) -> Ban:
                         target_type=TargetType.BAN, target_id=locked.id,
                         ip_address=ip_address,
                         metadata={"user_id": str(locked.user_id) if locked.user_id else None})
-        if locked.user_id is not None:
-            bans_invalidate(user_id=locked.user_id)
-            invalidate_user(locked.user_id)
-        if locked.ban_type == BanType.IP:
-            bans_invalidate(ip=True)
-            _tracker_ip_bans_invalidate()
+        ban_take_effect(locked)
     return locked
 
 

@@ -31,3 +31,19 @@ def test_an_account_ban_added_in_admin_ends_the_members_sessions(sysop):
     assert Ban.objects.filter(user=target, ban_type="account").exists()
     assert not UserSession.objects.filter(user=target, revoked_at__isnull=True).exists()
     assert browser.get("/").status_code == 302  # logged out
+
+
+def test_deleting_an_account_ban_in_admin_lifts_it_without_ending_sessions(sysop):
+    target = make_user("member")
+    ban = Ban.objects.create(ban_type="account", user=target, reason="Mistake")
+    browser = Client()
+    browser.force_login(target)
+    staff = Client()
+    staff.force_login(sysop)
+
+    response = staff.post(f"/admin/moderation/ban/{ban.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Ban.objects.filter(pk=ban.pk).exists()
+    assert UserSession.objects.filter(user=target, revoked_at__isnull=True).exists()
+    assert browser.get("/").status_code == 200
