@@ -8,10 +8,10 @@ member can act on; the announce app turns it into a bencoded `failure reason`.
 from __future__ import annotations
 
 import ipaddress
-import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
 from domain.errors import DomainError
@@ -48,6 +48,8 @@ class AnnounceRequest:
     numwant: int = 50
     key: str = ""
     user_agent: str = ""
+    compact: bool = True  # BEP 23 peers; False: a list of dictionaries
+    no_peer_id: bool = False  # leave "peer id" out of those dictionaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,8 @@ class AnnounceResult:
 
 @lru_cache(maxsize=4096)
 def _client(prefix: bytes) -> str:
-    return client_name(prefix + b"\0" * (20 - len(prefix)))
+    """The client's name and version, as a JSON string."""
+    return _json_str(client_name(prefix + b"\0" * (20 - len(prefix))))
 
 
 @lru_cache(maxsize=65536)
@@ -115,11 +118,13 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
     # min-interval rule (a hybrid's client announces both at once).
     hash_tag = "1" if torrent.info_hashes and request.info_hash.hex() == torrent.info_hashes[0] \
         else "2"
-    entry_prefix = json.dumps({
-        "t": torrent.id, "u": member.id, "pid": peer_hex, "k": request.key,
-        "ip": request.ip, "port": request.port, "nw": request.numwant,
-        "cl": _client(request.peer_id[:8]), "ua": request.user_agent[:255],
-    })[:-1] + ","
+    # The buffer entry's head, as json.dumps would write it (the script appends the
+    # figures): ids, hex and a parsed address need no escaping, the rest is escaped.
+    entry_prefix = (
+        f'{{"t": "{torrent.id}", "u": "{member.id}", "pid": "{peer_hex}", '
+        f'"k": {_json_str(request.key)}, "ip": "{request.ip}", "port": {request.port}, '
+        f'"nw": {request.numwant}, "cl": {_client(request.peer_id[:8])}, '
+        f'"ua": {_json_str(request.user_agent[:255])},')
     return member, torrent, dict(
         torrent_id=torrent.id, user_id=member.id, ident=ident, now=now,
         event=request.event, uploaded=request.uploaded, downloaded=request.downloaded,

@@ -117,20 +117,40 @@ class RedisPipe:
         self._queue.clear()
         self._queued = []
 
-    async def call(self, *args: Any) -> Any:
-        if self._writer is None:
-            await self._connect()
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[Any] = loop.create_future()
+    def _enqueue(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(hiredis.pack_command(args))
         self._queued.append(fut)
         if not self._scheduled:
             self._scheduled = True
-            loop.call_soon(self._write)
-        reply = await fut
+            fut.get_loop().call_soon(self._write)
+        return fut
+
+    async def call(self, *args: Any) -> Any:
+        if self._writer is None:
+            await self._connect()
+        reply = await self._enqueue(args)
         if isinstance(reply, hiredis.ReplyError):
             raise reply
         return reply
+
+    async def call_many(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Several commands in the same write; their replies in order (no task each, as
+        asyncio.gather would make)."""
+        if self._writer is None:
+            await self._connect()
+        futures = [self._enqueue(c) for c in commands]
+        try:
+            replies = [await f for f in futures]
+        except BaseException:
+            for f in futures:  # a lost connection failed them all: nothing left unread
+                if f.done() and not f.cancelled():
+                    f.exception()
+            raise
+        for reply in replies:
+            if isinstance(reply, hiredis.ReplyError):
+                raise reply
+        return replies
 
     async def evalsha(self, sha: str, script: str, keys: list[Any], args: list[Any]) -> Any:
         try:

@@ -21,6 +21,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.signals import setting_changed
+
 from domain.events import torrent_group
 from domain.tracker import store
 from domain.tracker.cache import note_epoch
@@ -190,22 +192,44 @@ def _announce_script() -> object:
     return found
 
 
+_keys: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _torrent_keys(torrent_id: str) -> tuple[str, ...]:
+    """The script's keys but the member's, kept per torrent: building eleven key names
+    costs more than the rest of the call's arguments together."""
+    cache_key = (store.prefix(), torrent_id)
+    found = _keys.get(cache_key)
+    if found is None:
+        if len(_keys) > 100_000:
+            _keys.clear()
+        found = _keys[cache_key] = (
+            store.peers_state_key(torrent_id), store.seeders_key(torrent_id),
+            store.leechers_key(torrent_id), store.addrs_key(torrent_id),
+            store.snatched_key(torrent_id), store.torrent_stats_key(torrent_id),
+            store.buffer_key(), store.publish_key(torrent_id), store.active_key(),
+            store.channel_group_key(torrent_group(torrent_id)), store.epoch_key())
+    return found
+
+
+def _forget_keys(**_: Any) -> None:
+    _keys.clear()
+
+
+setting_changed.connect(_forget_keys, dispatch_uid="tracker_swarm_forget_keys")
+
+
 def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, event: str,
                   uploaded: int, downloaded: int, left: int, max_peers: int,
                   up_factor: float, down_factor: float, address: bytes, numwant: int,
                   entry_prefix: str, hash_tag: str) -> tuple[list[str], list[Any]]:
     """The announce script's keys and arguments."""
-    interval = int(setting("TRACKER_ANNOUNCE_INTERVAL"))
-    keys = [store.peers_state_key(torrent_id), store.seeders_key(torrent_id),
-            store.leechers_key(torrent_id), store.addrs_key(torrent_id),
-            store.user_peers_key(torrent_id, user_id), store.snatched_key(torrent_id),
-            store.torrent_stats_key(torrent_id), store.buffer_key(),
-            store.publish_key(torrent_id), store.active_key(),
-            store.channel_group_key(torrent_group(torrent_id)), store.epoch_key()]
-    args = [ident, f"{now:.3f}", interval, int(setting("TRACKER_MIN_INTERVAL")), event,
-            uploaded, downloaded, left, max_peers, up_factor, down_factor, address, numwant,
-            entry_prefix, user_id, hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")),
-            torrent_id]
+    tk = _torrent_keys(torrent_id)
+    keys = [tk[0], tk[1], tk[2], tk[3], store.user_peers_key(torrent_id, user_id), *tk[4:]]
+    args = [ident, f"{now:.3f}", int(setting("TRACKER_ANNOUNCE_INTERVAL")),
+            int(setting("TRACKER_MIN_INTERVAL")), event, uploaded, downloaded, left,
+            max_peers, up_factor, down_factor, address, numwant, entry_prefix, user_id,
+            hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")), torrent_id]
     return keys, args
 
 
@@ -258,13 +282,9 @@ def swarm_counts(torrent_ids: list[str], *, now: float) -> list[tuple[int, int, 
 
 async def swarm_counts_async(torrent_ids: list[str], *, now: float
                              ) -> list[tuple[int, int, int]]:
-    import asyncio
-
     from domain.tracker.pipe import pipe
 
-    p = pipe()
-    raw = await asyncio.gather(*(p.call(*c) for c in _counts_commands(torrent_ids, now)))
-    return _counts(list(raw))
+    return _counts(await pipe().call_many(_counts_commands(torrent_ids, now)))
 
 
 def swarm_reap(*, now: float) -> tuple[int, list[str]]:
