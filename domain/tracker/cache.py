@@ -71,6 +71,19 @@ class TorrentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class IpBanRecord:
+    """What the cache knows of an address: the refusal ("" when not banned) and, like
+    MemberRecord.valid_until, when the ban runs out (nothing invalidates a ban that simply
+    expires, so the record is stale from then on)."""
+
+    reason: str = ""
+    valid_until: float = math.inf
+
+
+NOT_BANNED = IpBanRecord()
+
+
+@dataclass(frozen=True, slots=True)
 class Lookup:
     """Everything an announce needs to know before it touches the swarm."""
 
@@ -109,6 +122,21 @@ def _member(raw: bytes) -> MemberRecord | None:
 def _member_stale(raw: bytes) -> bool:
     member = _member(raw)
     return member is not None and member.valid_until <= time.time()
+
+
+def _ip_ban(raw: bytes) -> IpBanRecord:
+    # b"" is "not banned" (the common answer, kept short); a ban is its JSON record. A
+    # plain reason is what an older version stored: a ban with no known end.
+    if not raw:
+        return NOT_BANNED
+    if raw[:1] != b"{":
+        return IpBanRecord(reason=raw.decode())
+    data = json.loads(raw)
+    return IpBanRecord(reason=data["reason"], valid_until=float(data["valid_until"]))
+
+
+def _ip_ban_stale(raw: bytes) -> bool:
+    return _ip_ban(raw).valid_until <= time.time()
 
 
 def _torrent(raw: bytes) -> TorrentRecord | None:
@@ -176,7 +204,7 @@ def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
         if i == 0:
             value: Any = _member(r)
         elif i == 1:
-            value = r.decode()
+            value = _ip_ban(r)
         elif i == 2:
             value = _rules(r)
         elif i == 3:
@@ -189,7 +217,11 @@ def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
     if member is not None and member.valid_until <= time.time():
         _local.pop(keys[0], None)  # a ban ran out: read the member again
         raise CacheMiss(keys[0])
-    return Lookup(member=member, ip_ban=values[1], rules=values[2],
+    ip_ban = values[1]
+    if ip_ban.reason and ip_ban.valid_until <= time.time():
+        _local.pop(keys[1], None)  # the ban ran out: ask the database again
+        raise CacheMiss(keys[1])
+    return Lookup(member=member, ip_ban=ip_ban.reason, rules=values[2],
                   global_freeleech=values[3],
                   torrents=dict(zip(info_hashes, values[4:], strict=True)))
 
@@ -297,13 +329,15 @@ def torrent_record(info_hash: bytes) -> TorrentRecord | None:
                          double_upload=torrent.is_double_upload, info_hashes=tuple(hashes))
 
 
-def ip_ban_reason(ip: str) -> str:
+def ip_ban_record(ip: str) -> IpBanRecord:
     from domain.moderation.bans import ban_for_ip
 
     ban = ban_for_ip(ip)
     if ban is None:
-        return ""
-    return f"IP banned: your address {ip} is banned ({ban.reason}). Contact staff."
+        return NOT_BANNED
+    return IpBanRecord(
+        reason=f"IP banned: your address {ip} is banned ({ban.reason}). Contact staff.",
+        valid_until=ban.expires_at.timestamp() if ban.expires_at else math.inf)
 
 
 def client_rules_data() -> dict[str, list[list[str]]]:
@@ -339,8 +373,12 @@ def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
         pipe.set(pk_key, _encode(member), ex=ex)
         if member is not None:
             pipe.set(store.user_key(member.id), passkey, ex=ttl)
-    if present[1] is None:
-        pipe.set(keys[1], ip_ban_reason(ip), ex=int(setting("TRACKER_IP_BAN_CACHE_SECONDS")))
+    if present[1] is None or _ip_ban_stale(present[1]):
+        ip_ban = ip_ban_record(ip)
+        ex = int(setting("TRACKER_IP_BAN_CACHE_SECONDS"))
+        if ip_ban.valid_until < math.inf:
+            ex = max(1, min(ex, math.ceil(ip_ban.valid_until - time.time())))
+        pipe.set(keys[1], _encode(ip_ban) if ip_ban.reason else b"", ex=ex)
     if present[2] is None:
         pipe.set(keys[2], json.dumps(client_rules_data()), ex=ttl)
     for info_hash, key, raw in zip(info_hashes, keys[3:], present[3:], strict=True):

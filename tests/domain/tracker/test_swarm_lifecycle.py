@@ -15,7 +15,7 @@ from django.utils import timezone
 from domain.catalog.models import TorrentStatus
 from domain.events import torrent_group
 from domain.moderation.models import Ban, BanType
-from domain.tracker import store
+from domain.tracker import cache, store
 from domain.tracker.announcing import AnnounceRequest, tracker_announce
 from domain.tracker.cache import (
     cache_fill,
@@ -205,3 +205,19 @@ def test_a_ban_that_runs_out_needs_no_invalidation(member, moderator, settings):
     assert "Download forbidden" in failure(announce(member, ih, peer_id(), left=5))
     time.sleep(1.1)  # the ban's end passes; nothing calls invalidate_user
     assert b"failure reason" not in announce(member, ih, peer_id(), left=5)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("other_process", [False, True])
+def test_an_ip_ban_that_runs_out_needs_no_invalidation(member, moderator, settings,
+                                                        other_process):
+    settings.TRACKER_LOCAL_CACHE_SECONDS = 600
+    settings.TRACKER_IP_BAN_CACHE_SECONDS = 600
+    ih = bytes(make_torrent().info_hash_v1)
+    Ban.objects.create(ban_type=BanType.IP, ip_range="198.51.100.0/24", reason="spam",
+                       issued_by=moderator, expires_at=timezone.now() + timedelta(seconds=1))
+    assert "IP banned" in failure(announce(member, ih, peer_id(), ip="198.51.100.7"))
+    time.sleep(1.1)  # the ban's end passes; nothing calls invalidate_ip_bans
+    if other_process:  # no local copy: the answer cached in Redis must not outlive the ban
+        cache.local_clear()
+    assert b"failure reason" not in announce(member, ih, peer_id(), ip="198.51.100.7")
