@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg import sql
 
 from domain.tracker import store
 from domain.tracker.models import FlushBatch
@@ -196,6 +197,35 @@ def _write_peers(cur: Any, entries: list[dict[str, Any]]) -> None:
          [_ts(agg[k][4]) if agg[k][4] else None for k in keep]])
 
 
+# A member's seeding_count, leeching_count and seeding_size from the peers table, for the
+# member id `d.u`: shared by the flush and the reaper (reaper.py) so the two never disagree.
+PEER_COUNTS_OF_D_U = """
+               (SELECT count(DISTINCT p.torrent_id) FROM peers p
+                 WHERE p.user_id = d.u AND p.is_seeder),
+               (SELECT count(DISTINCT p.torrent_id) FROM peers p
+                 WHERE p.user_id = d.u AND NOT p.is_seeder),
+               (SELECT coalesce(sum(t.size), 0) FROM torrents t WHERE t.id IN
+                   (SELECT p.torrent_id FROM peers p WHERE p.user_id = d.u AND p.is_seeder))"""
+
+
+def _with_peer_counts(cur: Any, template: str) -> str:
+    return sql.SQL(template).format(peer_counts=sql.SQL(PEER_COUNTS_OF_D_U)).as_string(
+        cur.cursor)
+
+
+def user_peer_counts_refresh(cur: Any, user_ids: list[str]) -> None:
+    """Recompute seeding/leeching counts and seeding size of these members from the peers
+    table (after peers left it other than through a flush: the reaper)."""
+    if not user_ids:
+        return
+    cur.execute(
+        _with_peer_counts(cur, """UPDATE user_statistics us SET (seeding_count,
+               leeching_count, seeding_size, updated_at) = (SELECT {peer_counts}, now())
+           FROM unnest(%s::uuid[]) AS d(u)
+           WHERE us.user_id = d.u"""),
+        [sorted(set(user_ids))])
+
+
 def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
     """Credited and raw transfer, snatches and seed time per member; seeding/leeching
     counts recomputed from the peers rows written just before (same transaction)."""
@@ -211,18 +241,13 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
     users = list(per)
     col = list(zip(*per.values(), strict=True))
     cur.execute(
-        """INSERT INTO user_statistics (id, user_id, uploaded, downloaded, uploaded_raw,
+        _with_peer_counts(cur, """INSERT INTO user_statistics (id, user_id, uploaded,
+               downloaded, uploaded_raw,
                downloaded_raw, snatched_count, seedtime_seconds, seeding_count,
                leeching_count, seeding_size, uploads_count, requests_filled_count,
                requests_voted_count, forum_posts_count, comments_count, invites_sent_count,
                updated_at)
-           SELECT gen_random_uuid(), d.u, d.cu, d.cd, d.du, d.dd, d.sn, d.ss,
-               (SELECT count(DISTINCT p.torrent_id) FROM peers p
-                 WHERE p.user_id = d.u AND p.is_seeder),
-               (SELECT count(DISTINCT p.torrent_id) FROM peers p
-                 WHERE p.user_id = d.u AND NOT p.is_seeder),
-               (SELECT coalesce(sum(t.size), 0) FROM torrents t WHERE t.id IN
-                   (SELECT p.torrent_id FROM peers p WHERE p.user_id = d.u AND p.is_seeder)),
+           SELECT gen_random_uuid(), d.u, d.cu, d.cd, d.du, d.dd, d.sn, d.ss, {peer_counts},
                0, 0, 0, 0, 0, 0, now()
            FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
                        %s::int[], %s::bigint[]) AS d(u, cu, cd, du, dd, sn, ss)
@@ -237,7 +262,7 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
                seeding_count = EXCLUDED.seeding_count,
                leeching_count = EXCLUDED.leeching_count,
                seeding_size = EXCLUDED.seeding_size,
-               updated_at = now()""",
+               updated_at = now()"""),
         [users, *[list(c) for c in col]])
 
 

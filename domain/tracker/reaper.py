@@ -2,7 +2,9 @@
 crashed, lost the network or was killed without a `stopped`). Announces and scrapes only
 count peers inside that window, so counts are right even between runs of this job; the job
 removes the leftovers from Redis and from the peers table and puts torrent_statistics'
-seeder/leecher figures back in line with the swarm (also right after any restart)."""
+seeder/leecher figures back in line with the swarm (also right after any restart), and the
+seeding/leeching counts and seeding size of the members whose peers it removed (computed as
+the flush computes them)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from domain.tracker.models import Peer, TorrentStatistics
+from domain.tracker.flush import user_peer_counts_refresh
+from domain.tracker.models import TorrentStatistics
 from domain.tracker.swarm import swarm_counts, swarm_reap
 
 
@@ -23,7 +26,14 @@ def tracker_reap_stale_peers() -> dict[str, int]:
     cutoff = timezone.now() - timedelta(seconds=2 * int(settings.TRACKER_ANNOUNCE_INTERVAL))
     counts = swarm_counts(active, now=now)
     with transaction.atomic():
-        deleted = Peer.objects.filter(last_announce_at__lt=cutoff).delete()[0]
+        with connection.cursor() as cur:
+            # One statement deletes and names the owners (a separate read could miss a peer
+            # that went stale between the two).
+            cur.execute("DELETE FROM peers WHERE last_announce_at < %s RETURNING user_id",
+                        [cutoff])
+            owners = [str(row[0]) for row in cur.fetchall()]
+            user_peer_counts_refresh(cur, owners)
+        deleted = len(owners)
         # Torrents with no live swarm left have no seeders or leechers.
         TorrentStatistics.objects.exclude(torrent_id__in=active).filter(
             seeders__gt=0).update(seeders=0, updated_at=timezone.now())

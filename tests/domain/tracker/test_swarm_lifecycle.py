@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.db import connections
 from django.utils import timezone
 
+from domain.accounts.models import UserStatistics
 from domain.catalog.models import TorrentStatus
 from domain.events import torrent_group
 from domain.moderation.models import Ban, BanType
@@ -64,6 +65,30 @@ def test_stale_peers_are_not_counted_and_are_reaped(member, settings):
     assert (ts.seeders, ts.leechers) == (1, 0)
     assert list(Peer.objects.filter(torrent=torrent).values_list("user_id", flat=True)) == \
         [member.id]
+
+
+@pytest.mark.django_db
+def test_reaper_recounts_what_the_owners_of_reaped_peers_seed_and_leech(member, settings):
+    settings.TRACKER_MIN_INTERVAL = 0
+    long_ago = time.time() - 2 * settings.TRACKER_ANNOUNCE_INTERVAL - 60
+    gone = make_torrent(size=700)
+    _announce_at(member, gone, now=long_ago)  # seeding, then the client vanished
+    _announce_at(member, make_torrent(size=300), now=long_ago, left=5)  # leeching, same
+    live = make_torrent(size=50)
+    announce(member, bytes(live.info_hash_v1), peer_id(), left=0)
+    announce(member, bytes(make_torrent(size=20).info_hash_v1), peer_id(), left=9)
+    tracker_flush()
+    stats = UserStatistics.objects.get(user=member)
+    assert (stats.seeding_count, stats.leeching_count, stats.seeding_size) == (2, 2, 750)
+    bystander = make_user("member")
+    announce(bystander, bytes(live.info_hash_v1), peer_id(), left=0)
+    tracker_flush()
+    before = UserStatistics.objects.get(user=bystander).updated_at
+
+    assert tracker_reap_stale_peers()["db_peers"] == 2
+    stats.refresh_from_db()
+    assert (stats.seeding_count, stats.leeching_count, stats.seeding_size) == (1, 1, 50)
+    assert UserStatistics.objects.get(user=bystander).updated_at == before  # not touched
 
 
 @pytest.mark.django_db
