@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -26,7 +27,7 @@ from domain.tracker.announcing import (
     unknown_passkey,
 )
 from domain.tracker.cache import CacheMiss, Lookup, cache_fill, lookup_async
-from domain.tracker.live import peers_counts_send
+from domain.tracker.live import peers_counts_send, peers_counts_send_trailing
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,12 @@ def _announce_reply(result: AnnounceResult, *, compact: bool, no_peer_id: bool) 
         "downloaded": result.downloaded, "peers": peers})
 
 
+def _in_background(job: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(job)
+    _background.add(task)  # held until done: the loop keeps only weak references
+    task.add_done_callback(_background.discard)
+
+
 async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
     headers = dict(scope.get("headers") or ())
     client = scope.get("client")
@@ -96,11 +103,13 @@ async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
     result = await tracker_announce_async(passkey=passkey, request=request, found=found,
                                           now=time.time())
     if result.publish:
-        task = asyncio.ensure_future(peers_counts_send(
+        _in_background(peers_counts_send(
             torrent_id=result.torrent_id, seeders=result.complete,
             leechers=result.incomplete, snatches=result.downloaded))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+    elif result.trail_ms:
+        _in_background(peers_counts_send_trailing(
+            torrent_id=result.torrent_id, delay_ms=result.trail_ms,
+            window=result.trail_window))
     return _announce_reply(result, compact=request.compact, no_peer_id=request.no_peer_id)
 
 

@@ -62,6 +62,9 @@ class AnnounceResult:
     downloaded: int
     peers: tuple[bytes, ...]  # compact address (6 or 18 bytes) + 20-byte peer_id each
     publish: bool
+    # A throttled change of the counts: publish them when the window ends (live.py).
+    trail_ms: int = 0
+    trail_window: str = ""
 
 
 @lru_cache(maxsize=4096)
@@ -152,7 +155,7 @@ def _result(member: MemberRecord, torrent: TorrentRecord, answer: SwarmAnswer
         interval=interval + (random.randint(0, jitter) if jitter > 0 else 0),
         min_interval=int(setting("TRACKER_MIN_INTERVAL")), complete=answer.complete,
         incomplete=answer.incomplete, downloaded=answer.downloaded, peers=answer.peers,
-        publish=answer.publish)
+        publish=answer.publish, trail_ms=answer.trail_ms, trail_window=answer.trail_window)
 
 
 def tracker_announce(*, passkey: str, request: AnnounceRequest, found: Lookup,

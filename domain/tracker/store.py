@@ -106,6 +106,11 @@ def publish_key(torrent_id: str) -> str:
     return f"{prefix()}:{{{torrent_id}}}:pub"
 
 
+def publish_dirty_key(torrent_id: str) -> str:
+    """Set while a trailing publish of this torrent's counts is scheduled (swarm.py)."""
+    return f"{prefix()}:{{{torrent_id}}}:pubd"
+
+
 def active_key() -> str:
     """Torrents with a swarm in Redis (the reaper walks these)."""
     return f"{prefix()}:active"

@@ -31,7 +31,7 @@ from domain.tracker.conf import setting
 ANNOUNCE_LUA = r"""
 -- KEYS: 1 peer state hash, 2 seeders, 3 leechers, 4 addresses, 5 member's peers,
 -- 6 snatchers, 7 torrent stats, 8 buffer, 9 publish throttle, 10 active torrents,
--- 11 the torrent's channel group, 12 invalidation epoch.
+-- 11 the torrent's channel group, 12 invalidation epoch, 13 trailing publish mark.
 local ident = ARGV[1]
 local now = tonumber(ARGV[2])
 local interval = tonumber(ARGV[3])
@@ -126,10 +126,20 @@ end
 local complete = redis.call('ZCOUNT', KEYS[2], '(' .. cutoff, '+inf')
 local incomplete = redis.call('ZCOUNT', KEYS[3], '(' .. cutoff, '+inf')
 
-local publish = 0
+local publish, trail = 0, ''
 if ((not exists) or event ~= '' or seeder ~= was_seed)
     and redis.call('EXISTS', KEYS[11]) == 1 then
-  if redis.call('SET', KEYS[9], '1', 'NX', 'PX', ARGV[17]) then publish = 1 end
+  -- The throttle key holds its window's id (the time it began).
+  if redis.call('SET', KEYS[9], ARGV[2], 'NX', 'PX', ARGV[17]) then
+    publish = 1
+  else
+    -- Throttled: the first change of the window has its process send the counts current
+    -- at the window's end ("ms left:window id"); the mark ends with the window.
+    local wait = redis.call('PTTL', KEYS[9])
+    if wait > 0 and redis.call('SET', KEYS[13], '1', 'NX', 'PX', wait) then
+      trail = wait .. ':' .. redis.call('GET', KEYS[9])
+    end
+  end
 end
 
 local cu = math.floor(du * tonumber(ARGV[10]))
@@ -141,7 +151,7 @@ redis.call('RPUSH', KEYS[8], ARGV[14] .. string.format(
   complete, incomplete))
 
 local out = {'ok', complete, incomplete, snatches, publish,
-             redis.call('GET', KEYS[12]) or '0'}
+             redis.call('GET', KEYS[12]) or '0', trail}
 local numwant = tonumber(ARGV[13])
 if event ~= 'stopped' and numwant > 0 then
   local picked = {}
@@ -165,6 +175,23 @@ return out
 """
 
 
+TRAIL_LUA = r"""
+-- The trailing publish of a throttled change, run when its window ends. KEYS: 1 publish
+-- throttle, 2 seeders, 3 leechers, 4 torrent stats, 5 the torrent's channel group.
+-- ARGV: 1 the window's id, 2 now, 3 announce interval, 4 throttle ms.
+local current = redis.call('GET', KEYS[1])
+-- Someone published after the window ended: their counts are at least as fresh.
+if current and current ~= ARGV[1] then return false end
+if redis.call('EXISTS', KEYS[5]) == 0 then return false end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+local cutoff = '(' .. (tonumber(ARGV[2]) - 2 * tonumber(ARGV[3]))
+return {redis.call('ZCOUNT', KEYS[2], cutoff, '+inf'),
+        redis.call('ZCOUNT', KEYS[3], cutoff, '+inf'),
+        redis.call('HGET', KEYS[4], 'snatches') or '0'}
+"""
+TRAIL_SHA = hashlib.sha1(TRAIL_LUA.encode()).hexdigest()  # noqa: S324 (Redis's id)
+
+
 @dataclass(frozen=True, slots=True)
 class SwarmAnswer:
     """What the script answered: counts, whether to publish them, peers to hand out
@@ -176,6 +203,9 @@ class SwarmAnswer:
     incomplete: int = 0
     downloaded: int = 0
     publish: bool = False
+    # A throttled change: publish the counts in this many ms (the window's end), once.
+    trail_ms: int = 0
+    trail_window: str = ""
     peers: tuple[bytes, ...] = ()
 
 
@@ -196,7 +226,7 @@ _keys: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
 def _torrent_keys(torrent_id: str) -> tuple[str, ...]:
-    """The script's keys but the member's, kept per torrent: building eleven key names
+    """The script's keys but the member's, kept per torrent: building twelve key names
     costs more than the rest of the call's arguments together."""
     cache_key = (store.prefix(), torrent_id)
     found = _keys.get(cache_key)
@@ -208,7 +238,8 @@ def _torrent_keys(torrent_id: str) -> tuple[str, ...]:
             store.leechers_key(torrent_id), store.addrs_key(torrent_id),
             store.snatched_key(torrent_id), store.torrent_stats_key(torrent_id),
             store.buffer_key(), store.publish_key(torrent_id), store.active_key(),
-            store.channel_group_key(torrent_group(torrent_id)), store.epoch_key())
+            store.channel_group_key(torrent_group(torrent_id)), store.epoch_key(),
+            store.publish_dirty_key(torrent_id))
     return found
 
 
@@ -238,8 +269,13 @@ def swarm_answer(out: list[Any]) -> SwarmAnswer:
     if code != b"ok":
         return SwarmAnswer(refusal=code.decode(), refusal_value=int(out[1]))
     note_epoch(out[5])
+    if out[6]:
+        wait, window = out[6].decode().split(":", 1)
+        return SwarmAnswer(complete=int(out[1]), incomplete=int(out[2]),
+                           downloaded=int(out[3]), trail_ms=int(wait), trail_window=window,
+                           peers=tuple(out[7:]))
     return SwarmAnswer(complete=int(out[1]), incomplete=int(out[2]), downloaded=int(out[3]),
-                       publish=bool(out[4]), peers=tuple(out[6:]))
+                       publish=bool(out[4]), peers=tuple(out[7:]))
 
 
 def swarm_announce(**command: Any) -> SwarmAnswer:
@@ -252,6 +288,22 @@ async def swarm_announce_async(**command: Any) -> SwarmAnswer:
 
     keys, args = swarm_command(**command)
     return swarm_answer(await pipe().evalsha(ANNOUNCE_SHA, ANNOUNCE_LUA, keys, args))
+
+
+async def swarm_trailing_counts_async(torrent_id: str, *, window: str, now: float
+                                      ) -> tuple[int, int, int] | None:
+    """(seeders, leechers, snatches) to publish at the end of throttle window `window`,
+    starting the next window; None when someone published since or nobody watches."""
+    from domain.tracker.pipe import pipe
+
+    tk = _torrent_keys(torrent_id)
+    out = await pipe().evalsha(
+        TRAIL_SHA, TRAIL_LUA, [tk[7], tk[1], tk[2], tk[5], tk[9]],
+        [window, f"{now:.3f}", int(setting("TRACKER_ANNOUNCE_INTERVAL")),
+         int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS"))])
+    if not out:
+        return None
+    return int(out[0]), int(out[1]), int(out[2])
 
 
 def _counts_commands(torrent_ids: list[str], now: float) -> list[tuple[Any, ...]]:

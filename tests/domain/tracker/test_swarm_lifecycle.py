@@ -194,11 +194,51 @@ async def test_peer_counts_published_to_the_torrent_group_throttled():
     message = await asyncio.wait_for(layer.receive(channel), timeout=5)
     assert message == {"type": "peers.counts", "payload": {
         "torrent_id": str(torrent.id), "seeders": 1, "leechers": 0, "snatches": 0}}
-    await send(peer_id(), 5, "started")  # within the throttle window: not published
-    store.client().delete(store.publish_key(str(torrent.id)))  # the window passes
+    await send(peer_id(), 5, "started")  # within the throttle window: held back
+    # The window passes, and an announce publishes before the held-back change's trailing
+    # send (which then has nothing to add).
+    store.client().delete(store.publish_key(str(torrent.id)))
     await send(peer_id(), 5, "started")
     message = await asyncio.wait_for(layer.receive(channel), timeout=5)
     assert message["payload"]["leechers"] == 2  # the next message is the third announce's
+    await layer.group_discard(torrent_group(torrent.id), channel)
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_throttled_change_is_published_once_when_the_window_ends(settings):
+    settings.TRACKER_PEER_COUNTS_THROTTLE_MS = 500
+    torrent = await sync_to_async(make_torrent)()
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(torrent_group(torrent.id), channel)
+    ih = bytes(torrent.info_hash_v1)
+
+    async def send(left):  # a new member's client each time (no peer limit in the way)
+        user = await sync_to_async(make_user)("member")
+        reply = await call_app(f"/announce/{user.passkey}", query(
+            info_hash=ih, peer_id=peer_id(), port=6881, uploaded=0, downloaded=0, left=left,
+            event="started"))
+        assert b"failure reason" not in reply[1]
+
+    await send(0)
+    first = await asyncio.wait_for(layer.receive(channel), timeout=5)
+    assert (first["payload"]["seeders"], first["payload"]["leechers"]) == (1, 0)
+    started = time.monotonic()
+    await send(5)  # inside the window: held back...
+    await send(5)  # ...and so is this one, which changes the counts again
+    trailing = await asyncio.wait_for(layer.receive(channel), timeout=5)
+    # ...until the window ends; then the counts of that moment, not the first change's.
+    assert time.monotonic() - started > 0.3
+    assert trailing == {"type": "peers.counts", "payload": {
+        "torrent_id": str(torrent.id), "seeders": 1, "leechers": 2, "snatches": 0}}
+    # The trailing send opened a window of its own: a change now trails it in turn. The
+    # next message is that one's (a second trailing send for the two held-back changes
+    # would come first, with 2 leechers).
+    await send(5)
+    again = await asyncio.wait_for(layer.receive(channel), timeout=5)
+    assert time.monotonic() - started > 0.6
+    assert again["payload"]["leechers"] == 3
     await layer.group_discard(torrent_group(torrent.id), channel)
     await sync_to_async(connections.close_all)()
 
