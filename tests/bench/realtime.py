@@ -46,6 +46,8 @@ ROOM = int(os.environ.get("BENCH_ROOM_SOCKETS", "500"))
 RATE = float(os.environ.get("BENCH_RATE", "10"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "20"))
+# Which apps to measure (a comma list of naive, hub): the ratios need both.
+APPS = [a for a in os.environ.get("BENCH_APPS", "naive,hub").split(",") if a]
 CONNECT_CONCURRENCY = 50
 
 
@@ -160,6 +162,12 @@ async def measure_room(port: int, path: str, cookies: list[str], server: Server
     author = str(uuid.uuid4())
     total = int(RATE * SECONDS)
     server_cpu, client_cpu = cpu_seconds(server.proc.pid), cpu_seconds(os.getpid())
+    profiler = None
+    if os.environ.get("BENCH_PYSPY"):  # a py-spy profile of the server while publishing
+        profiler = subprocess.Popen(
+            ["py-spy", "record", "-p", str(server.proc.pid), "-d", str(int(SECONDS)), "-r",
+             "250", "--format", "raw", "-o", os.environ["BENCH_PYSPY"]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     start = time.monotonic()
     for n in range(total):
         await asyncio.sleep(max(0.0, start + n / RATE - time.monotonic()))
@@ -171,6 +179,8 @@ async def measure_room(port: int, path: str, cookies: list[str], server: Server
             "deleted": False, "sent": now}})
     await asyncio.sleep(3)
     window = time.monotonic() - start
+    if profiler is not None:
+        profiler.wait()
     server_cpu = (cpu_seconds(server.proc.pid) - server_cpu) / window
     client_cpu = (cpu_seconds(os.getpid()) - client_cpu) / window
     for task in readers:
@@ -226,6 +236,8 @@ def main() -> int:
                            f"{client.cookies[settings.SESSION_COOKIE_NAME].value}")
         results: dict[str, dict[str, float]] = {}
         for label, path in (("naive", "/ws-naive/"), ("hub", "/ws/")):
+            if label not in APPS:
+                continue
             server = Server(env)
             try:
                 idle = asyncio.run(measure_idle(server.port, path, cookies, server))
@@ -242,6 +254,8 @@ def main() -> int:
                   f"(opened in {r['open_s']:.1f} s); room p50 {r['p50_ms']:.1f} ms, "
                   f"p99 {r['p99_ms']:.1f} ms, lost {int(r['lost'])}; CPU server "
                   f"{r['server_cpu']:.0%}, clients {r['client_cpu']:.0%}", flush=True)
+        if "naive" not in results or "hub" not in results:
+            return 0
         naive, hub = results["naive"], results["hub"]
         print("ratios (naive / hub; above 1 means the hub is better):")
         print(f"  memory per idle socket: {naive['kib_per_socket'] / hub['kib_per_socket']:.2f}")

@@ -63,6 +63,34 @@ class NaiveConsumer(AsyncJsonWebsocketConsumer):
                               "event_id": payload.get("event_id"), "payload": payload})
 
 
+if os.environ.get("BENCH_GC_LOG"):  # the longest collector pauses, written at exit
+    import atexit
+    import gc
+    import time
+
+    _gc: dict[str, Any] = {"start": 0.0, "pauses": []}
+
+    def _gc_cb(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            _gc["start"] = time.perf_counter()
+        else:
+            _gc["pauses"].append((time.perf_counter() - _gc["start"], info["generation"]))
+
+    def _gc_dump() -> None:
+        pauses = sorted(_gc["pauses"], reverse=True)
+        from collections import Counter
+
+        objs = gc.get_objects()
+        top = Counter(type(o).__name__ for o in objs).most_common(12)
+        with open(os.environ["BENCH_GC_LOG"], "a") as f:
+            f.write(f"{len(objs)} tracked objects at exit: {top}\n")
+        with open(os.environ["BENCH_GC_LOG"], "a") as f:
+            f.write(f"{len(pauses)} collections, total {sum(p for p, _ in pauses)*1000:.1f} ms;"
+                    f" longest {[(round(p * 1000, 1), g) for p, g in pauses[:8]]}\n")
+
+    gc.callbacks.append(_gc_cb)
+    atexit.register(_gc_dump)
+
 application = ProtocolTypeRouter({
     "websocket": AuthMiddlewareStack(URLRouter([
         path("ws/", LiveConsumer.as_asgi()),
