@@ -16,9 +16,12 @@ Streams:
 
 Client -> server:
     {"type": "ping", "id"}                                   -> {"type": "pong", "id"}
-    {"type": "subscribe", "stream", "id", "payload": {"since": <event id>}?}
-        -> {"type": "subscribed", "stream", "id", "payload": {...snapshot}}, then, with
-           `since`, every change after it as event frames (catch-up after a reconnect)
+    {"type": "subscribe", "stream", "id", "payload": {"since": <event id>, "have": [...]}?}
+        -> {"type": "subscribed", "stream", "id", "event_id", "payload": {...snapshot}},
+           then, with `since`, the changes the page may have missed as event frames
+           (catch-up after a reconnect; see "Catch-up" below). The reply's `event_id` is
+           the stream's position as of the snapshot: a page that has no last id yet
+           starts from it.
     {"type": "unsubscribe", "stream", "id"}                  -> {"type": "unsubscribed", ...}
     {"type": "chat.post", "stream": "chat:<room>", "id", "payload": {"body"}}
     {"type": "chat.edit", "stream", "id", "payload": {"message_id", "body"}}
@@ -34,15 +37,24 @@ Client -> server:
     Actions answer {"type": "ok", "id", "payload": {...}}.
 
 Server -> client:
-    {"type": "hello", "payload": {"username": ...}}   once, after the socket is accepted
+    {"type": "hello", "payload": {"username", "replay_window_ms"}}   once, after accept
     {"type": "event", "stream", "event", "event_id", "payload"}   a change on a stream
     {"type": "event", "payload": {...}}               a bare event for this member
     {"type": "notification", "stream": "notifications", "event_id", "payload"}
     {"type": "error", "id": <request id or null>, "payload": {"code": ..., "message": ...}}
 
-Event ids are monotonic per stream (domain.community.events); the page keeps the last one
-per stream and resubscribes with it after a reconnect. Items carry their row id, so one
-seen live and again in the catch-up is shown once.
+Catch-up. An event id is the microsecond time a row was stamped (domain.community.events),
+and rows are stamped before their transaction commits: a change stamped t1 can become
+visible after one stamped t2 > t1. So "everything after the last id I saw" would miss it.
+Instead the page sends `since` (the highest event id it saw on the stream) and `have`: the
+events it already holds stamped within the replay window before `since`, each as
+"<event id>:<item id>" (the item's row id: two rows stamped in the same microsecond stay
+apart), at most MAX_HAVE of them, newest first if it must choose. The server replays every
+change stamped after `since` minus LIVE_CATCH_UP_SETTLE_SECONDS (`replay_window_ms` in the
+hello) and leaves out the ones in `have`. A change that commits more than that window
+after it was stamped can still be missed; the window is sized well above any transaction
+of ours. The page also drops any event whose "<event id>:<item id>" it already holds
+(a live event can race the replay that repeats it), so nothing reaches a handler twice.
 
 A bad, oversize, too fast or forbidden frame gets an error frame and the socket stays
 open. Every subscribe and action re-reads the member and asks the same access rules the
@@ -54,14 +66,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from consumers import presence
 from consumers.hub import hub
@@ -79,6 +94,9 @@ CLOSE_UNAUTHORIZED = 4401
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID_LENGTH = 64
 MAX_STREAM_LENGTH = 100
+# A subscribe's `have` list: at most this many "<event id>:<item id>" entries.
+MAX_HAVE = 500
+_HAVE_ENTRY = re.compile(r"\d{17}:[0-9A-Za-z-]{1,64}")
 TYPING_EVERY_SECONDS = 2.0
 
 RequestId = int | str | None
@@ -169,6 +187,27 @@ def parse_stream(value: Any, request_id: RequestId) -> tuple[str, str]:
     raise FrameError("bad_stream", f"Unknown stream {value[:64]!r}.", request_id)
 
 
+def _have(payload: dict[str, Any], request_id: RequestId) -> frozenset[str]:
+    """The subscribe payload's `have` list as a set; FrameError unless well formed."""
+    have = payload.get("have")
+    if have is None:
+        return frozenset()
+    if not isinstance(have, list):
+        raise FrameError("bad_have", "\"have\" must be a list.", request_id)
+    if len(have) > MAX_HAVE:
+        raise FrameError("bad_have", f"\"have\" lists at most {MAX_HAVE} events.",
+                         request_id)
+    if not all(isinstance(entry, str) and _HAVE_ENTRY.fullmatch(entry) for entry in have):
+        raise FrameError("bad_have", "\"have\" entries are \"<event id>:<item id>\".",
+                         request_id)
+    return frozenset(have)
+
+
+def event_key(item: dict[str, Any]) -> str:
+    """How the page and the server name one event of an item: "<event id>:<item id>"."""
+    return f"{item.get('event_id')}:{item.get('id')}"
+
+
 def _payload(content: dict[str, Any], request_id: RequestId) -> dict[str, Any]:
     payload = content.get("payload")
     if payload is None:
@@ -205,7 +244,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined_group = group
         await self.accept()
-        await self.send_json({"type": "hello", "payload": {"username": user.username}})
+        await self.send_json({"type": "hello", "payload": {
+            "username": user.username,
+            "replay_window_ms": int(settings.LIVE_CATCH_UP_SETTLE_SECONDS * 1000)}})
 
     async def disconnect(self, code: int) -> None:
         if self.joined_group is None:
@@ -281,7 +322,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     # -- streams ---------------------------------------------------------------------
 
     async def handle_subscribe(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.events import event_id_parse
+        from domain.community.events import event_id, event_id_parse
+        from domain.community.selectors import REPLAY_LIMIT
 
         stream = content.get("stream")
         kind, arg = parse_stream(stream, request_id)
@@ -292,6 +334,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             since = event_id_parse(payload["since"])
             if since is None:
                 raise FrameError("bad_since", "\"since\" must be an event id.", request_id)
+            # Rows stamped before `since` may have committed after it (see "Catch-up").
+            since -= timedelta(seconds=settings.LIVE_CATCH_UP_SETTLE_SECONDS)
+        have = _have(payload, request_id)
         if stream not in self.streams and len(self.streams) >= settings.LIVE_MAX_STREAMS:
             raise FrameError("too_many_streams",
                              f"A socket follows at most {settings.LIVE_MAX_STREAMS} streams.",
@@ -313,11 +358,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await hub().subscribe(group, stream, self, allows)
         self.streams[stream] = group or ""
         # The replay is read after joining the group, so nothing falls between the two;
-        # what arrives twice is the same item (same row id), which the page shows once.
-        replay = await database_sync_to_async(_replay)(user, kind, arg, since)
+        # an event that arrives live and again in the replay has the same key, and the
+        # page keeps the first. Up to len(have) replayed rows are ones the page holds:
+        # read that many more, so the limit still leaves REPLAY_LIMIT new ones.
+        position = event_id(timezone.now())
+        replay = await database_sync_to_async(_replay)(user, kind, arg, since,
+                                                       REPLAY_LIMIT + len(have))
+        if have:
+            replay = [(t, item) for t, item in replay if event_key(item) not in have]
         await self.send_json({"type": "subscribed", "stream": stream, "id": request_id,
-                              "payload": snapshot})
-        for event_type, item in replay:
+                              "event_id": position, "payload": snapshot})
+        for event_type, item in replay[:REPLAY_LIMIT]:
             await self.send_json({"type": "event", "stream": stream, "event": event_type,
                                   "event_id": item.get("event_id"), "payload": item})
         if first_here and group:
@@ -591,8 +642,10 @@ def _torrent_snapshot(user: Any, torrent_id: str) -> dict[str, Any]:
     return {"torrent_id": torrent_id}
 
 
-def _replay(user: Any, kind: str, arg: str, since: Any) -> list[tuple[str, dict[str, Any]]]:
-    """What changed on a stream after `since` (None: nothing to catch up)."""
+def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
+            ) -> list[tuple[str, dict[str, Any]]]:
+    """The first `limit` changes on a stream after `since`, in event id order (None:
+    nothing to catch up; a chat room then sends its recent history)."""
     from domain.community import selectors
     from domain.community.events import pm_payload
     from domain.community.notifications import notification_payload
@@ -608,22 +661,24 @@ def _replay(user: Any, kind: str, arg: str, since: Any) -> list[tuple[str, dict[
         room = selectors.chat_room_get(user, arg)
         if since is None:
             return [(CHAT_MESSAGE_EVENT, p) for p in selectors.chat_history(user, room)]
-        return [(CHAT_MESSAGE_EVENT, p) for p in selectors.chat_changes_since(user, room, since)]
+        return [(CHAT_MESSAGE_EVENT, p)
+                for p in selectors.chat_changes_since(user, room, since, limit=limit)]
     if since is None:
         return []
     if kind == "forum":
         topic = selectors.forum_topic_get(user, arg)
         return [(FORUM_POST_EVENT, p)
-                for p in selectors.forum_topic_changes_since(user, topic, since)]
+                for p in selectors.forum_topic_changes_since(user, topic, since,
+                                                             limit=limit)]
     if kind == "inbox":
         unread = pm_unread_count(user_id=user.id)
         return [(PM_EVENT, pm_payload(m, sender_name=m.sender.username if m.sender else
                                       "[deleted]", unread=unread))
-                for m in selectors.pm_changes_since(user, since)]
+                for m in selectors.pm_changes_since(user, since, limit=limit)]
     if kind == "notifications":
         unread = notifications_unread_count(user_id=user.id)
         return [("notification.new", notification_payload(n, unread=unread))
-                for n in selectors.notifications_since(user, since)]
+                for n in selectors.notifications_since(user, since, limit=limit)]
     return []  # torrent counts and the moderation feed come whole in the snapshot
 
 

@@ -292,6 +292,10 @@ LIVE_FRAME_BURST = int(os.environ.get("LIVE_FRAME_BURST", "30"))
 LIVE_FRAMES_PER_SECOND = float(os.environ.get("LIVE_FRAMES_PER_SECOND", "5"))
 # Streams one socket may follow at once.
 LIVE_MAX_STREAMS = int(os.environ.get("LIVE_MAX_STREAMS", "200"))
+# Catch-up after a reconnect replays from the page's last event id minus this window: a
+# change stamped earlier but committed later than one the page saw is not missed (the
+# page lists what it already has in the window, so nothing arrives twice).
+LIVE_CATCH_UP_SETTLE_SECONDS = float(os.environ.get("LIVE_CATCH_UP_SETTLE_SECONDS", "10"))
 
 # --- tracker ---
 # Announce timing: clients are told INTERVAL (+ up to JITTER seconds, spreading the herd

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import Greatest
 
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
@@ -69,14 +70,23 @@ def chat_history(user: Any, room: ChatRoom, *, before: datetime | None = None,
     return _chat_payloads(list(reversed(queryset[:max(1, min(limit, 100))])))
 
 
-def chat_changes_since(user: Any, room: ChatRoom, since: datetime) -> list[dict[str, Any]]:
-    """Messages created, edited or deleted after `since`, for a socket catching up."""
+def _changed_at() -> Greatest:
+    """A row's latest change, the moment its event id names (PostgreSQL's GREATEST skips
+    NULLs): replays are ordered by it, so a replay cut at its limit is a prefix in event
+    id order and the page's last id never skips what was cut off."""
+    return Greatest("created_at", "edited_at", "deleted_at")
+
+
+def chat_changes_since(user: Any, room: ChatRoom, since: datetime, *,
+                       limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+    """Messages created, edited or deleted after `since`, for a socket catching up; the
+    first `limit` changes in event id order."""
     if not access.chat_room_can_read(user, room):
         raise NotFound("There is no such chat room.")
     changed = (Q(created_at__gt=since) | Q(edited_at__gt=since) | Q(deleted_at__gt=since))
     messages = list(ChatMessage.objects.select_related("user", "room")
-                    .filter(changed, room=room).order_by("created_at", "id")[:REPLAY_LIMIT])
-    return sorted(_chat_payloads(messages), key=lambda p: p["event_id"])
+                    .filter(changed, room=room).order_by(_changed_at(), "id")[:limit])
+    return _chat_payloads(messages)
 
 
 # -- forums ----------------------------------------------------------------------------
@@ -136,16 +146,15 @@ def forum_post_get(user: Any, post_id: Any) -> ForumPost:
     return post
 
 
-def forum_topic_changes_since(user: Any, topic: ForumTopic, since: datetime
-                              ) -> list[dict[str, Any]]:
+def forum_topic_changes_since(user: Any, topic: ForumTopic, since: datetime, *,
+                              limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
     if not access.forum_can_read(user, topic.forum):
         raise NotFound("There is no such topic.")
     changed = (Q(created_at__gt=since) | Q(edited_at__gt=since) | Q(deleted_at__gt=since))
     posts = (ForumPost.objects.select_related("author").filter(changed, topic=topic)
-             .order_by("created_at", "id")[:REPLAY_LIMIT])
-    return sorted((forum_post_payload(p, username=p.author.username if p.author else
-                                      "[deleted]") for p in posts),
-                  key=lambda p: p["event_id"])
+             .order_by(_changed_at(), "id")[:limit])
+    return [forum_post_payload(p, username=p.author.username if p.author else "[deleted]")
+            for p in posts]
 
 
 def forum_is_subscribed(user: Any, topic: ForumTopic) -> bool:
@@ -247,10 +256,11 @@ def pm_conversation(user: Any, conversation_id: Any) -> list[PrivateMessage]:
     return visible
 
 
-def pm_changes_since(user: Any, since: datetime) -> list[PrivateMessage]:
+def pm_changes_since(user: Any, since: datetime, *,
+                     limit: int = REPLAY_LIMIT) -> list[PrivateMessage]:
     return list(PrivateMessage.objects.filter(recipient=user, created_at__gt=since,
                                               recipient_deleted_at__isnull=True)
-                .select_related("sender").order_by("created_at")[:REPLAY_LIMIT])
+                .select_related("sender").order_by("created_at", "id")[:limit])
 
 
 def member_blocks(user: Any) -> QuerySet[MemberBlock]:
@@ -271,9 +281,10 @@ def notifications_page(user: Any, page: Any) -> Page:
     return Paginator(queryset, NOTIFICATIONS_PER_PAGE).get_page(page)
 
 
-def notifications_since(user: Any, since: datetime) -> list[Notification]:
+def notifications_since(user: Any, since: datetime, *,
+                        limit: int = REPLAY_LIMIT) -> list[Notification]:
     return list(Notification.objects.filter(user=user, created_at__gt=since)
-                .order_by("created_at")[:REPLAY_LIMIT])
+                .order_by("created_at", "id")[:limit])
 
 
 def user_for_socket(user_id: Any) -> User | None:

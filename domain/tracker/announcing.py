@@ -107,13 +107,20 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
     if request.left > 0 and member.leech_refusal and request.event != "stopped":
         raise TrackerRefusal(member.leech_refusal, code="download")
 
-    freeleech = (found.global_freeleech or torrent.is_freeleech(now)
-                 or member.has_token(torrent.id, now))
+    token_id = ""
     if torrent.neutral:
         up_factor, down_factor = 0.0, 0.0
     else:
         up_factor = 2.0 if torrent.double_upload else 1.0
-        down_factor = 0.0 if freeleech else 1.0
+        down_factor = 1.0
+        if found.global_freeleech or torrent.is_freeleech(now):
+            down_factor = 0.0
+        elif member.has_token(torrent.id, now):
+            # Free only within the token's byte allowance, which the swarm script spends;
+            # a record cached before token ids were kept frees it all.
+            token_id = member.token_ids.get(torrent.id, "")
+            if not token_id:
+                down_factor = 0.0
 
     peer_hex = request.peer_id.hex()
     ident = f"{member.id}:{peer_hex}:{request.key}"
@@ -127,14 +134,16 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
         f'{{"t": "{torrent.id}", "u": "{member.id}", "pid": "{peer_hex}", '
         f'"k": {_json_str(request.key)}, "ip": "{request.ip}", "port": {request.port}, '
         f'"nw": {request.numwant}, "cl": {_client(request.peer_id[:8])}, '
-        f'"ua": {_json_str(request.user_agent[:255])},')
+        f'"ua": {_json_str(request.user_agent[:255])},'
+        + (f' "tk": "{token_id}",' if token_id else ""))
     return member, torrent, dict(
         torrent_id=torrent.id, user_id=member.id, ident=ident, now=now,
         event=request.event, uploaded=request.uploaded, downloaded=request.downloaded,
         left=request.left, max_peers=member.max_peers, up_factor=up_factor,
         down_factor=down_factor,
         address=_packed_ip(request.ip) + request.port.to_bytes(2, "big") + request.peer_id,
-        numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag)
+        numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag,
+        token_id=token_id)
 
 
 def _result(member: MemberRecord, torrent: TorrentRecord, answer: SwarmAnswer

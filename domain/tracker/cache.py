@@ -47,6 +47,8 @@ class MemberRecord:
     max_peers: int = 3
     # torrent id -> expiry (unix seconds; inf when none) of an active freeleech token.
     tokens: dict[str, float] = field(default_factory=dict)
+    # torrent id -> that token's id: its byte allowance is kept in Redis (store.token_key).
+    token_ids: dict[str, str] = field(default_factory=dict)
     # When a ban in this record runs out (unix seconds): the record is stale from then on,
     # since nothing invalidates a ban that simply expires.
     valid_until: float = math.inf
@@ -249,7 +251,33 @@ async def lookup_async(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lo
 
 # --- Filling from the database (sync; the ORM) ---
 
+@dataclass(frozen=True, slots=True)
+class TokenAllowance:
+    """An active freeleech token as the database has it, to seed its Redis counter."""
+
+    id: str
+    torrent_id: str
+    max_bytes: int  # -1: no cap
+    used_bytes: int  # downloaded_bytes as flushed so far
+
+
+# Seeds a token's counter: the cap follows the database (staff may change it), bytes used
+# never go down (the database lags by what is still buffered; it may also be ahead when
+# the expiry job counted peer_history). It outlives any member record that names it.
+ALLOWANCE_INIT_LUA = r"""
+redis.call('HSET', KEYS[1], 'max', ARGV[1])
+local used = tonumber(redis.call('HGET', KEYS[1], 'used'))
+if not used or used < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'used', ARGV[2]) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+"""
+
+
 def member_record(passkey: str) -> MemberRecord | None:
+    return member_record_and_tokens(passkey)[0]
+
+
+def member_record_and_tokens(passkey: str
+                             ) -> tuple[MemberRecord | None, list[TokenAllowance]]:
     from domain.accounts.models import User, UserStatus
     from domain.accounts.permissions import Perm
     from domain.bonus.models import FreeleechToken, TokenStatus
@@ -259,7 +287,7 @@ def member_record(passkey: str) -> MemberRecord | None:
     user = (User.objects.select_related("group")
             .filter(passkey=passkey, deleted_at__isnull=True).first())
     if user is None:
-        return None
+        return None, []
     refusal = ""
     if user.status == UserStatus.VALIDATING:
         refusal = ("Your account is not confirmed yet: confirm your email address, then "
@@ -287,13 +315,19 @@ def member_record(passkey: str) -> MemberRecord | None:
         leech_refusal = (f"Download forbidden: members of {user.group.display_name} may not "
                          "download. You may still seed.")
     tokens: dict[str, float] = {}
+    token_ids: dict[str, str] = {}
+    allowances: list[TokenAllowance] = []
     for tok in FreeleechToken.objects.filter(user_id=user.id, status=TokenStatus.ACTIVE,
                                              torrent__isnull=False):
-        tokens[str(tok.torrent_id)] = (tok.expires_at.timestamp() if tok.expires_at
-                                       else math.inf)
+        tid = str(tok.torrent_id)
+        tokens[tid] = tok.expires_at.timestamp() if tok.expires_at else math.inf
+        token_ids[tid] = str(tok.id)
+        allowances.append(TokenAllowance(
+            id=str(tok.id), torrent_id=tid, used_bytes=int(tok.downloaded_bytes),
+            max_bytes=-1 if tok.max_download_bytes is None else int(tok.max_download_bytes)))
     return MemberRecord(id=str(user.id), refusal=refusal, leech_refusal=leech_refusal,
                         max_peers=int(user.group.max_peers_per_torrent), tokens=tokens,
-                        valid_until=valid_until)
+                        token_ids=token_ids, valid_until=valid_until), allowances
 
 
 def torrent_record(info_hash: bytes) -> TorrentRecord | None:
@@ -366,7 +400,12 @@ def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
     pipe = r.pipeline(transaction=False)
     stale = present[0] is not None and _member_stale(present[0])
     if present[0] is None or stale:
-        member = member_record(passkey)
+        member, allowances = member_record_and_tokens(passkey)
+        # Counters first: an announce that finds the record finds them too.
+        token_ex = ttl + math.ceil(setting("TRACKER_LOCAL_CACHE_SECONDS")) + 60
+        for tok in allowances:
+            pipe.eval(ALLOWANCE_INIT_LUA, 1, store.token_key(tok.torrent_id, tok.id),
+                      tok.max_bytes, tok.used_bytes, token_ex)
         ex = ttl if member else neg
         if member is not None and member.valid_until < math.inf:
             ex = max(1, min(ttl, math.ceil(member.valid_until - time.time())))

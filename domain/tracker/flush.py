@@ -5,9 +5,9 @@ Each announce leaves one JSON entry on the buffer list in Redis (swarm.py). A fl
    batch id, atomically; if a previous flush died holding a batch, that batch is taken
    again instead (nothing acknowledged to a client is dropped);
 2. `flush_write`: one transaction, one statement per table (announces, peer_history, peers,
-   user_statistics, torrent_statistics) plus the batch's row in tracker_flush_batches. If
-   that row already exists the batch was written before a crash and is skipped (nothing is
-   counted twice);
+   user_statistics, torrent_statistics, and freeleech_tokens when a token freed bytes) plus
+   the batch's row in tracker_flush_batches. If that row already exists the batch was
+   written before a crash and is skipped (nothing is counted twice);
 3. `flush_release`: deletes the processing list.
 
 Hand-written SQL because the ORM has no multi-row upsert with arithmetic on conflict
@@ -95,6 +95,7 @@ def flush_write(batch: Batch) -> bool:
             _write_peers(cur, entries)
             _write_user_statistics(cur, entries)
             _write_torrent_statistics(cur, entries)
+            _write_token_use(cur, entries)
     return True
 
 
@@ -300,6 +301,24 @@ def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
          [r["sn"] for r in rows], [r["du"] for r in rows], [r["dd"] for r in rows],
          [_ts(r["seed_at"]) if r["seed_at"] else None for r in rows],
          [_ts(r["at"]) for r in rows]])
+
+
+def _write_token_use(cur: Any, entries: list[dict[str, Any]]) -> None:
+    """Bytes freeleech tokens freed ("tf", spent from their Redis counter by the announce
+    script) added to their downloaded_bytes; in the batch's transaction, so a replayed
+    batch adds nothing. No statement when the batch used no token."""
+    per: dict[str, int] = {}
+    for e in entries:
+        if e.get("tf") and e.get("tk"):
+            per[e["tk"]] = per.get(e["tk"], 0) + e["tf"]
+    if not per:
+        return
+    cur.execute(
+        """UPDATE freeleech_tokens ft SET downloaded_bytes = ft.downloaded_bytes + d.tf,
+               updated_at = now()
+           FROM unnest(%s::uuid[], %s::bigint[]) AS d(id, tf)
+           WHERE ft.id = d.id""",
+        [list(per), list(per.values())])
 
 
 def tracker_flush(*, max_batches: int = 100) -> int:

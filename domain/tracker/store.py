@@ -102,6 +102,13 @@ def torrent_stats_key(torrent_id: str) -> str:
     return f"{prefix()}:{{{torrent_id}}}:ts"
 
 
+def token_key(torrent_id: str, token_id: str) -> str:
+    """A member's freeleech token on this torrent: a hash of "max" (bytes it may free; -1
+    for no cap) and "used" (bytes freed so far, flushed or not). cache.py fills it, the
+    announce script spends it."""
+    return f"{prefix()}:{{{torrent_id}}}:tok:{token_id}"
+
+
 def publish_key(torrent_id: str) -> str:
     return f"{prefix()}:{{{torrent_id}}}:pub"
 

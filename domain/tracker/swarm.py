@@ -31,7 +31,8 @@ from domain.tracker.conf import setting
 ANNOUNCE_LUA = r"""
 -- KEYS: 1 peer state hash, 2 seeders, 3 leechers, 4 addresses, 5 member's peers,
 -- 6 snatchers, 7 torrent stats, 8 buffer, 9 publish throttle, 10 active torrents,
--- 11 the torrent's channel group, 12 invalidation epoch, 13 trailing publish mark.
+-- 11 the torrent's channel group, 12 invalidation epoch, 13 trailing publish mark,
+-- 14 (only when the download is free through the member's token) the token's allowance.
 local ident = ARGV[1]
 local now = tonumber(ARGV[2])
 local interval = tonumber(ARGV[3])
@@ -142,12 +143,29 @@ if ((not exists) or event ~= '' or seeder ~= was_seed)
   end
 end
 
+-- A freeleech token frees only what is left of its allowance; the rest is charged. Here,
+-- atomically, so concurrent announces from any process never free more than the cap.
+local tf = 0
+if KEYS[14] and dd > 0 then
+  local tok = redis.call('HMGET', KEYS[14], 'max', 'used')
+  if tok[1] then  -- (a counter Redis lost frees nothing until the record is filled again)
+    tf = dd
+    local cap = tonumber(tok[1])
+    if cap >= 0 then
+      local room = cap - (tonumber(tok[2]) or 0)
+      if room < tf then tf = room end
+      if tf < 0 then tf = 0 end
+    end
+    if tf > 0 then redis.call('HINCRBY', KEYS[14], 'used', string.format('%d', tf)) end
+  end
+end
+
 local cu = math.floor(du * tonumber(ARGV[10]))
-local cd = math.floor(dd * tonumber(ARGV[11]))
+local cd = math.floor((dd - tf) * tonumber(ARGV[11]))
 redis.call('RPUSH', KEYS[8], ARGV[14] .. string.format(
-  '"ev":"%s","up":%d,"down":%d,"left":%d,"du":%d,"dd":%d,"cu":%d,"cd":%d,"sd":%d,"sn":%d,' ..
-  '"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d}',
-  event, up, down, left, du, dd, cu, cd, seeder and 1 or 0, snatch, ss, ls, now,
+  '"ev":"%s","up":%d,"down":%d,"left":%d,"du":%d,"dd":%d,"cu":%d,"cd":%d,"tf":%d,"sd":%d,' ..
+  '"sn":%d,"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d}',
+  event, up, down, left, du, dd, cu, cd, tf, seeder and 1 or 0, snatch, ss, ls, now,
   complete, incomplete))
 
 local out = {'ok', complete, incomplete, snatches, publish,
@@ -253,10 +271,14 @@ setting_changed.connect(_forget_keys, dispatch_uid="tracker_swarm_forget_keys")
 def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, event: str,
                   uploaded: int, downloaded: int, left: int, max_peers: int,
                   up_factor: float, down_factor: float, address: bytes, numwant: int,
-                  entry_prefix: str, hash_tag: str) -> tuple[list[str], list[Any]]:
-    """The announce script's keys and arguments."""
+                  entry_prefix: str, hash_tag: str, token_id: str = ""
+                  ) -> tuple[list[str], list[Any]]:
+    """The announce script's keys and arguments. `token_id`: the member's freeleech token
+    that frees this download (within its allowance)."""
     tk = _torrent_keys(torrent_id)
     keys = [tk[0], tk[1], tk[2], tk[3], store.user_peers_key(torrent_id, user_id), *tk[4:]]
+    if token_id:
+        keys.append(store.token_key(torrent_id, token_id))
     args = [ident, f"{now:.3f}", int(setting("TRACKER_ANNOUNCE_INTERVAL")),
             int(setting("TRACKER_MIN_INTERVAL")), event, uploaded, downloaded, left,
             max_peers, up_factor, down_factor, address, numwant, entry_prefix, user_id,

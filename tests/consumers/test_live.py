@@ -14,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
-from consumers.live import CLOSE_UNAUTHORIZED, MAX_FRAME_BYTES
+from consumers.live import CLOSE_UNAUTHORIZED, MAX_FRAME_BYTES, MAX_HAVE
 from domain.accounts.models import UserStatus
 from domain.events import user_group
 from server.asgi import application
@@ -108,7 +108,9 @@ async def test_hello_names_the_member_and_joins_their_group(member, member_heade
     group = user_group(member.id)
     async with live_socket(member_headers) as communicator:
         assert await communicator.receive_json_from() == {
-            "type": "hello", "payload": {"username": member.username},
+            "type": "hello", "payload": {
+                "username": member.username,
+                "replay_window_ms": int(settings.LIVE_CATCH_UP_SETTLE_SECONDS * 1000)},
         }
         assert await group_members(group) == 1
 
@@ -146,6 +148,20 @@ async def test_ping_gets_pong_with_the_same_id(member_headers):
         ('{"type": "subscribe", "stream": "inbox", "payload": [1], "id": 7}', "bad_frame", 7),
         ('{"type": "subscribe", "stream": "inbox", "payload": {"since": "x"}}', "bad_since",
          None),
+        ('{"type": "subscribe", "stream": "inbox", "payload": {"have": "x"}, "id": 9}',
+         "bad_have", 9),
+        ('{"type": "subscribe", "stream": "inbox", "payload": {"have": {"a": 1}}}', "bad_have",
+         None),
+        ('{"type": "subscribe", "stream": "inbox", "payload": {"have": [17]}}', "bad_have",
+         None),
+        ('{"type": "subscribe", "stream": "inbox", "payload": {"have": ["123:abc"]}}',
+         "bad_have", None),
+        ('{"type": "subscribe", "stream": "inbox", "payload": {"have": ["00000000000000001"]}}',
+         "bad_have", None),
+        (json.dumps({"type": "subscribe", "stream": "inbox", "payload": {
+            "have": [f"{n:017d}:{'a' * 65}" for n in range(2)]}}), "bad_have", None),
+        (json.dumps({"type": "subscribe", "stream": "inbox", "id": 10, "payload": {
+            "have": [f"{n:017d}:{n}" for n in range(MAX_HAVE + 1)]}}), "bad_have", 10),
         ('{"type": "chat.post", "stream": "inbox", "id": 8}', "bad_stream", 8),
         ('{"type": "ping", "id": {"nested": 1}}', "invalid_id", None),
         ('{"type": "ping", "id": true}', "invalid_id", None),

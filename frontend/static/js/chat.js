@@ -77,7 +77,10 @@ if (root && live) {
       typingTimer = window.setTimeout(() => { typing.textContent = ""; }, TYPING_SHOWN_MS);
     }
   }, {
+    // The messages the server rendered are held already: a catch-up leaves them out.
     since: root.dataset.lastEventId,
+    have: [...log.querySelectorAll(".chat-message[data-id][data-event-id]")]
+      .map((li) => `${li.dataset.eventId}:${li.dataset.id}`),
     onSubscribed: (payload) => {
       here.clear();
       for (const name of payload.members || []) here.add(name);

@@ -1,9 +1,15 @@
 // The tab's one live socket: connects to /ws/, reconnects with capped exponential backoff
 // and jitter, keeps the notification badge current and re-dispatches every event as a DOM
 // event ("live:event") so other modules can listen without opening sockets of their own.
-// Page modules follow streams with `live.subscribe(stream, onEvent, {since})`: after every
-// (re)connect the socket resubscribes with the last event id it saw on that stream, and the
-// server replays what was missed; handlers upsert by item id, so nothing shows twice.
+// Page modules follow streams with `live.subscribe(stream, onEvent, {since, have})`: after
+// every (re)connect the socket resubscribes with the last event id it saw on that stream
+// (`since`) and the events it holds from the replay window before it (`have`, each
+// "<event id>:<item id>"; a page passes those it rendered itself). Event ids are stamped
+// before commit, so a change can appear after one stamped later: the server replays from
+// `since` minus the window (hello's `replay_window_ms`) and leaves out what `have` names.
+// An event whose key this tab already holds is dropped before any handler sees it (a live
+// event can race the replay that repeats it), so nothing reaches the page twice. A stream
+// with no event yet starts from the position in its "subscribed" reply.
 // `live.request(frame)` sends an action and resolves with its "ok" reply (rejects with the
 // error frame's payload). Pages work without it: everything it shows is also reachable by
 // reloading, and every form posts without it.
@@ -15,12 +21,21 @@ const HEARTBEAT_GRACE_MS = 10000;
 // The server closes with 4401 when the session is not (or no longer) valid: retrying
 // cannot help until the member logs in again.
 const CLOSE_UNAUTHORIZED = 4401;
+// The server refuses a longer `have` list (consumers/live.py MAX_HAVE).
+const MAX_HAVE = 500;
+const HAVE_KEY = /^\d{17}:[0-9A-Za-z-]{1,64}$/;
+// Until the server's hello says otherwise (LIVE_CATCH_UP_SETTLE_SECONDS).
+const DEFAULT_REPLAY_WINDOW_MS = 10000;
 
 const root = document.getElementById("live-notifications");
 
 function socketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${window.location.host}${path}`;
+}
+
+function isEventId(value) {
+  return typeof value === "string" && /^\d{17}$/.test(value);
 }
 
 function backoffDelay(attempt) {
@@ -42,7 +57,9 @@ class LiveSocket {
     this.pongTimer = null;
     this.nextId = 1;
     this.stopped = false;
-    this.streams = new Map(); // stream -> {handlers: Set, lastId: string, onSubscribed}
+    this.replayWindowMs = DEFAULT_REPLAY_WINDOW_MS;
+    // stream -> {handlers: Set, lastId: string, held: Map key -> event id, onSubscribed}
+    this.streams = new Map();
     this.pending = new Map(); // request id -> {resolve, reject}
     this.subscribe("notifications", () => {}, {
       onSubscribed: (payload) => this.setUnread(payload.unread ?? 0),
@@ -96,23 +113,33 @@ class LiveSocket {
       return;
     }
     if (!frame || typeof frame !== "object") return;
+    let fresh = true;
     switch (frame.type) {
       case "pong":
         window.clearTimeout(this.pongTimer);
         this.pongTimer = null;
         break;
       case "event":
-        if (frame.stream) this.onStreamEvent(frame);
+        if (frame.stream) fresh = this.onStreamEvent(frame);
         else this.onEvent(frame.payload ?? {});
         break;
       case "notification":
         if (typeof frame.payload?.unread === "number") this.setUnread(frame.payload.unread);
-        this.onStreamEvent({ ...frame, event: "notification.new" });
+        fresh = this.onStreamEvent({ ...frame, event: "notification.new" });
         break;
-      case "subscribed":
-        this.streams.get(frame.stream)?.onSubscribed?.(frame.payload ?? {});
+      case "hello":
+        if (typeof frame.payload?.replay_window_ms === "number") {
+          this.replayWindowMs = Math.max(DEFAULT_REPLAY_WINDOW_MS, frame.payload.replay_window_ms);
+        }
+        break;
+      case "subscribed": {
+        const entry = this.streams.get(frame.stream);
+        // No event seen yet: what follows the snapshot is what a reconnect must catch up.
+        if (entry && !entry.lastId && isEventId(frame.event_id)) entry.lastId = frame.event_id;
+        entry?.onSubscribed?.(frame.payload ?? {});
         this.settle(frame, true);
         break;
+      }
       case "ok":
       case "history":
         this.settle(frame, true);
@@ -123,15 +150,21 @@ class LiveSocket {
       default:
         break;
     }
-    document.dispatchEvent(new CustomEvent(`live:${frame.type}`, { detail: frame }));
+    if (fresh) document.dispatchEvent(new CustomEvent(`live:${frame.type}`, { detail: frame }));
   }
 
   // Streams ------------------------------------------------------------------------
 
-  subscribe(stream, handler, { since = "", onSubscribed = null } = {}) {
+  subscribe(stream, handler, { since = "", have = [], onSubscribed = null } = {}) {
     let entry = this.streams.get(stream);
     if (!entry) {
-      entry = { handlers: new Set(), lastId: since || "", onSubscribed };
+      entry = { handlers: new Set(), lastId: isEventId(since) ? since : "", held: new Map(),
+                onSubscribed };
+      for (const key of have) {
+        const eventId = String(key).split(":", 1)[0];
+        if (isEventId(eventId)) entry.held.set(String(key), eventId);
+      }
+      this.forgetOld(entry);
       this.streams.set(stream, entry);
       this.sendSubscribe(stream);
     }
@@ -144,19 +177,44 @@ class LiveSocket {
     const entry = this.streams.get(stream);
     if (!entry) return;
     const frame = { type: "subscribe", stream, id: this.nextId++ };
-    if (entry.lastId) frame.payload = { since: entry.lastId };
+    if (entry.lastId) {
+      // The newest MAX_HAVE held keys the server can read.
+      const have = [...entry.held.entries()].filter(([key]) => HAVE_KEY.test(key))
+        .sort((a, b) => (a[1] < b[1] ? 1 : -1)).slice(0, MAX_HAVE).map(([key]) => key);
+      frame.payload = { since: entry.lastId, have };
+    }
     this.send(frame);
   }
 
+  // Keys older than the replay window before the last id cannot come again: drop them.
+  forgetOld(entry) {
+    if (!entry.lastId) return;
+    const floor = Number(entry.lastId) - this.replayWindowMs * 1000;
+    for (const [key, eventId] of entry.held) {
+      if (Number(eventId) < floor) entry.held.delete(key);
+    }
+  }
+
+  // Hands a stream's event to its handlers; false when it was one this tab already had.
   onStreamEvent(frame) {
     const entry = this.streams.get(frame.stream);
-    if (!entry) return;
+    if (!entry) return true;
+    const itemId = frame.payload?.id;
+    if (isEventId(frame.event_id) && (typeof itemId === "string" || typeof itemId === "number")) {
+      const key = `${frame.event_id}:${itemId}`;
+      if (entry.held.has(key)) return false; // a replay repeating a live event, or so
+      entry.held.set(key, frame.event_id);
+    }
     // Ids are fixed-width digit strings: string order is time order.
-    if (frame.event_id && frame.event_id > entry.lastId) entry.lastId = frame.event_id;
+    if (isEventId(frame.event_id) && frame.event_id > entry.lastId) {
+      entry.lastId = frame.event_id;
+      this.forgetOld(entry);
+    }
     if (frame.event === "notification.read" && typeof frame.payload?.unread === "number") {
       this.setUnread(frame.payload.unread);
     }
     for (const handler of entry.handlers) handler(frame);
+    return true;
   }
 
   request(frame) {
