@@ -9,7 +9,9 @@ Streams:
     notifications       the member's notifications and unread count (always delivered)
     inbox               the member's private messages (always delivered)
     chat:<room>         a chat room: messages, edits, deletions, typing, presence (the
-                        subscribe reply lists "members"; then {"joined"} / {"left"})
+                        subscribe reply lists "members"; then {"joined"} / {"left"} as a
+                        member's first socket arrives or their last one goes, on any
+                        server process; consumers.presence)
     forum:<topic id>    new and edited posts in a forum topic, lock/sticky changes
     torrent:<id>        a torrent's live peer counts ("peers.counts")
     moderation          staff: queue items and reports appearing, claimed, resolved
@@ -348,11 +350,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
             self.blocked = await database_sync_to_async(member_blocked_ids)(user.id)
         group = _stream_group(kind, arg)
-        first_here = False
+        change = None
         if kind == "chat" and stream not in self.streams:
-            first_here, snapshot["members"] = await presence.presence_join(arg, self.username)
+            change = await presence.presence_join(arg, self.username)
         elif kind == "chat":
-            snapshot["members"] = await presence.presence_members(arg)
+            change = await presence.presence_members(arg)
+        if change is not None:
+            snapshot["members"] = change.members
         if group is not None and stream not in self.streams:
             allows = self._not_blocked if kind in ("chat", "forum") else None
             await hub().subscribe(group, stream, self, allows)
@@ -371,9 +375,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for event_type, item in replay[:REPLAY_LIMIT]:
             await self.send_json({"type": "event", "stream": stream, "event": event_type,
                                   "event_id": item.get("event_id"), "payload": item})
-        if first_here and group:
-            await self.channel_layer.group_send(group, {
-                "type": "chat.presence", "payload": {"room": arg, "joined": self.username}})
+        if change is not None:
+            await presence.announce(arg, change)
 
     async def handle_unsubscribe(self, content: dict[str, Any], request_id: RequestId
                                  ) -> None:
@@ -390,9 +393,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if group:
             await hub().unsubscribe(group, self)
         kind, _, arg = stream.partition(":")
-        if kind == "chat" and await presence.presence_leave(arg, self.username):
-            await self.channel_layer.group_send(group, {
-                "type": "chat.presence", "payload": {"room": arg, "left": self.username}})
+        if kind == "chat":
+            await presence.announce(arg, await presence.presence_leave(arg, self.username))
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:
         return payload.get("user_id") not in self.blocked

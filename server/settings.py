@@ -296,6 +296,10 @@ LIVE_MAX_STREAMS = int(os.environ.get("LIVE_MAX_STREAMS", "200"))
 # change stamped earlier but committed later than one the page saw is not missed (the
 # page lists what it already has in the window, so nothing arrives twice).
 LIVE_CATCH_UP_SETTLE_SECONDS = float(os.environ.get("LIVE_CATCH_UP_SETTLE_SECONDS", "10"))
+# Chat presence: each server process renews its liveness and re-asserts its members this
+# often; a process silent for 3 of these (consumers.presence.PRESENCE_STALE_PERIODS: a
+# crash) drops out, its members with it.
+LIVE_PRESENCE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_PRESENCE_HEARTBEAT_SECONDS", "15"))
 
 # --- tracker ---
 # Announce timing: clients are told INTERVAL (+ up to JITTER seconds, spreading the herd
