@@ -15,5 +15,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 django.setup()
 
 from announce.app import application  # noqa: E402
+from server.gctuning import tune_for_server  # noqa: E402
+
+tune_for_server()
 
 __all__ = ["application"]

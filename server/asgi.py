@@ -26,6 +26,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from announce.app import application as announce_app  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
+from server.gctuning import tune_for_server  # noqa: E402
 
 TRACKER_PATHS = ("/announce/", "/scrape/")
 
@@ -48,3 +49,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+tune_for_server()

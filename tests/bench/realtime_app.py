@@ -24,6 +24,7 @@ from django.urls import path  # noqa: E402
 from consumers.live import LiveConsumer, _authorize  # noqa: E402
 from domain.community.selectors import member_blocked_ids, user_for_socket  # noqa: E402
 from domain.events import chat_room_group, user_group  # noqa: E402
+from server.gctuning import tune_for_server  # noqa: E402
 
 
 class NaiveConsumer(AsyncJsonWebsocketConsumer):
@@ -97,3 +98,5 @@ application = ProtocolTypeRouter({
         path("ws-naive/", NaiveConsumer.as_asgi()),
     ])),
 })
+
+tune_for_server()  # as server/asgi.py does
