@@ -7,8 +7,8 @@ What the tracker's tables are taken to mean (the tracker writes them through its
   A row belongs to the period its `recorded_at` falls in.
 - `torrent_statistics.seeders` is the torrent's current seeder count (the low-seeder rule
   reads it when the period is awarded; a torrent without a statistics row counts as 0).
-- `peer_history.downloaded_delta` is the raw download of the interval (token volume, see
-  services.freeleech_tokens_expire).
+- a token's volume is not read from here: the tracker counts what the token made free in
+  `freeleech_tokens.downloaded_bytes` (see services.freeleech_tokens_expire).
 
 A member's seeding time on a torrent in a period is the sum over their peers of that
 torrent, capped at the period's length (two clients seeding the same torrent earn once).

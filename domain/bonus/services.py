@@ -19,8 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F
 from django.utils import timezone
 
 from domain.accounts.models import User, UserStatistics, UserStatus
@@ -244,20 +243,13 @@ def freeleech_token_activate(*, user: User, torrent_id: uuid.UUID,
 def freeleech_tokens_expire(*, now: datetime | None = None) -> int:
     """Expire active tokens past their time or download volume; returns how many.
 
-    The volume used is the member's download on the torrent since activation, summed from
-    peer_history (`downloaded_delta`, the raw figure, taken to be what the client reported);
-    it only ever grows, so a counter the tracker keeps in `downloaded_bytes` is respected.
+    The volume is `downloaded_bytes`: what the tracker made free through the token, counted
+    at announce against the cap and written by its flush (domain/tracker). Raw downloads
+    from peer_history are not the measure: bytes charged past the cap, or downloaded while
+    the whole torrent or site was freeleech, did not use the token.
     """
-    from domain.tracker.models import PeerHistory
-
     now = now or timezone.now()
-    used = (PeerHistory.objects
-            .filter(user_id=OuterRef("user_id"), torrent_id=OuterRef("torrent_id"),
-                    recorded_at__gte=OuterRef("activated_at"))
-            .values("user_id").annotate(total=Sum("downloaded_delta")).values("total"))
     with transaction.atomic():
-        FreeleechToken.objects.filter(status=TokenStatus.ACTIVE).update(
-            downloaded_bytes=Greatest(F("downloaded_bytes"), Coalesce(Subquery(used), 0)))
         due = list(FreeleechToken.objects.select_for_update(skip_locked=True)
                    .filter(status=TokenStatus.ACTIVE)
                    .filter(_expired_condition(now))

@@ -116,28 +116,34 @@ def test_tokens_expire_by_time(holder, invalidated):
     assert invalidated == [holder.pk]
 
 
-def test_tokens_expire_by_download_volume_counted_since_activation(holder, invalidated):
+def test_tokens_expire_once_the_tracker_has_counted_their_cap(holder, invalidated):
     torrent = make_torrent()
     start = timezone.now()
     token = freeleech_token_activate(user=holder, torrent_id=torrent.pk, now=start)
-    # Before activation: not the token's business.
-    history(user=holder, torrent=torrent, recorded_at=start - timedelta(minutes=5),
-            seedtime=0, downloaded=9 * GIB)
-    history(user=holder, torrent=torrent, recorded_at=start + timedelta(minutes=5),
-            seedtime=0, downloaded=3 * GIB)
-    # Another member's download on the same torrent does not count either.
-    history(user=make_user(), torrent=torrent, recorded_at=start + timedelta(minutes=5),
-            seedtime=0, downloaded=9 * GIB)
-
+    # What the tracker's flush writes: the bytes the token made free (see
+    # tests/domain/tracker/test_token_allowance.py for how they are counted).
+    FreeleechToken.objects.filter(pk=token.pk).update(downloaded_bytes=3 * GIB)
     assert freeleech_tokens_expire(now=start + timedelta(minutes=10)) == 0
     token.refresh_from_db()
     assert (token.status, token.downloaded_bytes) == ("active", 3 * GIB)
 
-    history(user=holder, torrent=torrent, recorded_at=start + timedelta(minutes=8),
-            seedtime=0, downloaded=2 * GIB)
+    FreeleechToken.objects.filter(pk=token.pk).update(downloaded_bytes=5 * GIB)
     assert freeleech_tokens_expire(now=start + timedelta(minutes=10)) == 1
     token.refresh_from_db()
     assert (token.status, token.downloaded_bytes) == ("expired", 5 * GIB)
+
+
+def test_raw_downloads_that_the_token_did_not_free_do_not_use_it(holder, invalidated):
+    """peer_history holds what the client downloaded, including bytes charged past the cap
+    or made free by a torrent-wide freeleech: none of it spends the token."""
+    torrent = make_torrent()
+    start = timezone.now()
+    token = freeleech_token_activate(user=holder, torrent_id=torrent.pk, now=start)
+    history(user=holder, torrent=torrent, recorded_at=start + timedelta(minutes=5),
+            seedtime=0, downloaded=9 * GIB)
+    assert freeleech_tokens_expire(now=start + timedelta(minutes=10)) == 0
+    token.refresh_from_db()
+    assert (token.status, token.downloaded_bytes) == ("active", 0)
 
 
 def test_members_see_their_own_tokens_unused_first(holder, invalidated):
