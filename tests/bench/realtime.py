@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -164,8 +165,11 @@ async def measure_room(port: int, path: str, cookies: list[str], server: Server
     server_cpu, client_cpu = cpu_seconds(server.proc.pid), cpu_seconds(os.getpid())
     profiler = None
     if os.environ.get("BENCH_PYSPY"):  # a py-spy profile of the server while publishing
+        spy = shutil.which("py-spy") or str(ROOT / ".venv/bin/py-spy")
+        if not Path(spy).exists():
+            raise SystemExit("BENCH_PYSPY needs py-spy: .venv/bin/pip install py-spy")
         profiler = subprocess.Popen(
-            ["py-spy", "record", "-p", str(server.proc.pid), "-d", str(int(SECONDS)), "-r",
+            [spy, "record", "-p", str(server.proc.pid), "-d", str(int(SECONDS)), "-r",
              "250", "--format", "raw", "-o", os.environ["BENCH_PYSPY"]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     start = time.monotonic()
