@@ -142,7 +142,9 @@ def _trusted(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddres
 
 @lru_cache(maxsize=65536)
 def _normal(ip: str) -> str:
-    addr = ipaddress.ip_address(ip)
+    # An IPv6 zone id ("fe80::1%eth0") names a local interface, means nothing to other
+    # peers, and would carry any text a forged X-Forwarded-For puts after the "%".
+    addr = ipaddress.ip_address(ip.partition("%")[0])
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         return str(addr.ipv4_mapped)
     return str(addr)

@@ -129,10 +129,11 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
     hash_tag = "1" if torrent.info_hashes and request.info_hash.hex() == torrent.info_hashes[0] \
         else "2"
     # The buffer entry's head, as json.dumps would write it (the script appends the
-    # figures): ids, hex and a parsed address need no escaping, the rest is escaped.
+    # figures): uuids, hex and integers need no escaping; every text is escaped.
     entry_prefix = (
         f'{{"t": "{torrent.id}", "u": "{member.id}", "pid": "{peer_hex}", '
-        f'"k": {_json_str(request.key)}, "ip": "{request.ip}", "port": {request.port}, '
+        f'"k": {_json_str(request.key)}, "ip": {_json_str(request.ip)}, '
+        f'"port": {request.port}, '
         f'"nw": {request.numwant}, "cl": {_client(request.peer_id[:8])}, '
         f'"ua": {_json_str(request.user_agent[:255])},'
         + (f' "tk": "{token_id}",' if token_id else ""))

@@ -18,6 +18,7 @@ a statement per member and torrent per batch.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ from psycopg import sql
 
 from domain.tracker import store
 from domain.tracker.models import FlushBatch
+
+log = logging.getLogger(__name__)
 
 TAKE_LUA = r"""
 local id = redis.call('GET', KEYS[2])
@@ -58,6 +61,11 @@ class Batch:
     entries: list[dict[str, Any]]
 
 
+def rejected_key() -> str:
+    """Buffer entries the flush could not read (kept, never credited)."""
+    return f"{store.buffer_key()}:rejected"
+
+
 def _items_key() -> str:
     return store.flushing_key() + ":items"
 
@@ -68,8 +76,18 @@ def flush_take() -> Batch | None:
                  int(settings.TRACKER_FLUSH_BATCH), str(uuid.uuid4()))
     if not got:
         return None
-    raw = r.lrange(_items_key(), 0, -1)
-    return Batch(id=uuid.UUID(got.decode()), entries=[json.loads(x) for x in raw])
+    entries = []
+    for raw in r.lrange(_items_key(), 0, -1):
+        try:
+            entries.append(json.loads(raw))
+        except ValueError:
+            # Never expected (every text in an entry is escaped), but one entry that does
+            # not parse must not stop every later batch: it is kept aside for inspection.
+            log.error("tracker flush: an entry that is not JSON was set aside in %s: %r",
+                      rejected_key(), raw[:200])
+            r.rpush(rejected_key(), raw)
+            r.lrem(_items_key(), 1, raw)  # type: ignore[arg-type]  # once, even if retaken
+    return Batch(id=uuid.UUID(got.decode()), entries=entries)
 
 
 def flush_release(batch: Batch) -> None:
@@ -219,12 +237,17 @@ def user_peer_counts_refresh(cur: Any, user_ids: list[str]) -> None:
     table (after peers left it other than through a flush: the reaper)."""
     if not user_ids:
         return
+    ids = sorted(set(user_ids))
+    # Rows locked in user id order, the order the flush writes them in: a reaper and a
+    # flush touching the same members can never wait on each other in a cycle.
+    cur.execute("SELECT 1 FROM user_statistics WHERE user_id = ANY(%s::uuid[]) "
+                "ORDER BY user_id FOR UPDATE", [ids])
     cur.execute(
         _with_peer_counts(cur, """UPDATE user_statistics us SET (seeding_count,
                leeching_count, seeding_size, updated_at) = (SELECT {peer_counts}, now())
            FROM unnest(%s::uuid[]) AS d(u)
            WHERE us.user_id = d.u"""),
-        [sorted(set(user_ids))])
+        [ids])
 
 
 def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
@@ -239,6 +262,7 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
         a[3] += e["dd"]
         a[4] += e["sn"]
         a[5] += e["ss"]
+    per = dict(sorted(per.items()))  # rows written in user id order (see the reaper)
     users = list(per)
     col = list(zip(*per.values(), strict=True))
     cur.execute(

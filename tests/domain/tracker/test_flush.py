@@ -94,3 +94,35 @@ def test_entries_of_a_deleted_torrent_are_dropped_not_blocking(member):
     assert tracker_flush() == 2
     assert Announce.objects.filter(torrent_id=kept.id).count() == 1
     assert not Announce.objects.filter(torrent_id=gone.id).exists()
+
+
+def test_a_forged_forwarded_address_cannot_rewrite_the_entry(member, settings):
+    """An IPv6 zone id ("%...") in X-Forwarded-For once reached the buffer entry unescaped:
+    a quote in it broke the entry (and every flush after it), and a crafted one could
+    rename fields. The zone is dropped and every text escaped."""
+    from tests.announce.factories import query, raw_get
+
+    settings.TRACKER_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    victim = make_user("member")
+    torrent = make_torrent()
+    forged = f'fe80::1%" "u": "{victim.id}'.encode()  # no comma: XFF splits on those
+    q = query(info_hash=bytes(torrent.info_hash_v1), peer_id=peer_id(), port=7001,
+              uploaded=5 * MB, downloaded=0, left=0, event="started")
+    status, body = raw_get(f"/announce/{member.passkey}", q, ip="10.0.0.1",
+                           headers=[(b"x-forwarded-for", forged)])
+    assert status == 200 and b"failure reason" not in body
+    assert tracker_flush() == 1
+    row = Announce.objects.get(torrent=torrent)
+    assert (row.user_id, row.ip) == (member.id, "fe80::1")
+    assert not Announce.objects.filter(user=victim).exists()
+
+
+def test_an_entry_that_does_not_parse_is_set_aside_not_blocking(member):
+    torrent = make_torrent()
+    _uploads(member, torrent, 1)
+    r = store.client()
+    r.lpush(store.buffer_key(), b'{"t": "broken')  # oldest entry: the first batch has it
+    assert tracker_flush() == 2
+    assert Announce.objects.filter(torrent=torrent).count() == 2
+    assert r.lrange(store.buffer_key() + ":rejected", 0, -1) == [b'{"t": "broken']
+    assert r.llen(store.buffer_key()) == 0
