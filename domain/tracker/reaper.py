@@ -29,11 +29,14 @@ def tracker_reap_stale_peers() -> dict[str, int]:
         with connection.cursor() as cur:
             # One statement deletes and names the owners (a separate read could miss a peer
             # that went stale between the two).
-            cur.execute("DELETE FROM peers WHERE last_announce_at < %s RETURNING user_id",
-                        [cutoff])
-            owners = [str(row[0]) for row in cur.fetchall()]
-            user_peer_counts_refresh(cur, owners)
-        deleted = len(owners)
+            # Owners come back once each, with how many of their peers went (after a long
+            # outage that can be millions of rows; the owners are far fewer).
+            cur.execute("WITH gone AS (DELETE FROM peers WHERE last_announce_at < %s "
+                        "RETURNING user_id) SELECT user_id, count(*) FROM gone "
+                        "GROUP BY user_id", [cutoff])
+            rows = cur.fetchall()
+            user_peer_counts_refresh(cur, [str(user_id) for user_id, _ in rows])
+        deleted = sum(n for _, n in rows)
         # Torrents with no live swarm left have no seeders or leechers.
         TorrentStatistics.objects.exclude(torrent_id__in=active).filter(
             seeders__gt=0).update(seeders=0, updated_at=timezone.now())
