@@ -131,6 +131,9 @@ class _Process:
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
         self.rooms: dict[str, dict[str, int]] = {}  # room -> member -> local sockets
+        # Rooms whose last join or leave may not have reached Redis (a timeout, a lost
+        # reply, a cancel): the heartbeat re-asserts them even with no socket left there.
+        self.unsynced: set[str] = set()
         # One presence command at a time per process, so a heartbeat's "exact" list can
         # never overtake a join or leave that changed it.
         self.lock = asyncio.Lock()
@@ -203,11 +206,17 @@ async def presence_join(room: str, username: str) -> PresenceChange:
             change = await _sync(process, room, "add", [username])
         except BaseException:
             _forget(process, room, username)
+            process.unsynced.add(room)  # the script may have run: the heartbeat corrects
+            _ensure_heartbeat(process)
             raise
-        if process.heartbeat is None or process.heartbeat.done():
-            process.heartbeat = asyncio.create_task(_heartbeat(process),
-                                                    name="chat presence heartbeat")
+        _ensure_heartbeat(process)
     return change
+
+
+def _ensure_heartbeat(process: _Process) -> None:
+    if process.heartbeat is None or process.heartbeat.done():
+        process.heartbeat = asyncio.create_task(_heartbeat(process),
+                                                name="chat presence heartbeat")
 
 
 async def presence_leave(room: str, username: str) -> PresenceChange:
@@ -216,7 +225,14 @@ async def presence_leave(room: str, username: str) -> PresenceChange:
     async with process.lock:
         if not _forget(process, room, username):
             return _NO_CHANGE
-        change = await _sync(process, room, "remove", [username])
+        try:
+            change = await _sync(process, room, "remove", [username])
+        except BaseException:
+            # Left here, maybe still listed in Redis: without a retry the member would
+            # show as present for as long as this process lives.
+            process.unsynced.add(room)
+            _ensure_heartbeat(process)
+            raise
     return PresenceChange(members=[], joined=change.joined, left=change.left)
 
 
@@ -243,23 +259,24 @@ async def presence_heartbeat_once(process: _Process | None = None) -> None:
     """Renew this process's liveness, re-assert its members and sweep dead processes'
     entries out of every room it has sockets in, announcing what changed."""
     process = process or _process()
-    for room in list(process.rooms):
+    for room in sorted(set(process.rooms) | process.unsynced):
         async with process.lock:
             names = list(process.rooms.get(room, {}))
-            if not names:
+            if not names and room not in process.unsynced:
                 continue
             try:
                 change = await _sync(process, room, "exact", names)
             except Exception:
                 log.exception("presence heartbeat for %s failed", room)
                 continue
+            process.unsynced.discard(room)
         await announce(room, change)
 
 
 async def _heartbeat(process: _Process) -> None:
     while True:
         await asyncio.sleep(settings.LIVE_PRESENCE_HEARTBEAT_SECONDS)
-        if not process.rooms:
+        if not process.rooms and not process.unsynced:
             process.heartbeat = None  # no await since the check: a join starts a new one
             return
         try:

@@ -165,3 +165,35 @@ async def test_the_heartbeat_stops_when_the_process_has_no_members(room, setting
     assert heartbeat.done()
     assert presence._process().heartbeat is None
     assert presence._process().rooms == {}
+
+
+async def test_a_leave_that_did_not_reach_redis_is_corrected_by_the_heartbeat(room, settings):
+    """The member's last socket here closed while Redis was unreachable: the leave failed,
+    and without a retry they would show as present for as long as this process lives."""
+    import socket
+
+    import redis.asyncio as aioredis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    settings.LIVE_PRESENCE_HEARTBEAT_SECONDS = 0.2
+    await presence.presence_join(room, "alice")
+    assert "alice" in await stored(room)
+
+    with socket.socket() as s:  # a port nothing listens on: Redis "down"
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    loop = asyncio.get_running_loop()
+    working = presence._clients[loop]
+    presence._clients[loop] = aioredis.Redis(host="127.0.0.1", port=dead_port,
+                                             socket_connect_timeout=0.5)
+    try:
+        with pytest.raises(RedisConnectionError):
+            await presence.presence_leave(room, "alice")
+    finally:
+        presence._clients[loop] = working
+    assert "alice" in await stored(room)  # the leave never got there
+
+    await presence.presence_heartbeat_once()
+    assert "alice" not in await stored(room)
+    await asyncio.sleep(0.6)  # nothing left to re-assert: the heartbeat ends
+    assert presence._process().heartbeat is None
