@@ -13,6 +13,10 @@ from tests.factories import make_user
 TEST_CACHE_PREFIX = f"test{os.getpid()}"
 django_settings.CACHES["default"]["KEY_PREFIX"] = TEST_CACHE_PREFIX
 
+# Tests import server.asgi: the server's gc.freeze() (server/gctuning.py) would pin
+# whatever this test process had made by then for the rest of the run.
+os.environ.setdefault("SERVER_GC_FREEZE", "0")
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache_after_each_test():

@@ -15,11 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = "import gc, {module}; print(gc.get_freeze_count(), *gc.get_threshold())"
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without the GC switches (tests/conftest.py turns the
+    freeze off for the test process itself)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SERVER_GC_")}
+
+
 def _probe(module: str, **env: str) -> list[int]:
     out = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module)], cwd=ROOT, check=True,
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "server.settings", **env})
+        env={**_clean_env(), "DJANGO_SETTINGS_MODULE": "server.settings", **env})
     return [int(x) for x in out.stdout.split()]
 
 
@@ -40,7 +46,7 @@ def test_the_environment_can_put_the_defaults_back():
 def test_a_bad_threshold_setting_says_what_is_expected():
     result = subprocess.run(
         [sys.executable, "-c", "import server.asgi"], cwd=ROOT, capture_output=True,
-        text=True, timeout=120, env={**os.environ, "DJANGO_SETTINGS_MODULE": "server.settings",
+        text=True, timeout=120, env={**_clean_env(), "DJANGO_SETTINGS_MODULE": "server.settings",
                                      "SERVER_GC_THRESHOLDS": "lots"})
     assert result.returncode != 0
     assert "SERVER_GC_THRESHOLDS must be three whole numbers" in result.stderr
