@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
+from psycopg import sql
 
 from domain.bonus.earning import bonus_award_due_periods, bonus_award_period, earning_key
 from domain.bonus.models import BonusRule, BonusTransaction, EarningPeriod
@@ -191,13 +192,14 @@ def test_due_periods_catch_up_in_order_and_resume_after_a_crash(member, settings
 
     with connection.cursor() as cursor:
         # The third period fails: the first two stay awarded.
-        cursor.execute(f"""
+        # A function body takes no bind parameters: the moment goes in as a quoted literal.
+        cursor.execute(sql.SQL("""
             CREATE FUNCTION test_crash() RETURNS trigger LANGUAGE plpgsql AS
-            $$ BEGIN IF NEW.period_start = '{(START + timedelta(hours=2)).isoformat()}'
+            $$ BEGIN IF NEW.period_start = {}
                THEN RAISE EXCEPTION 'simulated crash'; END IF; RETURN NEW; END $$;
             CREATE TRIGGER test_crash BEFORE UPDATE ON bonus_earning_periods
             FOR EACH ROW EXECUTE FUNCTION test_crash();
-        """)
+        """).format(sql.Literal(START + timedelta(hours=2))))
     with pytest.raises(Exception, match="simulated crash"):
         bonus_award_due_periods(now=now)
     member.refresh_from_db()
