@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+from collections.abc import Iterator
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
@@ -39,31 +40,26 @@ def unquote(value: bytes) -> bytes:
     return unquote_to_bytes(value)
 
 
+def _pairs(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(name, value) of each parameter, percent-decoded, in order."""
+    for part in raw.split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            yield (unquote(name) if b"%" in name else name,
+                   unquote(value) if b"%" in value else value)
+
+
 def query_params(raw: bytes) -> dict[bytes, list[bytes]]:
     """Every value of every parameter, in order (scrape repeats info_hash)."""
     params: dict[bytes, list[bytes]] = {}
-    for part in raw.split(b"&"):
-        if not part:
-            continue
-        name, _, value = part.partition(b"=")
-        if b"%" in name:
-            name = unquote(name)
-        if b"%" in value:
-            value = unquote(value)
+    for name, value in _pairs(raw):
         params.setdefault(name, []).append(value)
     return params
 
 
 def query_last(raw: bytes) -> dict[bytes, bytes]:
     """The last value of each parameter (an announce names each once)."""
-    params: dict[bytes, bytes] = {}
-    for part in raw.split(b"&"):
-        if part:
-            name, _, value = part.partition(b"=")
-            if b"%" in name:
-                name = unquote(name)
-            params[name] = unquote(value) if b"%" in value else value
-    return params
+    return dict(_pairs(raw))
 
 
 def _required(params: dict[bytes, bytes], name: str) -> bytes:
