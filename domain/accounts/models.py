@@ -399,3 +399,48 @@ class AchievementRule(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.title} (tier {self.tier})"
+
+
+class ApiKeyScope(models.TextChoices):
+    """What an API key may do: a leaked search-only key cannot take a member's ratio."""
+
+    SEARCH = "search", "Search and read torrents"
+    DOWNLOAD = "download", "Download .torrent files"
+    UPLOAD = "upload", "Upload torrents"
+    ACCOUNT = "account", "Read the account, spend bonus points, requests"
+
+
+class ApiKey(UUIDModel):
+    """A member's key for the JSON API and Torznab. Only the SHA-256 of the token is kept
+    (the token is 160 random bits, so a plain hash is enough: nothing to brute-force);
+    `prefix` is its first characters, shown so the member can tell keys apart."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=64)
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = ArrayField(models.CharField(max_length=16, choices=ApiKeyScope.choices),
+                        default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "api_keys"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="api_keys_user_idx",
+                         condition=Q(revoked_at__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(key_hash__regex=r"^[0-9a-f]{64}$"),
+                                   name="api_keys_key_hash_sha256"),
+            models.CheckConstraint(
+                condition=Q(scopes__contained_by=ApiKeyScope.values) & ~Q(scopes=[]),
+                name="api_keys_scopes_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="api_keys_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
