@@ -87,12 +87,41 @@ class BrowseFilters:
     sort: str = "time"
     order: str = "desc"
     status: str = ""
+    # The machine face's filters (frontend/api): any of several categories (each with its
+    # subcategories), external ids, and a TV season/episode matched in the release name.
+    categories: tuple[str, ...] = ()
+    imdb_id: str = ""
+    tmdb_id: int | None = None
+    tvdb_id: int | None = None
+    season: int | None = None
+    episode: str = ""
+    doubleup: bool = False
+    featured: bool = False
 
 
-def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
-                    per_page: int | None = None) -> Page:
-    """One page of torrents for the browse and search pages, in a fixed number of
-    queries (count, page, tags prefetch) whatever the page size."""
+def _episode_pattern(season: int | None, episode: str) -> str | None:
+    """A regular expression (upper case, for the trigram index on upper(name)) for a
+    season/episode the way release names spell them: S01E02, S01, or a daily show's
+    2024.03.15 (season=2024, ep=03/15)."""
+    if season is None:
+        return None
+    episode = episode.strip()
+    if season >= 1000:
+        if not episode:
+            return rf"(^|[^0-9]){season}([^0-9]|$)"
+        parts = [p for p in re.split(r"[/.\-]", episode) if p.isdigit()][:2]
+        if not parts:
+            return None
+        return rf"{season}[. _-]?" + "[. _-]?".join(f"0*{int(p)}" for p in parts) \
+            + "([^0-9]|$)"
+    if episode.isdigit():
+        return rf"(^|[^A-Z0-9])S0*{season}E0*{int(episode)}([^0-9]|$)"
+    return rf"(^|[^A-Z0-9])S0*{season}([^0-9]|$)"
+
+
+def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torrent], bool]:
+    """The filtered, ordered torrents of a browse or API search, and whether the order is
+    by relevance. Every list of torrents (page, feed of the API, Torznab) is built here."""
     from domain.search.backends import SearchBackendError, search_backend
 
     qs = _annotate_uploader_visible(torrents_visible(user), user)
@@ -101,6 +130,22 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
     if filters.category:
         qs = qs.filter(Q(category__slug=filters.category)
                        | Q(category__parent__slug=filters.category))
+    if filters.categories:
+        qs = qs.filter(Q(category__slug__in=filters.categories)
+                       | Q(category__parent__slug__in=filters.categories))
+    if filters.imdb_id:
+        qs = qs.filter(metadata__imdb_id=filters.imdb_id)
+    if filters.tmdb_id is not None:
+        qs = qs.filter(metadata__tmdb_id=filters.tmdb_id)
+    if filters.tvdb_id is not None:
+        qs = qs.filter(metadata__tvdb_id=filters.tvdb_id)
+    if filters.doubleup:
+        qs = qs.filter(is_double_upload=True)
+    if filters.featured:
+        qs = qs.filter(is_featured=True)
+    pattern = _episode_pattern(filters.season, filters.episode)
+    if pattern is not None:
+        qs = qs.extra(where=["upper(torrents.name) ~ %s"], params=[pattern])
     for tag in filters.tags:
         qs = qs.filter(tag_assignments__tag__name=tag)
     if filters.freeleech:
@@ -138,6 +183,10 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
         else F(field).desc(nulls_last=True)
     qs = (qs.order_by("-rank", "-created_at") if ranked  # type: ignore[misc]
           else qs.order_by(ordering, "-id"))
+    return qs, ranked
+
+
+def _listing(qs: QuerySet[Torrent], filters: BrowseFilters) -> QuerySet[Torrent]:
     qs = qs.select_related("category", "category__parent", "statistics", "uploader") \
         .prefetch_related(Prefetch("tag_assignments",
                                    queryset=TorrentTagAssignment.objects.select_related("tag")
@@ -145,8 +194,38 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
         .defer("info_dict", "description", "search_vector")
     if filters.tags:
         qs = qs.distinct()
-    paginator = Paginator(qs, per_page or settings.TORRENTS_PER_PAGE)
+    return qs
+
+
+def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
+                    per_page: int | None = None) -> Page:
+    """One page of torrents for the browse and search pages, in a fixed number of
+    queries (count, page, tags prefetch) whatever the page size."""
+    qs, _ranked = _browse_queryset(user, filters)
+    paginator = Paginator(_listing(qs, filters), per_page or settings.TORRENTS_PER_PAGE)
     return paginator.get_page(page)
+
+
+@dataclass(frozen=True)
+class TorrentSlice:
+    total: int
+    offset: int
+    items: list[Torrent]
+
+
+def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
+                    limit: int = 100) -> TorrentSlice:
+    """Torrents `offset`..`offset+limit` of a search, with the total, for the API and
+    Torznab: offset paging (an offset past the end is an empty slice, not the last page as
+    the browse page's paginator gives), in three queries (count, slice, tags)."""
+    offset, limit = max(0, offset), max(0, limit)
+    qs, _ranked = _browse_queryset(user, filters)
+    listing = _listing(qs, filters)
+    items = list(listing[offset:offset + limit]) if limit else []
+    # When the whole result is in hand, its length is the total: no count query.
+    total = (len(items) if offset == 0 and len(items) < limit
+             else listing.order_by().count())
+    return TorrentSlice(total=total, offset=offset, items=items)
 
 
 @dataclass
