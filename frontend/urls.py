@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("frontend.community.urls")),
     path("", include("frontend.bonus.urls")),
     path("staff/", include("frontend.staff.urls")),
+    path("", include("frontend.api.urls")),
 ]

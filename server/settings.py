@@ -326,3 +326,13 @@ TRACKER_PEER_COUNTS_THROTTLE_MS = int(os.environ.get("TRACKER_PEER_COUNTS_THROTT
 TRACKER_FLUSH_SECONDS = float(os.environ.get("TRACKER_FLUSH_SECONDS", "10"))
 TRACKER_FLUSH_BATCH = int(os.environ.get("TRACKER_FLUSH_BATCH", "5000"))
 TRACKER_REAP_SECONDS = float(os.environ.get("TRACKER_REAP_SECONDS", "3600"))
+
+# --- API (frontend/api) ---
+# Requests per window per address and per API key; past them, HTTP 429 with Retry-After.
+API_RATE_WINDOW_SECONDS = int(os.environ.get("API_RATE_WINDOW_SECONDS", "60"))
+API_RATE_PER_IP = int(os.environ.get("API_RATE_PER_IP", "240"))
+API_RATE_PER_KEY = int(os.environ.get("API_RATE_PER_KEY", "120"))
+# .torrent downloads per key per window (a leaked key cannot empty the catalog at once).
+API_DOWNLOADS_PER_KEY = int(os.environ.get("API_DOWNLOADS_PER_KEY", "60"))
+# The JSON API's Swagger UI is served from django-ninja's own static files (no CDN).
+INSTALLED_APPS.append("ninja")
