@@ -232,6 +232,15 @@ SEARCH_QUEUE_BACKOFF_SECONDS = int(os.environ.get("SEARCH_QUEUE_BACKOFF_SECONDS"
 SEARCH_QUEUE_PURGE_SECONDS = int(os.environ.get("SEARCH_QUEUE_PURGE_SECONDS", str(7 * 86400)))
 SEARCH_QUEUE_KEEP_DAYS = int(os.environ.get("SEARCH_QUEUE_KEEP_DAYS", "7"))
 
+# --- requests (domain/catalog/requests.py) ---
+# The least bounty a request is created with or a vote adds (bonus points); how long a
+# requester must wait before filling their own request with their own upload (others get
+# the first chance at the bounty); requests per browse page.
+REQUEST_MIN_BOUNTY = os.environ.get("REQUEST_MIN_BOUNTY", "100")
+REQUEST_MAX_BOUNTY = os.environ.get("REQUEST_MAX_BOUNTY", "10000000")
+REQUEST_SELF_FILL_GRACE_HOURS = int(os.environ.get("REQUEST_SELF_FILL_GRACE_HOURS", "72"))
+REQUESTS_PER_PAGE = int(os.environ.get("REQUESTS_PER_PAGE", "50"))
+
 # --- bonus ---
 # Earning: each period of BONUS_EARNING_PERIOD_SECONDS is awarded once, after the tracker's
 # flush has had BONUS_EARNING_GRACE_SECONDS to write its peer_history rows; beat looks for due

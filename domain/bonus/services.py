@@ -269,3 +269,48 @@ def _expired_condition(now: datetime) -> Any:
 
     return Q(expires_at__lte=now) | Q(max_download_bytes__isnull=False,
                                       downloaded_bytes__gte=F("max_download_bytes"))
+
+
+# --- request bounties (domain/catalog/requests.py moves points only through these) -------
+
+def bonus_bounty_place(*, user_id: uuid.UUID, amount: Decimal, request_id: uuid.UUID,
+                       title: str) -> BonusTransaction:
+    """Take a bounty from a member, or raise ValidationFailed (field "amount") moving
+    nothing when the balance is short. Call inside the vote's transaction."""
+    return _debit(user_id=user_id, amount=amount, transaction_type=TransactionType.BOUNTY_PLACED,
+                  description=f"Bounty on request: {title}",
+                  metadata={"request_id": str(request_id)})
+
+
+def bonus_bounty_credit(*, user_id: uuid.UUID, amount: Decimal, request_id: uuid.UUID,
+                        title: str, awarded: bool, counterparty_id: uuid.UUID | None = None,
+                        acting_user_id: uuid.UUID | None = None) -> BonusTransaction:
+    """Pay a bounty to its filler (`awarded`) or back to a voter (a refund)."""
+    kind = TransactionType.BOUNTY_AWARDED if awarded else TransactionType.BOUNTY_REFUND
+    what = "Bounty won" if awarded else "Bounty refunded"
+    return _credit(user_id=user_id, amount=amount, transaction_type=kind,
+                   description=f"{what}: {title}", counterparty_id=counterparty_id,
+                   acting_user_id=acting_user_id, metadata={"request_id": str(request_id)})
+
+
+def bonus_bounty_reclaim(*, user_id: uuid.UUID, amount: Decimal, request_id: uuid.UUID,
+                         title: str, acting_user_id: uuid.UUID | None = None
+                         ) -> tuple[Decimal, BonusTransaction | None]:
+    """Take back an awarded bounty from its filler when a fill is undone: as much of
+    `amount` as the filler still has (balances never go negative). Returns what was
+    taken and its ledger row (None when the filler had nothing left)."""
+    with transaction.atomic():
+        _lock_users([user_id])
+        balance = User.objects.filter(pk=user_id).values_list("bonus_points", flat=True).get()
+        taken = min(balance, amount)
+        if taken <= 0:
+            return Decimal("0"), None
+        # A negative bounty_awarded row: the award reversed (a refund is money going
+        # back to a voter, which this is not).
+        entry = _debit(user_id=user_id, amount=taken,
+                       transaction_type=TransactionType.BOUNTY_AWARDED,
+                       description=f"Bounty returned (request unfilled): {title}",
+                       acting_user_id=acting_user_id,
+                       metadata={"request_id": str(request_id),
+                                 "shortfall": str(amount - taken)})
+    return taken, entry

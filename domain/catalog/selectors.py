@@ -350,3 +350,19 @@ def comment_target(*, comment_id: uuid.UUID) -> uuid.UUID:
     if target is None:
         raise NotFound("That comment does not exist.")
     return target
+
+
+def comment_page_url(*, target_type: str, target_id: uuid.UUID) -> str:
+    """The page a comment is shown on (torrents, requests and collections share comments)."""
+    if target_type == TargetType.REQUEST:
+        return f"/requests/{target_id}/"
+    if target_type == TargetType.COLLECTION:
+        return f"/collections/{target_id}/"
+    return f"/torrents/{target_id}/"
+
+
+def comment_target_url(*, comment_id: uuid.UUID) -> str:
+    row = Comment.objects.filter(pk=comment_id).values_list("target_type", "target_id").first()
+    if row is None:
+        raise NotFound("That comment does not exist.")
+    return comment_page_url(target_type=row[0], target_id=row[1])

@@ -238,7 +238,9 @@ def comment_edit(request: AuthedRequest, comment_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.comment_edit(actor=request.user, comment_id=comment_id,
                               body=form.cleaned_data["body"])
-        return redirect(f"{_torrent_url(comment.target_id)}#comment-{comment.pk}")
+        page = selectors.comment_page_url(target_type=comment.target_type,
+                                          target_id=comment.target_id)
+        return redirect(f"{page}#comment-{comment.pk}")
     return render(request, "torrents/comment_edit.html", {"form": form, "comment": comment},
                   status=400 if form.errors else 200)
 
@@ -246,9 +248,9 @@ def comment_edit(request: AuthedRequest, comment_id: uuid.UUID) -> HttpResponse:
 @login_required
 @require_POST
 def comment_delete(request: AuthedRequest, comment_id: uuid.UUID) -> HttpResponse:
-    target = selectors.comment_target(comment_id=comment_id)
+    page = selectors.comment_target_url(comment_id=comment_id)
     services.comment_delete(actor=request.user, comment_id=comment_id, ip_address=_ip(request))
-    return redirect(_torrent_url(target) + "#comments")
+    return redirect(page + "#comments")
 
 
 @login_required
