@@ -281,6 +281,15 @@ INVITE_VALID_DAYS = int(os.environ.get("INVITE_VALID_DAYS", "7"))
 LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5"))
 LOGIN_MAX_FAILURES_PER_IP = int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "20"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
+# Wrong second-factor codes per account (any source) before its 2FA step locks for the window.
+LOGIN_MAX_2FA_FAILURES = int(os.environ.get("LOGIN_MAX_2FA_FAILURES", "5"))
+# Wrong passwords re-asked in settings (password, email, 2FA changes) per account per window.
+PASSWORD_RECHECK_MAX_FAILURES = int(os.environ.get("PASSWORD_RECHECK_MAX_FAILURES", "5"))
+# Sign-up attempts per source address per hour (every registration mode).
+REGISTRATION_PER_IP_PER_HOUR = int(os.environ.get("REGISTRATION_PER_IP_PER_HOUR", "10"))
+# Comments (posts and edits) and tag actions (adds and votes) per member per minute.
+CATALOG_COMMENTS_PER_MINUTE = int(os.environ.get("CATALOG_COMMENTS_PER_MINUTE", "6"))
+CATALOG_TAG_ACTIONS_PER_MINUTE = int(os.environ.get("CATALOG_TAG_ACTIONS_PER_MINUTE", "30"))
 # Logs banned members out on their next request and holds staff to 2FA enrolment.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,

@@ -52,6 +52,7 @@ from domain.events import publish_on_commit, user_group
 from domain.moderation.bans import ban_for_email, ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
 from domain.moderation.services import audit_log_write
+from domain.ratelimit import rate_limit_hit
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,10 @@ def account_register(*, username: str, email: str, password: str, invite_code: s
     if reason is not None:
         raise NotPermitted("Registration from your address is not allowed.",
                            code="ip_banned")
+    # Open registration invites scripted sign-ups: each address gets a few tries an hour.
+    rate_limit_hit(key=f"register:ip:{ip or '-'}", limit=settings.REGISTRATION_PER_IP_PER_HOUR,
+                   window_seconds=3600,
+                   message="Too many sign-ups from your address. Try again in an hour.")
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise ValidationFailed("2-32 letters, digits, dots, dashes or underscores.",
@@ -250,46 +255,69 @@ def invite_revoke(*, user: User, invite_id: uuid.UUID | str, ip: str | None = No
 
 # --- Login --------------------------------------------------------------------------------
 
-def _account_key(login: str) -> str:
-    """The per-account counter: by user id when the login names an account (so its
-    username and its email share one budget), else by the login text itself."""
+def _account_id_key(login: str) -> str:
+    """Who the login names: by user id when it names an account (so its username and its
+    email share one budget), else the login text itself."""
     login = login.strip()
     user_id = (User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login))
                .values_list("pk", flat=True).first())
     if user_id is not None:
-        return f"login:fail:user:{user_id}"
-    return f"login:fail:name:{hashlib.sha256(login.lower().encode()).hexdigest()}"
+        return f"user:{user_id}"
+    return f"name:{hashlib.sha256(login.lower().encode()).hexdigest()}"
 
 
-def _limits(account_key: str, ip: str | None) -> list[tuple[str, int]]:
-    limits = [(account_key, settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)]
+def _password_keys(account: str, ip: str | None) -> list[tuple[str, int]]:
+    """Failed passwords count per account *and source address*, so nobody can lock a
+    member (staff included) out of their account from elsewhere by failing on purpose;
+    the per-address budget bounds how many accounts one source may try."""
+    keys = [(f"login:fail:{account}:ip:{ip or '-'}", settings.LOGIN_MAX_FAILURES_PER_ACCOUNT)]
     if ip:
-        limits.append((f"login:fail:ip:{ip}", settings.LOGIN_MAX_FAILURES_PER_IP))
-    return limits
+        keys.append((f"login:fail:ip:{ip}", settings.LOGIN_MAX_FAILURES_PER_IP))
+    return keys
 
 
-def login_rate_check(*, login: str, ip: str | None, account_key: str | None = None) -> None:
-    """Refuse further tries once an account or an address has failed too often within
-    LOGIN_FAILURE_WINDOW_SECONDS (failed passwords and failed 2FA codes both count)."""
-    limits = _limits(account_key or _account_key(login), ip)
+def _second_factor_keys(user_id: Any, ip: str | None) -> list[tuple[str, int]]:
+    """Wrong second-factor codes count per account from any source: only someone who
+    knows the password gets this far, and a correct password must not reset this count
+    (that let password + wrong codes repeat forever). Only a full login clears it."""
+    keys = [(f"login:2fa:user:{user_id}", settings.LOGIN_MAX_2FA_FAILURES)]
+    if ip:
+        keys.append((f"login:fail:ip:{ip}", settings.LOGIN_MAX_FAILURES_PER_IP))
+    return keys
+
+
+def _limits_check(limits: list[tuple[str, int]], *,
+                  message: str = "Too many failed logins. Try again in a few minutes.") -> None:
     counts = cache.get_many([key for key, _ in limits])
     for key, limit in limits:
         if int(counts.get(key) or 0) >= limit:
-            raise RateLimited("Too many failed logins. Try again in a few minutes.",
-                              retry_after=float(settings.LOGIN_FAILURE_WINDOW_SECONDS))
+            raise RateLimited(message, retry_after=float(settings.LOGIN_FAILURE_WINDOW_SECONDS))
 
 
-def _login_failed(*, login: str, ip: str | None, user: User | None, reason: str,
-                  user_agent: str = "") -> None:
+def _limits_count(limits: list[tuple[str, int]]) -> None:
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    account_key = f"login:fail:user:{user.pk}" if user is not None else _account_key(login)
-    for key, _ in _limits(account_key, ip):
+    for key, _ in limits:
         # add() starts the window; incr() never extends it, so the lockout does end.
         cache.add(key, 0, window)
         try:
             cache.incr(key)
         except ValueError:
             cache.set(key, 1, window)
+
+
+def login_rate_check(*, login: str, ip: str | None) -> None:
+    """Refuse further password tries once this account has failed too often from this
+    address, or this address too often overall, within LOGIN_FAILURE_WINDOW_SECONDS."""
+    _limits_check(_password_keys(_account_id_key(login), ip))
+
+
+def _login_failed(*, login: str, ip: str | None, user: User | None, reason: str,
+                  user_agent: str = "") -> None:
+    if reason == "2fa" and user is not None:
+        _limits_count(_second_factor_keys(user.pk, ip))
+    else:
+        account = f"user:{user.pk}" if user is not None else _account_id_key(login)
+        _limits_count(_password_keys(account, ip))
     with transaction.atomic():
         audit_log_write(action="login.failed", actor=None,
                         target_type=TargetType.USER if user else "",
@@ -348,14 +376,16 @@ def login_attempt(*, login: str, password: str, ip: str | None, user_agent: str 
                    metadata={"reason": refusal})
         raise NotPermitted(refusal, code="login_refused")
     two_factor = UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()
-    cache.delete(f"login:fail:user:{user.pk}")
     return LoginResult(user=user, needs_2fa=two_factor,
                        must_enrol_2fa=not two_factor and user.group.requires_2fa)
 
 
 def login_succeeded(*, user: User, ip: str | None, user_agent: str = "",
                     method: str = "password") -> None:
-    """Record a completed login (after the second factor, when there is one)."""
+    """Record a completed login (after the second factor, when there is one): the failure
+    counts of this account from this source, and its second-factor count, start again."""
+    cache.delete_many([f"login:fail:user:{user.pk}:ip:{ip or '-'}",
+                       f"login:2fa:user:{user.pk}"])
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(last_ip=ip, last_seen_at=timezone.now())
         _audit("login.success", user=user, ip=ip, user_agent=user_agent,
@@ -445,11 +475,21 @@ def user_sessions_cleanup(*, now: Any = None, keep_days: int | None = None) -> i
 
 # --- Password, email, passkey, privacy -----------------------------------------------------
 
+def _password_recheck(user: User, password: str, *, field: str, message: str) -> None:
+    """The password asked again before a sensitive setting changes. Wrong answers count
+    per account, so a left-open session cannot be used to guess the password."""
+    limits = [(f"pwcheck:user:{user.pk}", settings.PASSWORD_RECHECK_MAX_FAILURES)]
+    _limits_check(limits, message="Too many wrong passwords. Try again in a few minutes.")
+    if not user.check_password(password or ""):
+        _limits_count(limits)
+        raise ValidationFailed(message, field=field)
+
+
 def password_change(*, user: User, old_password: str, new_password: str,
                     current_session_key: str | None, ip: str | None = None) -> None:
     """Change the password; every other session ends (this one stays logged in)."""
-    if not user.check_password(old_password or ""):
-        raise ValidationFailed("Your current password is not correct.", field="old_password")
+    _password_recheck(user, old_password, field="old_password",
+                      message="Your current password is not correct.")
     try:
         validate_password(new_password, user)
     except ValidationError as exc:
@@ -464,8 +504,7 @@ def password_change(*, user: User, old_password: str, new_password: str,
 
 def email_change(*, user: User, password: str, new_email: str, ip: str | None = None
                  ) -> None:
-    if not user.check_password(password or ""):
-        raise ValidationFailed("Your password is not correct.", field="password")
+    _password_recheck(user, password, field="password", message="Your password is not correct.")
     email = _check_new_email(new_email, exclude_user=user)
     with transaction.atomic():
         old = user.email
@@ -598,7 +637,7 @@ def two_factor_verify(*, user: User, code: str, ip: str | None = None,
                       user_agent: str = "") -> str:
     """Check a TOTP or backup code at login. Returns "totp" or "backup"; a backup code is
     spent. Wrong codes count towards the login rate limit and are audited."""
-    login_rate_check(login=user.username, ip=ip, account_key=f"login:fail:user:{user.pk}")
+    _limits_check(_second_factor_keys(user.pk, ip))
     with transaction.atomic():
         row = UserTwoFactor.objects.select_for_update().filter(user=user,
                                                                is_enabled=True).first()
@@ -625,8 +664,7 @@ def two_factor_verify(*, user: User, code: str, ip: str | None = None,
 def two_factor_disable(*, user: User, password: str, ip: str | None = None) -> None:
     if user.group.requires_2fa:
         raise NotPermitted("Your class requires two-factor authentication.")
-    if not user.check_password(password or ""):
-        raise ValidationFailed("Your password is not correct.", field="password")
+    _password_recheck(user, password, field="password", message="Your password is not correct.")
     with transaction.atomic():
         deleted, _ = UserTwoFactor.objects.filter(user=user).delete()
         if not deleted:
@@ -636,8 +674,7 @@ def two_factor_disable(*, user: User, password: str, ip: str | None = None) -> N
 
 def two_factor_backup_codes_regenerate(*, user: User, password: str, ip: str | None = None
                                        ) -> list[str]:
-    if not user.check_password(password or ""):
-        raise ValidationFailed("Your password is not correct.", field="password")
+    _password_recheck(user, password, field="password", message="Your password is not correct.")
     with transaction.atomic():
         row = UserTwoFactor.objects.select_for_update().filter(user=user,
                                                                is_enabled=True).first()

@@ -49,6 +49,7 @@ from domain.events import MODERATION_GROUP, publish_on_commit
 from domain.moderation.bans import ban_active_for_user
 from domain.moderation.models import ModerationQueueItem, QueueSource, QueueStatus
 from domain.moderation.services import audit_log_write
+from domain.ratelimit import rate_limit_hit
 from domain.search.models import IndexOperation
 from domain.search.services import search_enqueue
 from domain.tracker.cache import invalidate_torrent
@@ -344,6 +345,7 @@ def _tag_add(*, user: User, torrent: Torrent, name: str) -> TorrentTagAssignment
 
 def torrent_tag_add(*, user: User, torrent_id: uuid.UUID, name: str) -> TorrentTagAssignment:
     require_perm(user, Perm.TAG_VOTE, "Your account may not tag torrents.")
+    _tag_rate_limit(user)
     with transaction.atomic():
         torrent = _get_torrent(torrent_id)
         if not _can_see(user, torrent):
@@ -359,6 +361,7 @@ def torrent_tag_vote(*, user: User, assignment_id: uuid.UUID, vote: int) -> int 
     require_perm(user, Perm.TAG_VOTE, "Your account may not vote on tags.")
     if vote not in (1, -1):
         raise ValidationFailed("A tag vote is up or down.", field="vote")
+    _tag_rate_limit(user)
     with transaction.atomic():
         assignment = (TorrentTagAssignment.objects.select_for_update()
                       .select_related("torrent").filter(pk=assignment_id,
@@ -391,10 +394,21 @@ def _comment_body(body: str) -> str:
     return body
 
 
+def _comment_rate_limit(user: User) -> None:
+    rate_limit_hit(key=f"comment:{user.pk}", limit=settings.CATALOG_COMMENTS_PER_MINUTE,
+                   window_seconds=60, message="You are commenting too fast. Wait a minute.")
+
+
+def _tag_rate_limit(user: User) -> None:
+    rate_limit_hit(key=f"tag:{user.pk}", limit=settings.CATALOG_TAG_ACTIONS_PER_MINUTE,
+                   window_seconds=60, message="You are tagging too fast. Wait a minute.")
+
+
 def comment_post(*, author: User, torrent_id: uuid.UUID, body: str,
                  quoted_id: uuid.UUID | None = None) -> Comment:
     require_perm(author, Perm.COMMENT, "Your account may not post comments.")
     body = _comment_body(body)
+    _comment_rate_limit(author)
     with transaction.atomic():
         torrent = _get_torrent(torrent_id)
         if not _can_see(author, torrent):
@@ -425,6 +439,7 @@ def comment_post(*, author: User, torrent_id: uuid.UUID, body: str,
 
 def comment_edit(*, actor: User, comment_id: uuid.UUID, body: str) -> Comment:
     body = _comment_body(body)
+    _comment_rate_limit(actor)
     with transaction.atomic():
         comment = (Comment.objects.select_for_update()
                    .filter(pk=comment_id, deleted_at__isnull=True).first())

@@ -38,10 +38,10 @@ from domain.community.models import (
     PrivateMessage,
 )
 from domain.community.notifications import notification_send
-from domain.community.ratelimit import rate_limit_hit
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import chat_room_group, forum_topic_group, publish_on_commit, user_group
 from domain.moderation.services import audit_log_write
+from domain.ratelimit import rate_limit_hit
 
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{2,32})")
 MAX_MENTIONS = 10

@@ -176,20 +176,46 @@ def test_disabled_and_account_banned_members_are_refused(member, moderator):
         _login(member)
 
 
-def test_failures_are_audited_and_rate_limited_per_account(member, settings):
+def test_failures_are_audited_and_rate_limited_per_account_and_source(member, settings):
     settings.LOGIN_MAX_FAILURES_PER_ACCOUNT = 3
+    attacker = fresh_ip()
     for _ in range(3):
         with pytest.raises(ValidationFailed):
-            _login(member, password="wrong-password-1")
+            _login(member, password="wrong-password-1", ip=attacker)
     with pytest.raises(RateLimited):
-        _login(member)  # even the right password waits out the window
+        _login(member, ip=attacker)  # even the right password waits out the window there
     with pytest.raises(RateLimited):
-        _login(member.email)  # the email names the same account
+        _login(member.email, ip=attacker)  # the email names the same account
     failures = AuditLog.objects.filter(action="login.failed", target_id=member.pk)
     assert failures.count() == 3
     first = failures.first()
     assert first is not None
     assert first.metadata["reason"] == "password"
+    # Anyone can fail on purpose against any account: the owner, elsewhere, is not locked out.
+    assert _login(member, ip=fresh_ip()).user == member
+
+
+def test_a_correct_password_does_not_reset_the_second_factor_count(member, settings):
+    """Password right, code wrong, again and again: the codes run out, whatever address the
+    tries come from, and only a complete login starts the count again."""
+    from domain.accounts.services import login_succeeded, two_factor_verify
+    from tests.domain.accounts.factories import enable_two_factor
+
+    settings.LOGIN_MAX_2FA_FAILURES = 3
+    totp = enable_two_factor(member)
+    for _ in range(3):
+        assert _login(member).needs_2fa is True
+        with pytest.raises(ValidationFailed):
+            two_factor_verify(user=member, code="000000" if totp.now() != "000000"
+                              else "111111", ip=fresh_ip())
+    assert _login(member).needs_2fa is True  # the password step itself is not locked
+    with pytest.raises(RateLimited):
+        two_factor_verify(user=member, code=totp.now(), ip=fresh_ip())
+    assert AuditLog.objects.filter(action="login.failed", target_id=member.pk,
+                                   metadata__reason="2fa").count() == 3
+
+    login_succeeded(user=member, ip=fresh_ip())  # e.g. after the window, a full login
+    assert two_factor_verify(user=member, code=totp.now(), ip=fresh_ip()) == "totp"
 
 
 def test_failures_are_rate_limited_per_address(member, settings):
