@@ -60,8 +60,9 @@ of ours. The page also drops any event whose "<event id>:<item id>" it already h
 
 A bad, oversize, too fast or forbidden frame gets an error frame and the socket stays
 open. Every subscribe and action re-reads the member and asks the same access rules the
-pages use. Anonymous and inactive users are accepted and closed at once with code 4401, so
-the browser can tell "log in again" (stop retrying) from a network failure (retry).
+pages use. Anonymous and inactive users, and sockets from a banned address, are accepted
+and closed at once with code 4401, so the browser can tell "log in again" (stop retrying)
+from a network failure (retry).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ from domain.events import (
     torrent_group,
     user_group,
 )
+from domain.moderation.bans import ip_ban_reason
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # AuthMiddleware already turns a session of an inactive user into AnonymousUser;
         # is_active is checked again so a socket never depends on that detail.
         if user is None or not user.is_authenticated or not user.is_active:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        client = self.scope.get("client")
+        # As on the pages (AccountGuardMiddleware): a banned address gets nothing live. The
+        # address is the real client's behind a trusted proxy (server/proxy.py).
+        if client and await database_sync_to_async(ip_ban_reason)(client[0]) is not None:
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return

@@ -27,6 +27,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from announce.app import application as announce_app  # noqa: E402
 from consumers.routing import websocket_urlpatterns  # noqa: E402
 from server.gctuning import tune_for_server  # noqa: E402
+from server.proxy import ForwardedClientMiddleware  # noqa: E402
 
 TRACKER_PATHS = ("/announce/", "/scrape/")
 
@@ -36,17 +37,21 @@ async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     # /announce/<passkey> and /scrape/<passkey> (and the bare words, so a client missing
     # its passkey gets a bencoded reason); /announcements and the like stay Django's.
     if path.startswith(TRACKER_PATHS) or path in ("/announce", "/scrape"):
+        # The tracker reads X-Forwarded-For itself (same rule), without a scope copy.
         await announce_app(scope, receive, send)
     else:
-        await django_asgi_app(scope, receive, send)
+        await django_with_client(scope, receive, send)
+
+
+django_with_client = ForwardedClientMiddleware(django_asgi_app)
 
 
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": ForwardedClientMiddleware(AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        )),
     }
 )
 

@@ -328,8 +328,11 @@ TRACKER_MIN_INTERVAL = int(os.environ.get("TRACKER_MIN_INTERVAL", "300"))
 TRACKER_NUMWANT_DEFAULT = int(os.environ.get("TRACKER_NUMWANT_DEFAULT", "50"))
 TRACKER_NUMWANT_MAX = int(os.environ.get("TRACKER_NUMWANT_MAX", "100"))
 TRACKER_SCRAPE_MAX = int(os.environ.get("TRACKER_SCRAPE_MAX", "100"))
-# Proxies (CIDRs) whose X-Forwarded-For is believed; none by default.
-TRACKER_TRUSTED_PROXIES = env_list("TRACKER_TRUSTED_PROXIES", "")
+# Reverse proxies (CIDRs) whose X-Forwarded-For is believed: one list for pages, sockets
+# and announces (server/proxy.py, announce/parse.py); none by default.
+# TRACKER_TRUSTED_PROXIES is the older name of the same setting.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", os.environ.get("TRACKER_TRUSTED_PROXIES", ""))
+TRACKER_TRUSTED_PROXIES = TRUSTED_PROXIES
 # Site-wide freeleech (also switchable live: domain.tracker.cache.global_freeleech_set).
 TRACKER_FREELEECH = env_bool("TRACKER_FREELEECH", False)
 TRACKER_REDIS_PREFIX = os.environ.get("TRACKER_REDIS_PREFIX", "trk")
