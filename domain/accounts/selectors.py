@@ -26,6 +26,8 @@ from domain.accounts.models import (
 )
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.errors import NotFound
+from domain.moderation.bans import ip_ban_reason, user_ban_reasons
+from domain.moderation.models import BanType
 
 ALL_VISIBLE: frozenset[str] = frozenset(UserPrivacy.SETTINGS)
 
@@ -157,3 +159,21 @@ def invite_tree(user: User, *, max_depth: int = 5) -> list[tuple[int, User]]:
 
 def two_factor_for_user(user: User) -> UserTwoFactor | None:
     return UserTwoFactor.objects.filter(user=user).first()
+
+
+def account_access_refusal(*, user: User, ip: str | None) -> str | None:
+    """Why this account may not use the site now (log in, or use a feed link or a key that
+    stands for it), in words for the member; None when it may."""
+    reasons = user_ban_reasons(user.pk)
+    if BanType.ACCOUNT in reasons or user.status == UserStatus.BANNED:
+        detail = reasons.get(BanType.ACCOUNT)
+        return "This account is banned" + (f": {detail}." if detail else ".")
+    if user.deleted_at is not None or user.status == UserStatus.DISABLED:
+        return "This account is disabled. Contact the staff if you think this is a mistake."
+    if user.status == UserStatus.VALIDATING:
+        return ("This account is not confirmed yet: follow the link in the email we sent "
+                "you when you registered.")
+    ip_reason = ip_ban_reason(ip)
+    if ip_reason is not None:
+        return "Logins from your address are not allowed."
+    return None

@@ -45,12 +45,12 @@ from domain.accounts.models import (
     UserTwoFactor,
 )
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
+from domain.accounts.selectors import account_access_refusal
 from domain.accounts.sessions import session_key_hash
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import publish_on_commit, user_group
-from domain.moderation.bans import ban_for_email, ip_ban_reason, user_ban_reasons
-from domain.moderation.models import BanType
+from domain.moderation.bans import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
 
@@ -326,23 +326,6 @@ def _login_failed(*, login: str, ip: str | None, user: User | None, reason: str,
                         metadata={"login": login[:254], "reason": reason})
 
 
-def _account_refusal(user: User, ip: str | None) -> str | None:
-    """Why this correctly authenticated account may not log in, in words for the member."""
-    reasons = user_ban_reasons(user.pk)
-    if BanType.ACCOUNT in reasons or user.status == UserStatus.BANNED:
-        detail = reasons.get(BanType.ACCOUNT)
-        return "This account is banned" + (f": {detail}." if detail else ".")
-    if user.deleted_at is not None or user.status == UserStatus.DISABLED:
-        return "This account is disabled. Contact the staff if you think this is a mistake."
-    if user.status == UserStatus.VALIDATING:
-        return ("This account is not confirmed yet: follow the link in the email we sent "
-                "you when you registered.")
-    ip_reason = ip_ban_reason(ip)
-    if ip_reason is not None:
-        return "Logins from your address are not allowed."
-    return None
-
-
 @dataclass(frozen=True)
 class LoginResult:
     user: User
@@ -369,7 +352,7 @@ def login_attempt(*, login: str, password: str, ip: str | None, user_agent: str 
                       user_agent=user_agent)
         raise ValidationFailed("Please enter a correct username and password.",
                                code="bad_credentials")
-    refusal = _account_refusal(user, ip)
+    refusal = account_access_refusal(user=user, ip=ip)
     if refusal is not None:
         with transaction.atomic():
             _audit("login.refused", user=user, actor=None, ip=ip, user_agent=user_agent,

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
+from domain.accounts.selectors import account_access_refusal
 from domain.base import TargetType
 from domain.catalog.models import (
     Comment,
@@ -240,8 +241,9 @@ def torrent_download(*, user: User, torrent_id: uuid.UUID) -> TorrentDownload:
     return TorrentDownload(filename=f"{safe[:120]}.torrent", content=content)
 
 
-def torrent_download_by_feed_token(*, token: str, torrent_id: uuid.UUID) -> TorrentDownload:
-    user = feed_token_user(token=token)
+def torrent_download_by_feed_token(*, token: str, torrent_id: uuid.UUID,
+                                   ip: str | None = None) -> TorrentDownload:
+    user = feed_token_user(token=token, ip=ip)
     return torrent_download(user=user, torrent_id=torrent_id)
 
 
@@ -486,7 +488,9 @@ def feed_token_reset(*, user: User) -> str:
     return token
 
 
-def feed_token_user(*, token: str) -> User:
+def feed_token_user(*, token: str, ip: str | None = None) -> User:
+    """The member a feed link stands for, held to the same rules as a login: an account
+    banned, disabled or not confirmed, or a banned address, gets nothing from it."""
     if not re.fullmatch(r"[0-9a-f]{40}", token or ""):
         raise NotFound("Unknown feed link; copy it again from your feed settings.")
     row = FeedToken.objects.select_related("user", "user__group").filter(token=token).first()
@@ -494,4 +498,7 @@ def feed_token_user(*, token: str) -> User:
         raise NotFound("Unknown feed link; copy it again from your feed settings.")
     if not row.user.is_active:
         raise NotPermitted("This account is not active.")
+    refusal = account_access_refusal(user=row.user, ip=ip)
+    if refusal is not None:
+        raise NotPermitted(refusal, code="account_refused")
     return row.user

@@ -21,6 +21,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.catalog import selectors, services
 from domain.errors import DomainError, NotPermitted, ValidationFailed
+from frontend.accounts.middleware import client_ip
 from frontend.torrents import forms
 
 
@@ -129,8 +130,8 @@ def download(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
 @require_safe
 def feed_download(request: HttpRequest, token: str, torrent_id: uuid.UUID) -> HttpResponse:
     """For a client's RSS reader: no session, the feed token in the path."""
-    return _torrent_response(services.torrent_download_by_feed_token(token=token,
-                                                                     torrent_id=torrent_id))
+    return _torrent_response(services.torrent_download_by_feed_token(
+        token=token, torrent_id=torrent_id, ip=client_ip(request)))
 
 
 @login_required
@@ -268,7 +269,7 @@ def feed_settings(request: AuthedRequest) -> HttpResponse:
 
 @require_safe
 def feed(request: HttpRequest, token: str) -> HttpResponse:
-    user = services.feed_token_user(token=token)
+    user = services.feed_token_user(token=token, ip=client_ip(request))
     form = forms.BrowseForm(request.GET or None)
     filters = form.filters() if form.is_valid() else selectors.BrowseFilters()
     torrents = selectors.torrents_feed(user=user, category=filters.category,

@@ -386,3 +386,35 @@ def test_torrent_page_wires_live_counts_and_offers_a_freeleech_token(client, mem
     assert response.status_code == 302
     token = FreeleechToken.objects.get(user=member)
     assert (token.status, token.torrent_id) == ("active", torrent.pk)
+
+
+@pytest.mark.parametrize("refusal", ["account_ban", "ip_ban", "disabled"])
+def test_rss_feed_and_its_downloads_follow_bans_and_site_access(uploader, sysop, refusal,
+                                                                django_capture_on_commit_callbacks):
+    """A feed link stands for its member: an account ban, a banned address or a disabled
+    account ends what it gives, like a login (the check was is_active alone)."""
+    from domain.accounts.models import UserStatus
+    from domain.moderation.bans import ban_issue
+
+    reader = make_user("member")
+    token = feed_token_get(user=reader)
+    torrent = make_torrent(uploader=uploader, name="Feed.Banned")
+    reader_ip = "198.51.100.44"
+    rss_client = Client(REMOTE_ADDR=reader_ip)
+    assert rss_client.get(f"/rss/{token}/").status_code == 200
+    assert rss_client.get(f"/rss/{token}/{torrent.pk}.torrent").status_code == 200
+
+    if refusal == "account_ban":
+        with django_capture_on_commit_callbacks(execute=True):  # the ban caches drop
+            ban_issue(actor=sysop, ban_type="account", user=reader, reason="cheating")
+    elif refusal == "ip_ban":
+        with django_capture_on_commit_callbacks(execute=True):
+            ban_issue(actor=sysop, ban_type="ip", ip_range=f"{reader_ip}/32", reason="spam")
+    else:
+        reader.status = UserStatus.DISABLED
+        reader.save(update_fields=["status"])
+
+    feed = rss_client.get(f"/rss/{token}/")
+    download = rss_client.get(f"/rss/{token}/{torrent.pk}.torrent")
+    assert feed.status_code == 403 and download.status_code == 403
+    assert b"d8:announce" not in download.content
