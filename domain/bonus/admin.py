@@ -7,12 +7,14 @@ from __future__ import annotations
 from django.contrib import admin
 
 from domain.accounts.admin import DomainAdmin, ReadOnlyAdmin
+from domain.accounts.permissions import Perm
 from domain.bonus.models import BonusRule, BonusTransaction, EarningPeriod, FreeleechToken
 from domain.tracker.cache import invalidate_torrent, invalidate_user
 
 
 @admin.register(BonusRule)
 class BonusRuleAdmin(DomainAdmin):
+    edit_permission = Perm.SITE_SETTINGS
     list_display = ("display_name", "name", "rule_type", "points_per_hour",
                     "points_per_gib_hour", "max_points_per_hour", "priority", "is_active")
     list_filter = ("rule_type", "is_active", "requires_freeleech")
@@ -34,6 +36,7 @@ class BonusTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(FreeleechToken)
 class FreeleechTokenAdmin(DomainAdmin):
+    edit_permission = Perm.USERS_EDIT
     list_display = ("user", "status", "torrent", "source", "activated_at", "expires_at",
                     "downloaded_bytes", "max_download_bytes", "created_at")
     list_filter = ("status", "source", "expires_at")

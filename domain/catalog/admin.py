@@ -20,6 +20,7 @@ from domain.accounts.admin import (
     ReadOnlyAdmin,
     hex_display,
 )
+from domain.accounts.permissions import Perm
 from domain.catalog.models import (
     Comment,
     FeedToken,
@@ -67,6 +68,7 @@ class CategoryChoicesAdmin(DomainAdmin):
 
 @admin.register(TorrentCategory)
 class TorrentCategoryAdmin(CategoryChoicesAdmin):
+    edit_permission = Perm.SITE_SETTINGS
     list_display = ("name", "parent", "slug", "sort_order", "is_active")
     list_filter = ("is_active", ("parent", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "slug")
@@ -150,6 +152,7 @@ def invalidate_torrent_everywhere(torrent: Torrent) -> None:
 
 @admin.register(Torrent)
 class TorrentAdmin(CategoryChoicesAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("name", "category", "uploader", "status", "version", "size_display",
                     "file_count", "seeders", "leechers", "is_freeleech", "created_at")
     list_filter = ("status", "version", ("category", CategoryListFilter), "is_freeleech",
@@ -237,6 +240,7 @@ class TorrentFileAdmin(ReadOnlyAdmin):
 
 @admin.register(TorrentTag)
 class TorrentTagAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("name", "usage_count", "created_by", "created_at")
     search_fields = ("name", "description")
     list_select_related = ("created_by",)
@@ -246,6 +250,7 @@ class TorrentTagAdmin(DomainAdmin):
 
 @admin.register(TorrentTagAssignment)
 class TorrentTagAssignmentAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("tag", "torrent", "score", "added_by", "created_at")
     search_fields = ("tag__name", "torrent__name", "added_by__username")
     date_hierarchy = "created_at"
@@ -258,6 +263,7 @@ class TorrentTagAssignmentAdmin(DomainAdmin):
 
 @admin.register(TorrentTagVote)
 class TorrentTagVoteAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("assignment_display", "user", "vote", "created_at")
     list_filter = ("vote",)
     search_fields = ("assignment__tag__name", "assignment__torrent__name", "user__username")
@@ -272,6 +278,7 @@ class TorrentTagVoteAdmin(DomainAdmin):
 
 @admin.register(TorrentModeration)
 class TorrentModerationAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_MODERATE
     list_display = ("torrent", "status", "moderator", "decided_at", "created_at")
     list_filter = ("status", "decided_at")
     search_fields = ("torrent__name", "moderator__username", "reason")
@@ -287,6 +294,7 @@ class TorrentModerationAdmin(DomainAdmin):
 
 @admin.register(TorrentMetadata)
 class TorrentMetadataAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("torrent", "year", "resolution", "source", "video_codec",
                     "release_group", "imdb_id")
     list_filter = ("resolution", "source", "container")
@@ -299,6 +307,7 @@ class TorrentMetadataAdmin(DomainAdmin):
 
 @admin.register(TorrentRequest)
 class TorrentRequestAdmin(CategoryChoicesAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("title", "category", "requester", "status", "bounty_total", "vote_count",
                     "filler", "created_at")
     list_filter = ("status", ("category", CategoryListFilter),
@@ -327,6 +336,7 @@ class TorrentRequestBountyAdmin(ReadOnlyAdmin):
 
 @admin.register(TorrentRequestVote)
 class TorrentRequestVoteAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("request", "user", "created_at")
     search_fields = ("request__title", "user__username")
     list_select_related = ("request", "user")
@@ -336,6 +346,7 @@ class TorrentRequestVoteAdmin(DomainAdmin):
 
 @admin.register(TorrentCollection)
 class TorrentCollectionAdmin(CategoryChoicesAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("name", "collection_type", "owner", "category", "is_public", "is_locked",
                     "item_count", "subscriber_count", "created_at")
     list_filter = ("collection_type", "is_public", "is_locked",
@@ -350,6 +361,7 @@ class TorrentCollectionAdmin(CategoryChoicesAdmin):
 
 @admin.register(TorrentCollectionItem)
 class TorrentCollectionItemAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("collection", "position", "torrent", "added_by", "created_at")
     search_fields = ("collection__name", "torrent__name")
     list_select_related = ("collection", "torrent", "added_by")
@@ -358,6 +370,7 @@ class TorrentCollectionItemAdmin(DomainAdmin):
 
 @admin.register(TorrentCollectionSubscription)
 class TorrentCollectionSubscriptionAdmin(DomainAdmin):
+    edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("collection", "user", "created_at", "last_notified_at")
     search_fields = ("collection__name", "user__username")
     list_select_related = ("collection", "user")
@@ -367,6 +380,7 @@ class TorrentCollectionSubscriptionAdmin(DomainAdmin):
 
 @admin.register(Comment)
 class CommentAdmin(DomainAdmin):
+    edit_permission = Perm.COMMENTS_MODERATE
     list_display = ("excerpt", "target_type", "target_id", "author", "edit_count",
                     "created_at", "deleted_at")
     list_filter = ("target_type", ("deleted_at", admin.EmptyFieldListFilter), "created_at")
@@ -405,6 +419,7 @@ class TorrentPieceLayersAdmin(ReadOnlyAdmin):
 @admin.register(FeedToken)
 class FeedTokenAdmin(DomainAdmin):
     """A member's RSS secret: never shown; deleting it is how staff revoke a leaked one."""
+    edit_permission = Perm.USERS_EDIT
 
     list_display = ("user", "created_at", "updated_at")
     search_fields = ("user__username",)

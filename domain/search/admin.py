@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.contrib import admin
 
 from domain.accounts.admin import DomainAdmin
+from domain.accounts.permissions import Perm
 from domain.search.models import SearchIndexQueueItem
 
 
 @admin.register(SearchIndexQueueItem)
 class SearchIndexQueueItemAdmin(DomainAdmin):
+    edit_permission = Perm.SITE_SETTINGS
     list_display = ("target_type", "target_id", "operation", "status", "priority", "attempts",
                     "next_attempt_at", "processed_at", "created_at")
     list_filter = ("status", "operation", "target_type", "created_at")

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
 from domain.accounts.admin import DomainAdmin, LogAdmin, ReadOnlyAdmin, hex_display
+from domain.accounts.permissions import Perm
 from domain.tracker.cache import invalidate_client_rules
 from domain.tracker.models import (
     Announce,
@@ -33,6 +34,7 @@ class _PeerIdDisplay:
 
 @admin.register(Peer)
 class PeerAdmin(_PeerIdDisplay, DomainAdmin):
+    edit_permission = Perm.SITE_SETTINGS
     list_display = ("torrent", "user", "peer_id_hex", "ip", "port", "is_seeder",
                     "is_connectable", "uploaded", "downloaded", "left", "client",
                     "last_announce_at")
@@ -123,6 +125,7 @@ class TorrentStatisticsAdmin(ReadOnlyAdmin):
 
 @admin.register(ClientRule)
 class ClientRuleAdmin(DomainAdmin):
+    edit_permission = Perm.SITE_SETTINGS
     list_display = ("peer_id_prefix", "kind", "name", "reason", "is_active", "updated_at")
     list_filter = ("kind", "is_active")
     search_fields = ("peer_id_prefix", "name", "reason")
