@@ -75,6 +75,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "search.queue_purge",
             "schedule": float(settings.SEARCH_QUEUE_PURGE_SECONDS),
         },
+        "moderation-warnings-expire": {
+            "task": "moderation.warnings_expire",
+            "schedule": float(settings.WARNINGS_EXPIRE_SECONDS),
+        },
     }
 
 

@@ -357,3 +357,8 @@ API_RATE_PER_KEY = int(os.environ.get("API_RATE_PER_KEY", "120"))
 API_DOWNLOADS_PER_KEY = int(os.environ.get("API_DOWNLOADS_PER_KEY", "60"))
 # The JSON API's Swagger UI is served from django-ninja's own static files (no CDN).
 INSTALLED_APPS.append("ninja")
+
+# Moderation (domain.moderation): warnings that ran out stop counting within this period;
+# a member files at most REPORTS_PER_HOUR reports an hour.
+WARNINGS_EXPIRE_SECONDS = int(os.environ.get("WARNINGS_EXPIRE_SECONDS", "60"))
+REPORTS_PER_HOUR = int(os.environ.get("REPORTS_PER_HOUR", "20"))

@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
@@ -28,7 +29,9 @@ from domain.moderation.models import (
     ModerationQueueItem,
     Report,
     Warning,
+    WarningThreshold,
 )
+from domain.moderation.warnings import warning_take_effect, warnings_recheck_all
 
 USER_BANS = (BanType.ACCOUNT, BanType.UPLOAD, BanType.DOWNLOAD)
 
@@ -67,9 +70,38 @@ class WarningAdmin(_IssuedByActor, DomainAdmin):
     raw_id_fields = ("user", "issued_by", "revoked_by", "report", "appeal_decided_by")
     readonly_fields = ("acknowledged_at", "created_at", "updated_at")
 
+    def invalidate(self, warning: Warning) -> None:
+        # A warning made, changed or deleted here counts as warning_issue's do: points,
+        # threshold bans, the tracker's cache and the member's banner follow.
+        warning_take_effect(warning.user_id)
+
+    # Deleting a warning lifts it: marked so in the database first, since the take-effect
+    # (run before the row goes) recomputes the points from the table.
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        Warning.objects.filter(pk=obj.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now())
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        super().delete_queryset(request, queryset)
+
     @admin.display(description="reason")
     def excerpt(self, warning: Warning) -> str:
         return truncatechars(warning.reason, 60)
+
+
+@admin.register(WarningThreshold)
+class WarningThresholdAdmin(DomainAdmin):
+    edit_permission = Perm.SITE_SETTINGS
+    list_display = ("consequence", "points", "is_active", "description")
+    list_editable = ("points", "is_active")
+    readonly_fields = ("created_at", "updated_at")
+
+    def invalidate(self, threshold: WarningThreshold) -> None:
+        # After commit, when the change (or the deletion) is in the table: every member
+        # with points gets the consequences the new thresholds give.
+        transaction.on_commit(warnings_recheck_all)
 
 
 class BanForm(forms.ModelForm):

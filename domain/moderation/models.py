@@ -8,6 +8,7 @@ sql/0005_audit_logs.sql and Django's state only records it; its foreign key is i
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -77,6 +78,12 @@ class Report(TimestampedModel):
                                     related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True, default="")
+    # Reports of a target that already has an open report merge into that one (the
+    # "primary"): each reporter keeps their own row, to see how it ended; the primary
+    # counts them and staff work only the primary.
+    duplicate_of = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                                     related_name="duplicates")
+    report_count = models.PositiveIntegerField(default=1)
 
     class Meta:
         db_table = "reports"
@@ -101,6 +108,15 @@ class Report(TimestampedModel):
         ]
 
 
+class WarningSource(models.TextChoices):
+    STAFF = "staff", "Staff"
+    REPORT = "report", "A report"
+    POST = "post", "A post or comment"
+    HNR = "hnr", "Hit and run"
+    RATIO = "ratio", "Ratio watch"
+    SYSTEM = "system", "Automatic"
+
+
 class Warning(TimestampedModel):
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="warnings")
     issued_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
@@ -120,6 +136,16 @@ class Warning(TimestampedModel):
     appeal_decided_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True,
                                           blank=True, related_name="+")
     appeal_decided_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=16, choices=WarningSource.choices,
+                              default=WarningSource.STAFF)
+    # What the warning was given for (a post, a torrent a hit-and-run was on), if anything.
+    target_type = models.CharField(max_length=32, choices=TargetType.choices, blank=True,
+                                   default="")
+    target_id = models.UUIDField(null=True, blank=True)
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     class Meta:
         db_table = "warnings"
@@ -129,12 +155,15 @@ class Warning(TimestampedModel):
                          condition=Q(revoked_at__isnull=True)),
             models.Index(fields=["appeal_status"], name="warnings_appeals_idx",
                          condition=Q(appeal_status="pending")),
+            models.Index(fields=["target_type", "target_id"], name="warnings_target_idx",
+                         condition=~Q(target_type="")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=1) & Q(points__lte=100),
                                    name="warnings_points_range"),
             choices_check("appeal_status", AppealStatus, "warnings_appeal_status_valid"),
             models.CheckConstraint(condition=~Q(reason=""), name="warnings_reason_not_empty"),
+            choices_check("source", WarningSource, "warnings_source_valid"),
         ]
 
 
@@ -168,6 +197,9 @@ class Ban(TimestampedModel):
     appeal_decided_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True,
                                           blank=True, related_name="+")
     appeal_decided_at = models.DateTimeField(null=True, blank=True)
+    # Issued and lifted by warning_take_effect as the member's warning points cross a
+    # WarningThreshold; staff bans never are.
+    from_warnings = models.BooleanField(default=False)
 
     class Meta:
         db_table = "bans"
@@ -282,3 +314,125 @@ class ModerationQueueItem(TimestampedModel):
                 condition=Q(flag_score__isnull=True) | Q(flag_score__gte=0, flag_score__lte=1),
                 name="moderation_queue_score_unit"),
         ]
+
+
+WARNING_CONSEQUENCES = (BanType.DOWNLOAD, BanType.UPLOAD, BanType.ACCOUNT)
+
+
+class WarningThreshold(TimestampedModel):
+    """What a member's warning points cost them: at `points` or more active points, a ban
+    of `consequence` (issued by the system, lifted when the points fall back below)."""
+
+    points = models.PositiveSmallIntegerField()
+    consequence = models.CharField(max_length=16,
+                                   choices=[(t.value, t.label) for t in WARNING_CONSEQUENCES])
+    description = models.CharField(max_length=255, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "warning_thresholds"
+        ordering = ["points"]
+        constraints = [
+            models.UniqueConstraint(fields=["consequence"], name="warning_thresholds_one_each"),
+            models.CheckConstraint(condition=Q(points__gte=1),
+                                   name="warning_thresholds_points_gte_1"),
+            choices_check("consequence", [t.value for t in WARNING_CONSEQUENCES],
+                          "warning_thresholds_consequence_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_consequence_display()} at {self.points} points"
+
+
+APPEAL_TARGETS = (TargetType.BAN, TargetType.WARNING, TargetType.TORRENT)
+
+
+class AppealDecision(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DENIED = "denied", "Denied"
+
+
+class Appeal(TimestampedModel):
+    """A member's appeal of one action taken against them: a ban, a warning or the
+    rejection of their upload. One per action, ever."""
+
+    appellant = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="appeals")
+    target_type = models.CharField(max_length=32, choices=_target_choices(APPEAL_TARGETS))
+    target_id = models.UUIDField()
+    text = models.TextField()
+    status = models.CharField(max_length=16, choices=AppealDecision.choices,
+                              default=AppealDecision.PENDING)
+    decided_by = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "appeals"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["appellant", "-created_at"], name="appeals_appellant_idx"),
+            models.Index(fields=["created_at"], name="appeals_pending_idx",
+                         condition=Q(status="pending")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["target_type", "target_id"],
+                                    name="appeals_one_per_action"),
+            choices_check("target_type", [t.value for t in APPEAL_TARGETS],
+                          "appeals_target_type_valid"),
+            choices_check("status", AppealDecision, "appeals_status_valid"),
+            models.CheckConstraint(condition=~Q(text=""), name="appeals_text_not_empty"),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="appeals_decided_has_time"),
+        ]
+
+
+class AutoFlagKind(models.TextChoices):
+    FIRST_UPLOADS = "first_uploads", "A new uploader's first uploads"
+    NAME_PATTERN = "name_pattern", "Torrent name matches a banned pattern"
+    DESCRIPTION_LINKS = "description_links", "Description with many links"
+    WORD_LIST = "word_list", "Chat or forum text matches a word list"
+    REPORT_COUNT = "report_count", "Many reports on one target"
+    TRANSFER_IMPLAUSIBLE = "transfer_implausible", "Implausible transfer figures"
+
+
+class AutoFlagRule(TimestampedModel):
+    """One rule that puts items into the moderation queue with a flag. `parameters` holds
+    what the kind needs (see domain.moderation.autoflag.PARAMETERS)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=32, choices=AutoFlagKind.choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    score = models.FloatField(default=0.5)
+    priority = models.SmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "auto_flag_rules"
+        ordering = ["kind", "name"]
+        constraints = [
+            choices_check("kind", AutoFlagKind, "auto_flag_rules_kind_valid"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=1),
+                                   name="auto_flag_rules_score_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffNote(TimestampedModel):
+    """A note staff keep on a member; never shown to the member."""
+
+    member = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="staff_notes")
+    author = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="+")
+    body = models.TextField()
+
+    class Meta:
+        db_table = "staff_notes"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="staff_notes_member_idx")]
+        constraints = [models.CheckConstraint(condition=~Q(body=""),
+                                              name="staff_notes_body_not_empty")]

@@ -23,3 +23,11 @@ def partitions_archive_old() -> list[str]:
         written += partitions_archive(table=table, retention_months=months,
                                       archive_dir=archive_dir)
     return [str(p) for p in written]
+
+
+@shared_task(name="moderation.warnings_expire")
+def warnings_expire() -> int:
+    """Warnings that ran out stop counting: points recomputed, threshold bans lifted."""
+    from domain.moderation.warnings import warnings_take_effect_due
+
+    return warnings_take_effect_due()

@@ -56,7 +56,14 @@ from domain.community.models import (
     Notification,
     PrivateMessage,
 )
-from domain.moderation.models import AuditLog, Ban, ModerationQueueItem, Report, Warning
+from domain.moderation.models import (
+    AuditLog,
+    Ban,
+    ModerationQueueItem,
+    Report,
+    Warning,
+    WarningThreshold,
+)
 from domain.search.models import SearchIndexQueueItem
 from domain.tracker.models import (
     Announce,
@@ -345,6 +352,11 @@ def _warning() -> Warning:
                                   reason="Ratio below the requirement")
 
 
+def _warning_threshold() -> WarningThreshold:
+    return WarningThreshold.objects.update_or_create(consequence="upload",
+                                                     defaults={"points": 20})[0]
+
+
 def ban() -> Ban:
     return Ban.objects.create(ban_type="ip", ip_range=f"203.0.{next(_seq) % 250}.0/24",
                               reason="Seedbox abuse", issued_by=make_user("moderator"))
@@ -417,6 +429,7 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     ChatMute: _chat_mute,
     Report: _report,
     Warning: _warning,
+    WarningThreshold: _warning_threshold,
     Ban: ban,
     AuditLog: audit_log,
     ModerationQueueItem: _queue_item,

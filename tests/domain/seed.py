@@ -37,4 +37,6 @@ OUR_TABLES = frozenset({
     "peer_history_daily",                                    # housekeeping (issue 7)
     "notifications", "member_blocks", "chat_mutes",          # community (issue 6)
     "bonus_earning_periods",                                 # bonus (issue 7)
+    "warning_thresholds", "appeals", "auto_flag_rules",      # moderation (issue 14)
+    "staff_notes",
 })
