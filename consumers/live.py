@@ -83,6 +83,7 @@ from django.utils import timezone
 
 from consumers import presence
 from consumers.hub import hub
+from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
     MODERATION_GROUP,
     chat_room_group,
@@ -235,6 +236,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # AuthMiddleware already turns a session of an inactive user into AnonymousUser;
         # is_active is checked again so a socket never depends on that detail.
         if user is None or not user.is_authenticated or not user.is_active:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        if self.scope.get("session", {}).get(ENROL_REQUIRED_KEY):
+            # Staff logged in with the password alone: as on the pages, nothing but the
+            # enrolment, and nothing live (the moderation stream, chat moderation).
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return

@@ -682,6 +682,11 @@ def _group_changed(*, user: User, old: UserGroup, new: UserGroup, actor: User | 
                     changes={"group": [old.name, new.name]},
                     metadata={"reason": reason, "automatic": actor is None})
     invalidate_user(user.pk)
+    if (new.requires_2fa and not old.requires_2fa
+            and not UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()):
+        # A session that logged in under the old class never met the new class's second
+        # factor: it ends (sockets too), and the next login goes through enrolment.
+        sessions_revoke_all(user_id=user.pk, reason="2fa_required")
     notification_send(
         user_id=user.pk, kind="group_change",
         title=f"{'Promoted' if promoted else 'Moved'} to {new.display_name}",

@@ -26,6 +26,9 @@ from django.utils import timezone
 
 # Written into the session by the login view so the row can record where it came from.
 CLIENT_IP_KEY = "_client_ip"
+# Set on a session that logged in without the second factor its class requires: the pages
+# allow only enrolment (frontend.accounts.middleware) and a socket is closed (consumers.live).
+ENROL_REQUIRED_KEY = "_2fa_enrol_required"
 CLIENT_UA_KEY = "_client_ua"
 AUTH_KEYS = (SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY)
 # last_seen_at is refreshed at most this often, so reading a session rarely writes.

@@ -17,11 +17,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from domain.accounts import services
+from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.errors import RateLimited
 from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
-
-ENROL_REQUIRED_KEY = "_2fa_enrol_required"
 
 
 def client_ip(request: HttpRequest) -> str | None:

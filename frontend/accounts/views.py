@@ -29,10 +29,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from domain.accounts import selectors, services
 from domain.accounts.models import User, UserPrivacy
-from domain.accounts.sessions import CLIENT_IP_KEY, CLIENT_UA_KEY, session_key_hash
+from domain.accounts.sessions import (
+    CLIENT_IP_KEY,
+    CLIENT_UA_KEY,
+    ENROL_REQUIRED_KEY,
+    session_key_hash,
+)
 from domain.errors import DomainError, NotPermitted, RateLimited
 from frontend.accounts import forms
-from frontend.accounts.middleware import ENROL_REQUIRED_KEY, client_ip
+from frontend.accounts.middleware import client_ip
 
 
 class AuthedRequest(HttpRequest):

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from domain.accounts.models import Invite, UserPrivacy, UserSession, UserStatistics
+from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.moderation.models import AuditLog, Ban
-from frontend.accounts.middleware import ENROL_REQUIRED_KEY
 from tests.domain.accounts.factories import (
     PASSWORD,
     client_for,
