@@ -18,10 +18,13 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
 from announce.bencode import bencode, failure
+from announce.limits import unknown_passkey_check, unknown_passkey_note
 from announce.parse import Malformed, client_ip, parse_announce, parse_scrape
 from domain.errors import DomainError
+from domain.tracker import store
 from domain.tracker.announcing import (
     AnnounceResult,
+    TrackerRefusal,
     tracker_announce_async,
     tracker_scrape_async,
     unknown_passkey,
@@ -52,17 +55,32 @@ def _fill(passkey: str, info_hashes: list[bytes], ip: str) -> None:
 async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
     try:
         return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
-    except CacheMiss:
+    except CacheMiss as miss:
+        passkey_missed = miss.args[0] == store.passkey_key(passkey)
+        if passkey_missed:
+            verdict = await unknown_passkey_check(ip, passkey)
+            if verdict == "unknown":
+                raise unknown_passkey() from None
+            if verdict == "exhausted":
+                raise TrackerRefusal(
+                    "Too many unknown passkeys from your address: the tracker will not look "
+                    "up new ones for a while. Download your .torrent files again from the "
+                    "site (they carry your current passkey).", code="passkey_limit"
+                ) from None
         await sync_to_async(_fill)(passkey, info_hashes, ip)
-        return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        found = await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        if passkey_missed and found.member is None:
+            await unknown_passkey_note(ip, passkey)
+        return found
 
 
 def _announce_reply(result: AnnounceResult, *, compact: bool, no_peer_id: bool) -> bytes:
     if compact:
         # The common reply, written out directly (keys in BEP 3 order): the generic
         # encoder costs several times as much and every announce pays it.
-        v4 = b"".join([p[:6] for p in result.peers if len(p) == 26])
-        v6 = b"".join([p[:18] for p in result.peers if len(p) == 38])
+        # 26 bytes: IPv4, 38: IPv6, 64: both (IPv4 first), so p[-38:-20] is the IPv6 one.
+        v4 = b"".join([p[:6] for p in result.peers if len(p) != 38])
+        v6 = b"".join([p[-38:-20] for p in result.peers if len(p) != 26])
         return b"".join((
             b"d8:completei%de10:downloadedi%de10:incompletei%de8:intervali%de"
             b"12:min intervali%de5:peers%d:" % (result.complete, result.downloaded,
@@ -72,13 +90,14 @@ def _announce_reply(result: AnnounceResult, *, compact: bool, no_peer_id: bool) 
     import ipaddress
 
     peers = []
-    for p in result.peers:
-        n = len(p) - 22
-        entry: dict[str, Any] = {"ip": str(ipaddress.ip_address(p[:n])),
-                                 "port": int.from_bytes(p[n:n + 2], "big")}
-        if not no_peer_id:
-            entry["peer id"] = p[n + 2:]
-        peers.append(entry)
+    for blob in result.peers:
+        for p in (blob[:26], blob[26:]) if len(blob) == 64 else (blob,):
+            n = len(p) - 22
+            entry: dict[str, Any] = {"ip": str(ipaddress.ip_address(p[:n])),
+                                     "port": int.from_bytes(p[n:n + 2], "big")}
+            if not no_peer_id:
+                entry["peer id"] = p[n + 2:]
+            peers.append(entry)
     return bencode({
         "interval": result.interval, "min interval": result.min_interval,
         "complete": result.complete, "incomplete": result.incomplete,
@@ -95,8 +114,11 @@ async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
     headers = dict(scope.get("headers") or ())
     client = scope.get("client")
     ip = client_ip(client[0] if client else None, headers.get(b"x-forwarded-for"))
-    request = parse_announce(scope.get("query_string", b""), ip=ip,
-                             user_agent=headers.get(b"user-agent", b"").decode("latin-1"))
+    user_agent = headers.get(b"user-agent", b"").decode("latin-1")
+    if not user_agent.isprintable():
+        # Control characters (a NUL above all) are text PostgreSQL refuses at the flush.
+        user_agent = "".join(c if c.isprintable() else "?" for c in user_agent)
+    request = parse_announce(scope.get("query_string", b""), ip=ip, user_agent=user_agent)
     if not _is_passkey(passkey):
         raise unknown_passkey()
     found = await _lookup(passkey, [request.info_hash], ip)

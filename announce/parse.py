@@ -19,6 +19,9 @@ from domain.tracker.conf import setting
 
 _escape_decode = codecs.escape_decode  # type: ignore[attr-defined]
 MAX_INT = 2**53  # counters beyond this are not a real client's (and not exact in Lua)
+_MAX_DIGITS = len(str(MAX_INT))  # checked before int(): Python refuses 4,300+ digits
+MAX_KEY_BYTES = 64
+_PRINTABLE = frozenset(range(33, 127))
 
 
 class Malformed(ValidationFailed):
@@ -82,6 +85,10 @@ def _int(params: dict[bytes, bytes], name: str, *, required: bool = True,
         return default
     if not raw.isdigit():
         raise Malformed(name, "must be a whole number")
+    if len(raw) > _MAX_DIGITS:
+        raw = raw.lstrip(b"0") or b"0"
+        if len(raw) > _MAX_DIGITS:
+            raise Malformed(name, f"must be between {low} and {high}")
     value = int(raw)
     if not low <= value <= high:
         raise Malformed(name, f"must be between {low} and {high}")
@@ -93,7 +100,57 @@ def _flag(params: dict[bytes, bytes], name: bytes, default: bool) -> bool:
     return default if value is None else value not in (b"0", b"")
 
 
+def _key(raw: bytes) -> str:
+    """The client's `key` as text: as sent when printable, else its bytes in hex (aria2
+    sends random bytes, percent-encoded). Never text PostgreSQL would refuse (a NUL)."""
+    if len(raw) > MAX_KEY_BYTES:
+        raise Malformed("key", f"must be at most {MAX_KEY_BYTES} bytes (got {len(raw)})")
+    if _PRINTABLE.issuperset(raw):
+        return raw.decode("ascii")
+    return "0x" + raw.hex()
+
+
+@lru_cache(maxsize=4096)
+def _address(value: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address a client names for itself (BEP 7 `ipv4`/`ipv6`, BEP 3 `ip`): a literal,
+    optionally with a port (`[2001:db8::1]:6881`, `192.0.2.1:6881`; the port is the
+    announce's). None for anything else: a DNS name, garbage, a multicast or unspecified
+    address. An optional hint never fails the announce."""
+    try:
+        text = value.decode("ascii").strip()
+        if text.startswith("["):
+            text = text[1:].partition("]")[0]
+        elif text.count(":") == 1:
+            text = text.partition(":")[0]
+        addr = ipaddress.ip_address(text.partition("%")[0])
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if addr.is_multicast or addr.is_unspecified:
+        return None
+    return addr
+
+
+def other_address(params: dict[bytes, bytes], ip: str) -> str:
+    """The client's address of the other family than the connection's (BEP 7: a dual-stack
+    client announces over one and names the other), or "". An address of the connection's
+    own family is not taken: the connection's is the one seen, and a member must not make
+    the tracker hand out someone else's."""
+    v6 = ":" in ip
+    for name in (b"ipv6", b"ipv4", b"ip") if not v6 else (b"ipv4", b"ipv6", b"ip"):
+        value = params.get(name)
+        if value:
+            addr = _address(value)
+            if addr is not None and (addr.version == 6) != v6:
+                return str(addr)
+    return ""
+
+
 def parse_announce(raw_query: bytes, *, ip: str, user_agent: str) -> AnnounceRequest:
+    limit = int(setting("TRACKER_QUERY_MAX_BYTES"))
+    if len(raw_query) > limit:
+        raise Malformed("query string", f"is {len(raw_query)} bytes (at most {limit})")
     params = query_last(raw_query)
     info_hash = _hash20(_required(params, "info_hash"), "info_hash")
     peer_id = _hash20(_required(params, "peer_id"), "peer_id")
@@ -107,20 +164,28 @@ def parse_announce(raw_query: bytes, *, ip: str, user_agent: str) -> AnnounceReq
         event = ""
     if event not in EVENTS:
         raise Malformed("event", "must be started, completed, stopped, paused or empty")
-    numwant = min(_int(params, "numwant", required=False,
-                       default=int(setting("TRACKER_NUMWANT_DEFAULT")), high=10**6),
-                  int(setting("TRACKER_NUMWANT_MAX")))
-    key_raw = params.get(b"key") or b""
-    if len(key_raw) > 64 or not all(33 <= b < 127 for b in key_raw):
-        raise Malformed("key", "must be at most 64 printable characters")
+    numwant_max = int(setting("TRACKER_NUMWANT_MAX"))
+    numwant_raw = params.get(b"numwant")
+    if numwant_raw and numwant_raw.isdigit() and len(numwant_raw) > 7:
+        numwant = numwant_max  # "as many as you have", however many digits it takes
+    else:
+        numwant = min(_int(params, "numwant", required=False,
+                           default=int(setting("TRACKER_NUMWANT_DEFAULT")), high=10**7),
+                      numwant_max)
+    key_raw = params.get(b"key")
+    other = (other_address(params, ip)
+             if b"ipv6" in params or b"ipv4" in params or b"ip" in params else "")
     return AnnounceRequest(info_hash=info_hash, peer_id=peer_id, ip=ip, port=port,
                            uploaded=uploaded, downloaded=downloaded, left=left, event=event,
-                           numwant=numwant, key=key_raw.decode("ascii"),
+                           numwant=numwant, key=_key(key_raw) if key_raw else "",
                            user_agent=user_agent, compact=_flag(params, b"compact", True),
-                           no_peer_id=_flag(params, b"no_peer_id", False))
+                           no_peer_id=_flag(params, b"no_peer_id", False), other_ip=other)
 
 
 def parse_scrape(raw_query: bytes) -> list[bytes]:
+    limit = int(setting("TRACKER_QUERY_MAX_BYTES"))
+    if len(raw_query) > limit:
+        raise Malformed("query string", f"is {len(raw_query)} bytes (at most {limit})")
     hashes = query_params(raw_query).get(b"info_hash", [])
     if not hashes:
         raise Malformed("info_hash", "is missing (scrape one or more torrents by hash)")

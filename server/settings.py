@@ -328,6 +328,13 @@ TRACKER_MIN_INTERVAL = int(os.environ.get("TRACKER_MIN_INTERVAL", "300"))
 TRACKER_NUMWANT_DEFAULT = int(os.environ.get("TRACKER_NUMWANT_DEFAULT", "50"))
 TRACKER_NUMWANT_MAX = int(os.environ.get("TRACKER_NUMWANT_MAX", "100"))
 TRACKER_SCRAPE_MAX = int(os.environ.get("TRACKER_SCRAPE_MAX", "100"))
+# Announce and scrape query strings longer than this are refused unparsed (a scrape of
+# TRACKER_SCRAPE_MAX hashes, every byte percent-encoded, is about 7,100).
+TRACKER_QUERY_MAX_BYTES = int(os.environ.get("TRACKER_QUERY_MAX_BYTES", "8192"))
+# Distinct unknown passkeys one address may try per window before the tracker stops
+# looking them up (each costs a database read): announce/limits.py.
+TRACKER_UNKNOWN_PASSKEYS_PER_IP = int(os.environ.get("TRACKER_UNKNOWN_PASSKEYS_PER_IP", "20"))
+TRACKER_UNKNOWN_PASSKEY_WINDOW = int(os.environ.get("TRACKER_UNKNOWN_PASSKEY_WINDOW", "600"))
 # Reverse proxies (CIDRs) whose X-Forwarded-For is believed: one list for pages, sockets
 # and announces (server/proxy.py, announce/parse.py); none by default.
 # TRACKER_TRUSTED_PROXIES is the older name of the same setting.

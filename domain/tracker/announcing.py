@@ -50,6 +50,8 @@ class AnnounceRequest:
     user_agent: str = ""
     compact: bool = True  # BEP 23 peers; False: a list of dictionaries
     no_peer_id: bool = False  # leave "peer id" out of those dictionaries
+    # A dual-stack client's address of the other family (BEP 7 ipv4=/ipv6=), or "".
+    other_ip: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,9 @@ class AnnounceResult:
     complete: int
     incomplete: int
     downloaded: int
-    peers: tuple[bytes, ...]  # compact address (6 or 18 bytes) + 20-byte peer_id each
+    # Compact address (6 or 18 bytes) + 20-byte peer_id each; a dual-stack peer's is both
+    # (IPv4 one first, 26 + 38 bytes).
+    peers: tuple[bytes, ...]
     publish: bool
     # A throttled change of the counts: publish them when the window ends (live.py).
     trail_ms: int = 0
@@ -76,6 +80,17 @@ def _client(prefix: bytes) -> str:
 @lru_cache(maxsize=65536)
 def _packed_ip(ip: str) -> bytes:
     return ipaddress.ip_address(ip).packed
+
+
+def _address(request: AnnounceRequest) -> bytes:
+    """What other peers are given: compact address, port, peer_id; both addresses of a
+    dual-stack peer, the IPv4 one first (readers split 64 bytes as 26 + 38)."""
+    port_pid = request.port.to_bytes(2, "big") + request.peer_id
+    own = _packed_ip(request.ip) + port_pid
+    if not request.other_ip:
+        return own
+    other = _packed_ip(request.other_ip) + port_pid
+    return own + other if len(own) == 26 else other + own
 
 
 def unknown_passkey() -> TrackerRefusal:
@@ -142,7 +157,7 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
         event=request.event, uploaded=request.uploaded, downloaded=request.downloaded,
         left=request.left, max_peers=member.max_peers, up_factor=up_factor,
         down_factor=down_factor,
-        address=_packed_ip(request.ip) + request.port.to_bytes(2, "big") + request.peer_id,
+        address=_address(request),
         numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag,
         token_id=token_id)
 

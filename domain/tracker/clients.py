@@ -28,6 +28,8 @@ SHADOW_CLIENTS = {
 _AZUREUS = re.compile(rb"^-([A-Za-z~]{2})([0-9A-Za-z]{4})-")
 _SHADOW_VERSION = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-"
 _MAINLINE = re.compile(rb"^M(\d)-(\d{1,2})-(\d{1,2})-")
+# aria2's "A2-1-36-0-"; the patch part lies beyond the 8 bytes the announce path names.
+_ARIA2 = re.compile(rb"^A2-(\d{1,2})-(\d{1,2})(?:-(\d{1,2})-)?")
 
 
 def _azureus_digit(byte: int) -> str:
@@ -48,7 +50,7 @@ def client_name(peer_id: bytes) -> str:
         v = m.group(2)
         if code in ("qB", "DE", "TR", "LT", "UT", "UM", "BI", "KT", "PI"):
             parts = [_azureus_digit(b) for b in v]
-            if code == "TR" and v[:1] == b"0":
+            if code == "TR" and v[:1] == b"0" and v[1:].isdigit():
                 # Transmission 0.x: -TR0072- is 0.72.
                 return f"{name} 0.{int(v[1:].decode())}"
             if code == "UT" or code == "UM":
@@ -60,6 +62,9 @@ def client_name(peer_id: bytes) -> str:
     m = _MAINLINE.match(peer_id)
     if m:
         return f"BitTorrent (mainline) {'.'.join(g.decode() for g in m.groups())}"
+    m = _ARIA2.match(peer_id)
+    if m:
+        return f"aria2 {'.'.join(g.decode() for g in m.groups() if g)}"
     head = peer_id[:1]
     if head and chr(head[0]) in SHADOW_CLIENTS:
         raw = peer_id[1:6]

@@ -74,7 +74,9 @@ def test_pending_or_rejected_torrent(member, status, words):
     ("left", None, "left is missing"),
     ("event", "finished", "event must be started, completed, stopped, paused or empty"),
     ("numwant", "x", "numwant must be a whole number"),
-    ("key", "k" * 65, "key must be at most 64 printable characters"),
+    ("key", "k" * 65, "key must be at most 64 bytes (got 65)"),
+    ("uploaded", "9" * 5000, "uploaded must be between 0 and 9007199254740992"),
+    ("left", "1" * 17, "left must be between 0 and 9007199254740992"),
 ])
 def test_malformed_request_names_the_field(member, ih, field, value, words):
     reason = _fail(f"/announce/{member.passkey}", **_params(ih, **{field: value}))

@@ -7,18 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
 import libtorrent as lt
 import pytest
-import uvicorn
-from asgiref.sync import SyncToAsync
-from django.db import connections
 
-from announce.app import application
 from domain.accounts.models import UserStatistics
 from domain.catalog.models import Torrent, TorrentCategory
 from domain.tracker import store
@@ -27,32 +21,6 @@ from domain.tracker.models import Announce, Peer, TorrentStatistics
 from tests.factories import make_user
 
 SIZE = 3 * 262_144 + 12_345  # several pieces, the last one short
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def tracker_server():
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    # The server ran the cache fills in asgiref's thread for thread-sensitive work: its
-    # database connection is closed there, or the test database cannot be dropped.
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
-    connections.close_all()
 
 
 def _make_torrent_file(root: Path) -> tuple[lt.torrent_info, bytes]:
