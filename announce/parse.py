@@ -119,7 +119,9 @@ def _address(value: bytes) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     try:
         text = value.decode("ascii").strip()
         if text.startswith("["):
-            text = text[1:].partition("]")[0]
+            text, bracket, _ = text[1:].partition("]")
+            if not bracket:
+                return None
         elif text.count(":") == 1:
             text = text.partition(":")[0]
         addr = ipaddress.ip_address(text.partition("%")[0])

@@ -10,9 +10,10 @@ from urllib.parse import quote_from_bytes
 
 import bencodepy
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from domain.accounts.models import UserGroup
 from domain.tracker import store
 from tests.announce.factories import raw_get
 from tests.factories import make_torrent, make_user
@@ -57,10 +58,30 @@ def logged():
 
 
 @pytest.fixture
-def swarm_of(db):
+def swarm_of(db, settings):
+    # Past the minimum interval and the peer limit, so examples reach the swarm script.
+    settings.TRACKER_MIN_INTERVAL = 0
     member = make_user("member")
+    UserGroup.objects.filter(id=member.group_id).update(max_peers_per_torrent=32767)
     torrent = make_torrent()
     return member, torrent
+
+
+def _query(info_hash: bytes, **over: bytes) -> bytes:
+    params = {b"info_hash": info_hash, b"peer_id": b"-qB4650-" + bytes(range(12)),
+              b"port": b"6881", b"uploaded": b"0", b"downloaded": b"0", b"left": b"0",
+              **{k.encode(): v for k, v in over.items()}}
+    return b"&".join(_encode(k, 0) + b"=" + _encode(v, 0) for k, v in params.items())
+
+
+# What real clients and real attackers sent before this suite existed: each of these was
+# a traceback per request or a refusal of a real client.
+KNOWN = [{"uploaded": b"9" * 5000}, {"left": b"0" * 5000 + b"1"}, {"port": b"9" * 4400},
+         {"numwant": b"9" * 5000}, {"peer_id": b"-TR0abc-" + bytes(12)},
+         {"key": bytes(range(256))[:8]}, {"key": b"\x00" * 8}, {"ipv6": b"[::1]:6881"},
+         {"ipv4": b"\xff"}, {"ip": b"example.org"}, {"event": b"\x00"},
+         {"supportcrypto": b"1", "requirecrypto": b"1", "corrupt": b"9" * 5000,
+          "trackerid": b"\x00\xff", "no_peer_id": b"1"}]
 
 
 def _encode(value: bytes, how: int) -> bytes:
@@ -119,6 +140,7 @@ def test_any_announce_query_gets_a_bencoded_reply_and_a_refusal_writes_nothing(
     @FUZZ
     @given(query=announce_queries(ih))
     def run(query: bytes) -> None:
+        logged.clear()
         r = store.client()
         before = (r.llen(store.buffer_key()), _swarm_size(str(torrent.id)))
         status, body = raw_get(f"/announce/{member.passkey}", query)
@@ -132,6 +154,8 @@ def test_any_announce_query_gets_a_bencoded_reply_and_a_refusal_writes_nothing(
             assert b"interval" in reply and b"peers" in reply
         assert not logged, [rec.getMessage() for rec in logged]
 
+    for over in KNOWN:
+        run = example(query=_query(ih, **over))(run)
     run()
     # The strategy reaches both sides of the parser, not only its first refusal.
     assert outcomes["ok"] > 0 and outcomes["refused"] > 0, outcomes
@@ -156,6 +180,7 @@ def test_any_scrape_query_gets_a_bencoded_reply(swarm_of, logged):
     @given(query=scrape_queries(ih), passkey=st.one_of(st.just(member.passkey),
                                                        st.text(max_size=40)))
     def run(query: bytes, passkey: str) -> None:
+        logged.clear()
         status, body = raw_get(f"/scrape/{passkey}", query)
         reply = _check_reply(status, body)
         assert b"failure reason" in reply or b"files" in reply
