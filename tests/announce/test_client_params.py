@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -109,8 +110,9 @@ def test_numbers_with_too_many_digits_get_a_reason(member, ih, field, value, wor
 
 
 def test_leading_zeros_and_a_huge_numwant_are_parsed(member, ih, settings):
-    reply = announce(member, ih, peer_id(), left="0" * 3000, uploaded="0" * 30 + "7",
-                     numwant="9" * 3000)
+    digits: dict[str, Any] = {"left": "0" * 3000, "uploaded": "0" * 30 + "7",
+                              "numwant": "9" * 3000}
+    reply = announce(member, ih, peer_id(), **digits)
     assert b"failure reason" not in reply
     (entry,) = _buffered()
     assert (entry["left"], entry["up"], entry["nw"]) == (0, 7, settings.TRACKER_NUMWANT_MAX)
