@@ -47,6 +47,7 @@ from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
 from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.moderation.autoflag import autoflag_torrent
 from domain.moderation.bans import ban_active_for_user
 from domain.moderation.models import ModerationQueueItem, QueueSource, QueueStatus
 from domain.moderation.services import audit_log_write
@@ -160,6 +161,7 @@ def torrent_upload(
                     "created_at": item.created_at.isoformat()})
             invalidate_torrent(torrent.pk, info_hashes=_hashes(torrent))
             search_enqueue(target_type=TargetType.TORRENT, target_id=torrent.pk)
+            autoflag_torrent(torrent)
     except IntegrityError as exc:
         # Two uploads of the same file racing: the unique hash index decides.
         if "info_hash" in str(exc):

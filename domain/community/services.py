@@ -40,6 +40,7 @@ from domain.community.models import (
 from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import chat_room_group, forum_topic_group, publish_on_commit, user_group
+from domain.moderation.autoflag import autoflag_text
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
 
@@ -139,6 +140,8 @@ def chat_message_post(*, user: User, room_name: str, body: Any) -> ChatMessage:
                 target_type=TargetType.CHAT_MESSAGE, target_id=message.id)
         publish_on_commit(chat_room_group(room.name), CHAT_MESSAGE_EVENT,
                           chat_message_payload(message, username=user.username))
+        autoflag_text(target_type=TargetType.CHAT_MESSAGE, target_id=message.id, text=body,
+                      author_id=user.id)
     return message
 
 
@@ -432,6 +435,8 @@ def forum_topic_create(*, user: User, forum_id: Any, title: Any, body: Any) -> F
             last_post_at=now, last_topic=topic)
         ForumSubscription.objects.get_or_create(user=user, topic=topic)
         _notify_mentions(post, author=user, forum=forum, already=set())
+        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id,
+                      text=f"{title}\n{body}", author_id=user.id)
     return topic
 
 
@@ -495,6 +500,8 @@ def forum_post_create(*, user: User, topic_id: Any, body: Any,
                     actor_id=user.id, target_type=TargetType.FORUM_POST, target_id=post.id)
         publish_on_commit(forum_topic_group(topic.id), FORUM_POST_EVENT,
                           forum_post_payload(post, username=user.username))
+        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
+                      author_id=user.id)
     return post
 
 

@@ -21,13 +21,18 @@ from django.utils.html import format_html
 
 from domain.accounts.admin import DomainAdmin, LogAdmin
 from domain.accounts.permissions import Perm
+from domain.errors import DomainError
+from domain.moderation.autoflag import autoflag_parameters_clean, rules_forget
 from domain.moderation.bans import ban_take_effect
 from domain.moderation.models import (
+    Appeal,
     AuditLog,
+    AutoFlagRule,
     Ban,
     BanType,
     ModerationQueueItem,
     Report,
+    StaffNote,
     Warning,
     WarningThreshold,
 )
@@ -232,3 +237,73 @@ class ModerationQueueItemAdmin(DomainAdmin):
     list_select_related = ("claimed_by",)
     raw_id_fields = ("submitted_by", "claimed_by", "resolved_by")
     readonly_fields = ("flags", "flag_score", "created_at", "updated_at")
+
+
+class AutoFlagRuleForm(forms.ModelForm):
+    class Meta:
+        model = AutoFlagRule
+        fields = ("name", "kind", "parameters", "score", "priority", "is_active")
+        help_texts = {"parameters": (
+            'By kind: first_uploads {"uploads": 3}; name_pattern {"patterns": ["regex", ...]}; '
+            'description_links {"max_links": 8}; word_list {"words": [...], "targets": '
+            '["chat_message", "forum_post", "comment"]}; report_count {"reports": 3}; '
+            "transfer_implausible {}.")}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "kind" in data and "parameters" in data:
+            try:
+                autoflag_parameters_clean(data["kind"], data["parameters"])
+            except DomainError as exc:
+                self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        return data
+
+
+@admin.register(AutoFlagRule)
+class AutoFlagRuleAdmin(DomainAdmin):
+    form = AutoFlagRuleForm
+    edit_permission = Perm.SITE_SETTINGS
+    list_display = ("name", "kind", "is_active", "score", "priority")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name",)
+    readonly_fields = ("created_at", "updated_at")
+
+    def invalidate(self, rule: AutoFlagRule) -> None:
+        transaction.on_commit(rules_forget)
+
+
+@admin.register(Appeal)
+class AppealAdmin(DomainAdmin):
+    # Decisions go through the staff pages (appeal_decide lifts what was appealed);
+    # here appeals are only read.
+    list_display = ("created_at", "appellant", "target_type", "status", "decided_by",
+                    "decided_at")
+    list_filter = ("status", "target_type", "created_at")
+    search_fields = ("appellant__username", "text", "decision_note")
+    uuid_search_fields = ("id", "target_id")
+    list_select_related = ("appellant", "decided_by")
+    raw_id_fields = ("appellant", "decided_by")
+    readonly_fields = ("appellant", "target_type", "target_id", "text", "status",
+                       "decided_by", "decided_at", "decision_note", "created_at",
+                       "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StaffNote)
+class StaffNoteAdmin(DomainAdmin):
+    edit_permission = Perm.USERS_WARN
+    view_permission = Perm.USERS_WARN
+    list_display = ("created_at", "member", "author", "excerpt")
+    search_fields = ("member__username", "body")
+    list_select_related = ("member", "author")
+    raw_id_fields = ("member", "author")
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(description="note")
+    def excerpt(self, note: StaffNote) -> str:
+        return truncatechars(note.body, 60)

@@ -57,10 +57,13 @@ from domain.community.models import (
     PrivateMessage,
 )
 from domain.moderation.models import (
+    Appeal,
     AuditLog,
+    AutoFlagRule,
     Ban,
     ModerationQueueItem,
     Report,
+    StaffNote,
     Warning,
     WarningThreshold,
 )
@@ -357,6 +360,23 @@ def _warning_threshold() -> WarningThreshold:
                                                      defaults={"points": 20})[0]
 
 
+def _auto_flag_rule() -> AutoFlagRule:
+    return AutoFlagRule.objects.create(name=f"Rule {next(_seq)}", kind="report_count",
+                                       parameters={"reports": 5})
+
+
+def _appeal() -> Appeal:
+    member = make_user()
+    warning = Warning.objects.create(user=member, reason="Spam", points=1)
+    return Appeal.objects.create(appellant=member, target_type="warning",
+                                 target_id=warning.pk, text="It was not spam")
+
+
+def _staff_note() -> StaffNote:
+    return StaffNote.objects.create(member=make_user(), author=make_user("moderator"),
+                                    body="Asked about <b>seedboxes</b>")
+
+
 def ban() -> Ban:
     return Ban.objects.create(ban_type="ip", ip_range=f"203.0.{next(_seq) % 250}.0/24",
                               reason="Seedbox abuse", issued_by=make_user("moderator"))
@@ -430,6 +450,9 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     Report: _report,
     Warning: _warning,
     WarningThreshold: _warning_threshold,
+    AutoFlagRule: _auto_flag_rule,
+    Appeal: _appeal,
+    StaffNote: _staff_note,
     Ban: ban,
     AuditLog: audit_log,
     ModerationQueueItem: _queue_item,
