@@ -60,6 +60,10 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache *.egg-info build
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
+# Benchmarks import the settings, which need a secret key when DEBUG is off: this
+# checkout's own (var/secret_key, made by the launcher on first use) unless one is given.
+bench-%: export DJANGO_SECRET_KEY ?= $(shell $(VPY) -c 'from server.launcher import local_secret_key; print(local_secret_key())')
+
 # One earning period over 1M synthetic peers in a scratch database, against a count(*)
 # baseline over the same rows (tests/bench/bonus_earning.py; BENCH_PEERS=... to resize).
 .PHONY: bench-bonus

@@ -28,6 +28,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -784,9 +785,30 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def local_secret_key(base_dir: Path = VAR_DIR) -> str:
+    """This checkout's own DJANGO_SECRET_KEY, made once and kept in var/secret_key (mode
+    0600): the settings refuse to start without one when DEBUG is off, and a key that is
+    the same on every machine (a constant in the code) signs nothing safely."""
+    path = base_dir / "secret_key"
+    try:
+        key = path.read_text().strip()
+        if len(key) >= 50:
+            return key
+    except FileNotFoundError:
+        pass
+    base_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
 @contextlib.contextmanager
 def _resolved(environ: Mapping[str, str]) -> Iterator[dict[str, str]]:
     env, servers = resolve(environ)
+    if not env.get("DJANGO_SECRET_KEY"):
+        env["DJANGO_SECRET_KEY"] = local_secret_key()
     try:
         yield env
     finally:
@@ -862,7 +884,8 @@ def cmd_manage(args: Sequence[str]) -> int:
 
 def cmd_env(args: Sequence[str]) -> int:
     env, servers = resolve(os.environ)
-    for name in ("DATABASE_URL", "REDIS_URL"):
+    env.setdefault("DJANGO_SECRET_KEY", local_secret_key())
+    for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY"):
         print(f"export {name}={shlex.quote(env[name])}")
     for server in servers:
         server.detach()

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,10 +30,14 @@ def env_list(name: str, default: str) -> list[str]:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("DJANGO_REQUIRE_SECRET_KEY", False):
-        raise RuntimeError("DJANGO_SECRET_KEY must be set in production")
-    # Development and tests only; production sets DJANGO_SECRET_KEY.
-    SECRET_KEY = "dev-insecure-key-change-me-" + "x" * 32
+    if not DEBUG:
+        # A key in the code is everyone's key: it would sign confirmation links, password
+        # resets and 2FA backup codes that anyone could forge. The launcher (make run, make
+        # test) gives each checkout its own in var/secret_key.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+    SECRET_KEY = "dev-only-key-used-with-DJANGO_DEBUG-" + "x" * 32
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -66,8 +71,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "frontend.middleware.DomainErrorMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files,
+# no inline script, style or event handler, so text a member writes cannot run even if it
+# ever got past the sanitizer. Posters may come from metadata sites over https; the live
+# socket is same-origin ('self' covers ws:/wss: to this host).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 ROOT_URLCONF = "server.urls"
 WSGI_APPLICATION = None
@@ -203,6 +228,23 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# TLS at a reverse proxy (DJANGO_HTTPS=1): the proxy must set X-Forwarded-Proto itself,
+# overwriting what the client sent. Then cookies go over TLS only, plain HTTP is redirected
+# (but /healthz and /metrics, asked by monitors on the inside) and browsers are told to
+# use TLS (HSTS). Announces are not Django's and are never redirected: many clients do
+# not follow a redirect.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^metrics/?$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 86400)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 AUTHENTICATION_BACKENDS = ["domain.accounts.backends.UsernameOrEmailBackend"]
 # users.username is unique case-insensitively (a functional unique index on lower(username)),
