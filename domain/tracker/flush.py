@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from domain.tracker import store
+from domain.tracker.history import history_write
 from domain.tracker.models import FlushBatch
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def flush_write(batch: Batch) -> bool:
             _write_announces(cur, entries)
             _write_peer_history(cur, entries)
             _write_peers(cur, entries)
+            history_write(cur, entries)  # torrent_history reads the peers just written
             _write_user_statistics(cur, entries)
             _write_torrent_statistics(cur, entries)
             _write_token_use(cur, entries)

@@ -246,3 +246,88 @@ class FlushBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.id} ({self.entries} announces)"
+
+
+class TorrentHistory(UUIDModel):
+    """One row per member per torrent they ever announced (UNIT3D's `history`): what the
+    history pages list and the hit-and-run rules judge. Written by the flush in the batch's
+    transaction (domain/tracker/history.py), so it is exactly as current as the peers.
+
+    Seed time here is wall-clock time seeded: two clients seeding at once count once, and
+    only the time between two seeding announces at most 1.5 intervals apart accrues.
+    `seeding_until` / `active_until` are when the member's last seeding / any peer on it
+    goes stale (NULL when none is left), so "seeding now" is `seeding_until > now`."""
+
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE,
+                                related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    uploaded = models.BigIntegerField(default=0)
+    downloaded = models.BigIntegerField(default=0)
+    uploaded_raw = models.BigIntegerField(default=0)
+    downloaded_raw = models.BigIntegerField(default=0)
+    seedtime_seconds = models.BigIntegerField(default=0)
+    leechtime_seconds = models.BigIntegerField(default=0)
+    # The end of the seed time already credited (the union of every client's intervals).
+    seed_credited_until = models.DateTimeField(null=True, blank=True)
+    client = models.CharField(max_length=64, blank=True, default="")
+    first_announce_at = models.DateTimeField(default=timezone.now)
+    last_announce_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    seeding_until = models.DateTimeField(null=True, blank=True)
+    active_until = models.DateTimeField(null=True, blank=True)
+    # Hit-and-run state (domain/tracker/hnr.py).
+    immune = models.BooleanField(default=False, help_text=(
+        "Never a hit-and-run on this torrent for this member (set by staff)."))
+    prewarned_at = models.DateTimeField(null=True, blank=True)
+    hnr_at = models.DateTimeField(null=True, blank=True)
+    hnr_cleared_at = models.DateTimeField(null=True, blank=True)
+    hnr_warning = models.ForeignKey("moderation.Warning", on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+")
+
+    class Meta:
+        db_table = "torrent_history"
+        verbose_name_plural = "torrent history"
+        indexes = [
+            models.Index(fields=["user", "-last_announce_at"], name="torrent_history_user_idx"),
+            models.Index(fields=["torrent", "-completed_at"], name="torrent_history_snatch_idx",
+                         condition=Q(completed_at__isnull=False)),
+            models.Index(fields=["user"], name="torrent_history_hnr_idx",
+                         condition=Q(hnr_at__isnull=False, hnr_cleared_at__isnull=True)),
+            models.Index(fields=["prewarned_at"], name="torrent_history_prewarned_idx",
+                         condition=Q(prewarned_at__isnull=False, hnr_at__isnull=True)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "torrent"], name="torrent_history_once"),
+            *non_negative("uploaded", "downloaded", "uploaded_raw", "downloaded_raw",
+                          "seedtime_seconds", "leechtime_seconds", prefix="torrent_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.torrent_id}"
+
+
+class RatioWatch(UUIDModel):
+    """A member's spell on ratio watch (Gazelle): below the required ratio for their
+    amount downloaded, they have until `deadline_at`; still below then, leeching stops
+    (`leech_disabled_at`) until the ratio is back (`ended_at`)."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="ratio_watches")
+    required_ratio = models.DecimalField(max_digits=6, decimal_places=2)
+    ratio_at_start = models.DecimalField(max_digits=12, decimal_places=4)
+    started_at = models.DateTimeField(default=timezone.now)
+    deadline_at = models.DateTimeField()
+    leech_disabled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "tracker_ratio_watch"
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="tracker_ratio_watch_one_open",
+                                    condition=Q(ended_at__isnull=True)),
+            models.CheckConstraint(condition=Q(deadline_at__gte=models.F("started_at")),
+                                   name="tracker_ratio_watch_deadline_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ratio watch of {self.user_id} from {self.started_at:%Y-%m-%d}"

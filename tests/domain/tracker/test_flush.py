@@ -81,8 +81,9 @@ def test_one_statement_per_table_per_batch(member):
         flush_write(batch)
     sql = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
     # batch row, two existence checks, then announces, peer_history, peers, user and
-    # torrent statistics: one statement each, whatever the batch holds.
-    assert len(sql) == 8
+    # torrent statistics: one statement each, whatever the batch holds; torrent_history
+    # two (its rows locked, then upserted).
+    assert len(sql) == 10
 
 
 def test_entries_of_a_deleted_torrent_are_dropped_not_blocking(member):
