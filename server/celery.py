@@ -79,6 +79,14 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "moderation.warnings_expire",
             "schedule": float(settings.WARNINGS_EXPIRE_SECONDS),
         },
+        "tracker-hit-and-run-check": {
+            "task": "tracker.hit_and_run_check",
+            "schedule": float(settings.HNR_CHECK_SECONDS),
+        },
+        "tracker-ratio-watch-check": {
+            "task": "tracker.ratio_watch_check",
+            "schedule": float(settings.RATIO_WATCH_CHECK_SECONDS),
+        },
     }
 
 

@@ -411,3 +411,33 @@ INSTALLED_APPS.append("ninja")
 # a member files at most REPORTS_PER_HOUR reports an hour.
 WARNINGS_EXPIRE_SECONDS = int(os.environ.get("WARNINGS_EXPIRE_SECONDS", "60"))
 REPORTS_PER_HOUR = int(os.environ.get("REPORTS_PER_HOUR", "20"))
+
+# --- hit-and-run and ratio watch (domain/tracker/hnr.py, domain/tracker/ratiowatch.py) ---
+# A download is settled by HNR_SEED_HOURS of seed time or a ratio of HNR_RATIO on that
+# torrent (raw bytes); downloads under HNR_MIN_DOWNLOAD_PERCENT of the size are not counted.
+# After HNR_GRACE_HOURS from completion (and HNR_PREWARN_NOTICE_HOURS after the pre-warning)
+# a download not being seeded and not settled is a hit-and-run, warned for with
+# HNR_WARNING_POINTS expiring after HNR_WARNING_DAYS. HNR_MAX_ACTIVE active hit-and-runs
+# switch downloads off in the tracker. HNR_FREELEECH_EXEMPT: judge the 10% by credited
+# (charged) bytes, so freeleech downloads owe nothing; off by default (see the note).
+HNR_SEED_HOURS = float(os.environ.get("HNR_SEED_HOURS", "72"))
+HNR_RATIO = float(os.environ.get("HNR_RATIO", "1.0"))
+HNR_MIN_DOWNLOAD_PERCENT = float(os.environ.get("HNR_MIN_DOWNLOAD_PERCENT", "10"))
+HNR_GRACE_HOURS = float(os.environ.get("HNR_GRACE_HOURS", "72"))
+HNR_PREWARN_NOTICE_HOURS = float(os.environ.get("HNR_PREWARN_NOTICE_HOURS", "24"))
+HNR_MAX_ACTIVE = int(os.environ.get("HNR_MAX_ACTIVE", "3"))
+HNR_WARNING_POINTS = int(os.environ.get("HNR_WARNING_POINTS", "1"))
+HNR_WARNING_DAYS = int(os.environ.get("HNR_WARNING_DAYS", "14"))
+HNR_FREELEECH_EXEMPT = env_bool("HNR_FREELEECH_EXEMPT", False)
+# Classes (group names) never judged; staff groups (is_staff) are immune as well.
+HNR_IMMUNE_GROUPS = env_list("HNR_IMMUNE_GROUPS", "vip")
+HNR_CHECK_SECONDS = float(os.environ.get("HNR_CHECK_SECONDS", "300"))
+# Ratio watch (Gazelle): (downloaded at least GiB, required ratio when seeding everything
+# snatched, required ratio when seeding nothing); the required ratio falls linearly with
+# the share of snatches still seeded. Members in groups granting Perm.IMMUNE_RATIO are exempt.
+RATIO_WATCH_TABLE: list[tuple[float, float, float]] = [
+    (0, 0.0, 0.0), (5, 0.0, 0.15), (10, 0.0, 0.20), (20, 0.05, 0.30), (30, 0.10, 0.40),
+    (40, 0.20, 0.50), (50, 0.30, 0.60), (60, 0.40, 0.60), (80, 0.50, 0.60),
+    (100, 0.60, 0.60)]
+RATIO_WATCH_DAYS = float(os.environ.get("RATIO_WATCH_DAYS", "14"))
+RATIO_WATCH_CHECK_SECONDS = float(os.environ.get("RATIO_WATCH_CHECK_SECONDS", "3600"))

@@ -314,6 +314,11 @@ def member_record_and_tokens(passkey: str
     elif not user.group.grants(Perm.DOWNLOAD):
         leech_refusal = (f"Download forbidden: members of {user.group.display_name} may not "
                          "download. You may still seed.")
+    if not leech_refusal:  # hit-and-runs over the limit, an expired ratio watch
+        from domain.tracker.hnr import member_leech_restrictions
+
+        leech_refusal = member_leech_restrictions(user_ids=[str(user.id)]).get(
+            str(user.id), "")
     tokens: dict[str, float] = {}
     token_ids: dict[str, str] = {}
     allowances: list[TokenAllowance] = []

@@ -33,3 +33,22 @@ def peer_history_roll_up_task() -> dict[str, int]:
     from domain.tracker.rollup import peer_history_roll_up
 
     return peer_history_roll_up(raw_days=settings.PEER_HISTORY_RAW_DAYS)
+
+
+@shared_task(name="tracker.hit_and_run_check")
+def hit_and_run_check_task() -> dict[str, int]:
+    """Pre-warnings, hit-and-runs, their warnings and clearing (domain/tracker/hnr.py)."""
+    from dataclasses import asdict
+
+    from domain.tracker.hnr import hnr_check
+
+    return asdict(hnr_check())
+
+
+@shared_task(name="tracker.ratio_watch_check")
+def ratio_watch_check_task() -> dict[str, int]:
+    from dataclasses import asdict
+
+    from domain.tracker.ratiowatch import ratio_watch_check
+
+    return asdict(ratio_watch_check())

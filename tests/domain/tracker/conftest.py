@@ -21,3 +21,4 @@ def tracker_redis(settings):
     keys = list(r.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         r.delete(*keys)
+from tests.domain.tracker.hnr_helpers import clock  # noqa: F401,E402  (hit-and-run tests)

@@ -12,7 +12,7 @@ from django.db.models import Sum
 from domain.accounts.models import UserStatistics
 from domain.tracker.flush import tracker_flush
 from domain.tracker.models import PeerHistory, TorrentHistory
-from tests.domain.tracker.hnr_helpers import MB, Client, clock, download_completely  # noqa: F401
+from tests.domain.tracker.hnr_helpers import MB, Client, download_completely
 from tests.factories import make_torrent
 
 pytestmark = pytest.mark.django_db
