@@ -127,7 +127,7 @@ def test_pre_warning_hit_and_run_warning_lost_rights_then_seeded_off(member, clo
         HnrState.CLEARED
 
 
-def test_rights_go_off_only_at_the_configured_number(member, clock, settings):
+def test_rights_go_off_only_at_the_configured_number(member, clock, settings, judge):
     settings.HNR_MAX_ACTIVE = 2
     hit_and_run(member, clock, make_torrent(size=10 * MB), judge)
     assert member_leech_restrictions(user_ids=[str(member.pk)]) == {}
@@ -219,21 +219,25 @@ def test_an_immune_row_is_never_judged_and_immunity_clears_one(member, clock, ju
     assert Warning.objects.get(user=member).revoked_at is not None
 
 
-def test_a_deleted_torrent_clears_its_hit_and_runs_and_judges_no_new_ones(member, clock, judge):
+def test_a_deleted_torrent_clears_its_hit_and_runs_and_judges_no_new_ones(member, clock,
+                                                                          judge):
     owed = make_torrent(size=10 * MB)
     hit_and_run(member, clock, owed, judge)
     owed.deleted_at = timezone.now()
     owed.save(update_fields=["deleted_at"])
+    assert judge(clock.dt).cleared == 1
+    assert Warning.objects.get(user=member).revoked_at is not None
     fresh = make_torrent(size=10 * MB)
     c = Client(member, fresh)
-    c.ok("started")  # allowed: the limit is 1, and that one is about to clear
+    c.ok("started")  # downloads are back
     fresh.deleted_at = timezone.now()
     fresh.save(update_fields=["deleted_at"])
     c.downloaded = 10 * MB
-    c.ok("stopped")
+    c.ok("stopped")  # the tracker only learns of the deletion at its next cache fill
     tracker_flush()
+    clock.advance(40 * HOUR)
     result = judge(clock.dt)
-    assert (result.cleared, result.prewarned) == (1, 0)
+    assert (result.prewarned, result.recorded) == (0, 0)
 
 
 def test_downloading_again_after_seeding_off_owes_nothing_new(member, clock, judge):
