@@ -57,6 +57,12 @@ def row(user, torrent) -> TorrentHistory:
     return TorrentHistory.objects.get(user=user, torrent=torrent)
 
 
+def state(user, torrent) -> str:
+    owed = torrent_seed_owed(user_id=user.pk, torrent_id=torrent.pk)
+    assert owed is not None
+    return owed.state
+
+
 def notices(user, target_type):
     return list(Notification.objects.filter(user=user, target_type=target_type)
                 .order_by("created_at").values_list("title", flat=True))
@@ -91,7 +97,7 @@ def test_pre_warning_hit_and_run_warning_lost_rights_then_seeded_off(member, clo
     assert result.prewarned == 1
     assert notices(member, "hit_and_run_prewarning") == [
         "Keep seeding Owed.Torrent: 3.0 h of seed time still owed"]
-    assert torrent_seed_owed(user_id=member.pk, torrent_id=torrent.pk).state == \
+    assert state(member, torrent) == \
         HnrState.PREWARNED
     # Within the grace nothing more happens, and a second run repeats nothing.
     clock.advance(HOUR)
@@ -123,7 +129,7 @@ def test_pre_warning_hit_and_run_warning_lost_rights_then_seeded_off(member, clo
     assert notices(member, "hit_and_run")[-1] == "Hit-and-run cleared: Owed.Torrent"
     assert member_hnr_status(user_id=member.pk).downloads_allowed
     Client(member, other).ok("started")  # downloads are back
-    assert torrent_seed_owed(user_id=member.pk, torrent_id=torrent.pk).state == \
+    assert state(member, torrent) == \
         HnrState.CLEARED
 
 
@@ -164,7 +170,7 @@ def test_ratio_on_the_torrent_settles_it(member, clock, judge):
     tracker_flush()
     clock.advance(30 * HOUR)
     assert judge(clock.dt).prewarned == 0
-    assert torrent_seed_owed(user_id=member.pk, torrent_id=torrent.pk).state == \
+    assert state(member, torrent) == \
         HnrState.SETTLED
 
 
@@ -178,7 +184,7 @@ def test_a_partial_download_under_ten_percent_is_not_counted(member, clock, judg
     tracker_flush()
     clock.advance(40 * HOUR)
     assert judge(clock.dt).prewarned == 0
-    assert torrent_seed_owed(user_id=member.pk, torrent_id=torrent.pk).state == \
+    assert state(member, torrent) == \
         HnrState.NOT_COUNTED
 
 
