@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("frontend.torrents.urls")),
     path("", include("frontend.community.urls")),
     path("", include("frontend.bonus.urls")),
+    path("", include("frontend.history.urls")),
     path("", include("frontend.requests.urls")),
     path("staff/", include("frontend.staff.urls")),
     path("", include("frontend.api.urls")),

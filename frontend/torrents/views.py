@@ -21,6 +21,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.catalog import selectors, services
 from domain.errors import DomainError, NotPermitted, ValidationFailed
+from domain.tracker.selectors import active_token_torrents
 from frontend.accounts.middleware import client_ip
 from frontend.torrents import forms
 
@@ -66,6 +67,7 @@ def browse(request: AuthedRequest) -> HttpResponse:
     return render(request, "torrents/browse.html", {
         "form": form, "page": page, "filters": filters, "query": query.urlencode(),
         "categories": selectors.categories_tree(),
+        "active_tokens": active_token_torrents(user=request.user),
     })
 
 
@@ -110,6 +112,7 @@ def detail(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
         "p": page, "t": page.torrent, "description": description_html(page.torrent.description),
         "comment_form": forms.CommentForm(), "tag_form": forms.TagForm(),
         "moderate_form": forms.ModerateForm(), "delete_form": forms.ReasonForm(),
+        "active_tokens": active_token_torrents(user=request.user),
     })
 
 
