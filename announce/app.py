@@ -14,9 +14,6 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
-
 from announce.bencode import bencode, failure
 from announce.limits import unknown_passkey_check, unknown_passkey_note
 from announce.parse import Malformed, client_ip, parse_announce, parse_scrape
@@ -29,7 +26,13 @@ from domain.tracker.announcing import (
     tracker_scrape_async,
     unknown_passkey,
 )
-from domain.tracker.cache import CacheMiss, Lookup, cache_fill, lookup_async
+from domain.tracker.cache import (
+    CacheMiss,
+    Lookup,
+    lookup_async,
+    lookup_filled_async,
+    warm_keeper_start,
+)
 from domain.tracker.live import peers_counts_send, peers_counts_send_trailing
 
 log = logging.getLogger(__name__)
@@ -44,15 +47,8 @@ def _is_passkey(value: str) -> bool:
     return len(value) == 32 and not value.strip("0123456789abcdef")
 
 
-def _fill(passkey: str, info_hashes: list[bytes], ip: str) -> None:
-    # This thread's connection may have outlived the database (a restart): recycle it.
-    # (Never inside a transaction: that is a test's, and closing would end it.)
-    if not connection.in_atomic_block:
-        close_old_connections()
-    cache_fill(passkey=passkey, info_hashes=info_hashes, ip=ip)
-
-
 async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    warm_keeper_start()
     try:
         return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
     except CacheMiss as miss:
@@ -67,8 +63,9 @@ async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
                     "up new ones for a while. Download your .torrent files again from the "
                     "site (they carry your current passkey).", code="passkey_limit"
                 ) from None
-        await sync_to_async(_fill)(passkey, info_hashes, ip)
-        found = await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        # Misses are filled in batches with the other announces' of the moment, on the
+        # tracker's own fill threads (domain/tracker/cache.py).
+        found = await lookup_filled_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
         if passkey_missed and found.member is None:
             await unknown_passkey_note(ip, passkey)
         return found
@@ -162,6 +159,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                warm_keeper_start()  # Redis loaded in bulk from PostgreSQL, in the background
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})

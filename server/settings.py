@@ -385,12 +385,25 @@ TRACKER_TRUSTED_PROXIES = TRUSTED_PROXIES
 # Site-wide freeleech (also switchable live: domain.tracker.cache.global_freeleech_set).
 TRACKER_FREELEECH = env_bool("TRACKER_FREELEECH", False)
 TRACKER_REDIS_PREFIX = os.environ.get("TRACKER_REDIS_PREFIX", "trk")
-# Lookup records in Redis (explicitly invalidated), unknown passkeys/hashes, IP ban answers,
-# and each process's own copy (dropped as soon as an announce sees an invalidation).
-TRACKER_CACHE_SECONDS = int(os.environ.get("TRACKER_CACHE_SECONDS", "3600"))
+# Lookup records in Redis (explicitly invalidated; 0: no expiry, invalidation alone keeps
+# them current), unknown passkeys/hashes, IP ban answers, and each process's own copy
+# (dropped as soon as an announce sees an invalidation).
+TRACKER_CACHE_SECONDS = int(os.environ.get("TRACKER_CACHE_SECONDS", "0"))
 TRACKER_NEGATIVE_CACHE_SECONDS = int(os.environ.get("TRACKER_NEGATIVE_CACHE_SECONDS", "30"))
 TRACKER_IP_BAN_CACHE_SECONDS = int(os.environ.get("TRACKER_IP_BAN_CACHE_SECONDS", "300"))
 TRACKER_LOCAL_CACHE_SECONDS = float(os.environ.get("TRACKER_LOCAL_CACHE_SECONDS", "300"))
+# Cold start and misses (domain/tracker/cache.py, loaders.py): every record loaded in bulk
+# at start and whenever Redis is found emptied (checked every WARM_CHECK seconds); misses
+# read in batches of up to FILL_BATCH records on FILL_THREADS threads of the tracker's own
+# (0: asgiref's thread-sensitive thread, for tests inside a transaction); at most
+# NEGATIVE_CACHE_PER_IP unknown passkeys/hashes stored per address (IPv6: /64) per
+# NEGATIVE_CACHE_SECONDS; each process keeps up to LOCAL_CACHE_MAX records of its own.
+TRACKER_BULK_LOAD = env_bool("TRACKER_BULK_LOAD", True)
+TRACKER_WARM_CHECK_SECONDS = float(os.environ.get("TRACKER_WARM_CHECK_SECONDS", "10"))
+TRACKER_FILL_THREADS = int(os.environ.get("TRACKER_FILL_THREADS", "2"))
+TRACKER_FILL_BATCH = int(os.environ.get("TRACKER_FILL_BATCH", "1000"))
+TRACKER_NEGATIVE_CACHE_PER_IP = int(os.environ.get("TRACKER_NEGATIVE_CACHE_PER_IP", "64"))
+TRACKER_LOCAL_CACHE_MAX = int(os.environ.get("TRACKER_LOCAL_CACHE_MAX", "500000"))
 TRACKER_PEER_COUNTS_THROTTLE_MS = int(os.environ.get("TRACKER_PEER_COUNTS_THROTTLE_MS", "1000"))
 # Flush of buffered announces to PostgreSQL, and the stale-peer reaper.
 TRACKER_FLUSH_SECONDS = float(os.environ.get("TRACKER_FLUSH_SECONDS", "10"))

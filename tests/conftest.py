@@ -30,6 +30,22 @@ def _empty_cache_after_each_test():
         client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def _tracker_fills_in_the_test_transaction(request, settings):
+    """The tracker fills cache misses on threads of its own, each with its own database
+    connection, which cannot see rows that live only inside a test's transaction: tests
+    that run in one fill on the test's thread instead (TRACKER_FILL_THREADS = 0), the
+    others use the real pool. No background bulk load in tests (they call it directly)."""
+    settings.TRACKER_BULK_LOAD = False
+    marker = request.node.get_closest_marker("django_db")
+    transactional = ("transactional_db" in request.fixturenames
+                     or "live_server" in request.fixturenames
+                     or (marker is not None and bool(marker.kwargs.get("transaction")
+                                                     or (marker.args and marker.args[0]))))
+    if not transactional:
+        settings.TRACKER_FILL_THREADS = 0
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """One test database per pytest process, so two runs on one machine (a developer's and

@@ -190,6 +190,11 @@ def account_confirm_email(*, token: str, ip: str | None = None) -> User:
         if old_group.name == "validating":
             user.group = UserGroup.objects.get(name="member")
         user.save(update_fields=["status", "group", "updated_at"])
+        # The tracker keeps a member's record until told: an announce made before the
+        # confirmation stored "not confirmed yet".
+        from domain.tracker.cache import invalidate_user
+
+        invalidate_user(user.pk)
         _audit("user.email_confirmed", user=user, ip=ip,
                changes={"status": [UserStatus.VALIDATING, UserStatus.ACTIVE],
                         "group": [old_group.name, user.group.name]})

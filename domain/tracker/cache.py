@@ -2,34 +2,66 @@
 
 The announce path resolves passkey -> member and info_hash -> torrent (v1 hash, v2 hash and
 the truncated 20-byte v2 hash all lead to the same record), the address's IP ban and the
-client rules from Redis, never the ORM. Records are computed once from the database on a
-miss (`cache_fill`), including everything that decides a refusal (status, group permissions,
-bans, freeleech tokens), so a hit needs no further thought.
+client rules from Redis, never the ORM. Records are computed from the database by the
+loaders (loaders.py), including everything that decides a refusal (status, group
+permissions, bans, freeleech tokens), so a hit needs no further thought.
 
-Anything that changes what an announce may do (passkey reset, ban, group change, torrent
+Redis is filled in bulk when the tracker starts and whenever it finds Redis emptied (the
+warm keeper below: a deploy, a Redis restart or a FLUSHDB). A miss meanwhile, or for a
+record created since, is filled in a batch: the misses of every announce waiting in this
+process are read together, one query per kind, on a small pool of threads of the tracker's
+own (TRACKER_FILL_THREADS), never on the thread that runs Django's sync code.
+
+Records of members and torrents do not expire on a timer (TRACKER_CACHE_SECONDS = 0):
+anything that changes what an announce may do (passkey reset, ban, group change, torrent
 approval, rejection or deletion, freeleech change, token use) calls one of the
 `invalidate_*` functions below inside its transaction; the keys are dropped after commit,
-so the next announce re-reads the database. Each process also keeps what it read for
-at most TRACKER_LOCAL_CACHE_SECONDS, which saves a Redis round trip on most announces: every
-invalidation bumps an epoch counter that each announce's swarm script returns, and a process
-that sees it move drops all its copies, so an invalidation reaches every busy process with
-its next announce.
+so the next announce re-reads the database. A record whose ban runs out carries that moment
+and is read again then. Each process also keeps what it read for at most
+TRACKER_LOCAL_CACHE_SECONDS, which saves a Redis round trip on most announces: every
+invalidation bumps an epoch counter that each announce's swarm script returns, and a
+process that sees it move drops all its copies, so an invalidation reaches every busy
+process with its next announce.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import asyncio
+import functools
+import itertools
+import logging
+import os
+import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import transaction
 
-from domain.tracker import store
+from domain.tracker import loaders, store
 from domain.tracker.clients import ClientRules
 from domain.tracker.conf import setting
+from domain.tracker.records import (
+    NOT_BANNED,
+    IpBanRecord,
+    Lookup,
+    MemberRecord,
+    TorrentRecord,
+    decode_ip_ban,
+    decode_member,
+    decode_rules,
+    decode_torrent,
+)
+
+__all__ = ["NOT_BANNED", "CacheMiss", "IpBanRecord", "Lookup", "MemberRecord",
+           "TorrentRecord", "cache_fill", "global_freeleech_set", "invalidate_client_rules",
+           "invalidate_ip_bans", "invalidate_torrent", "invalidate_user", "local_clear",
+           "lookup", "lookup_async", "lookup_filled_async", "note_epoch", "warm_keeper_start",
+           "warm_once"]
+
+log = logging.getLogger(__name__)
 
 _MISSING = object()
 # key -> (expires at, monotonic; value). Only the announce path reads it.
@@ -37,124 +69,8 @@ _local: dict[str, tuple[float, Any]] = {}
 _epoch: list[bytes | None] = [None]
 
 
-@dataclass(frozen=True, slots=True)
-class MemberRecord:
-    id: str
-    # Why this member may not announce at all (status, account ban), or "".
-    refusal: str = ""
-    # Why this member may not leech (download ban, group without Perm.DOWNLOAD), or "".
-    leech_refusal: str = ""
-    max_peers: int = 3
-    # torrent id -> expiry (unix seconds; inf when none) of an active freeleech token.
-    tokens: dict[str, float] = field(default_factory=dict)
-    # torrent id -> that token's id: its byte allowance is kept in Redis (store.token_key).
-    token_ids: dict[str, str] = field(default_factory=dict)
-    # When a ban in this record runs out (unix seconds): the record is stale from then on,
-    # since nothing invalidates a ban that simply expires.
-    valid_until: float = math.inf
-
-    def has_token(self, torrent_id: str, now: float) -> bool:
-        until = self.tokens.get(torrent_id)
-        return until is not None and now < until
-
-
-@dataclass(frozen=True, slots=True)
-class TorrentRecord:
-    id: str
-    refusal: str = ""
-    size: int = 0
-    freeleech_until: float = 0.0  # unix seconds; inf: no end; 0: not freeleech
-    neutral: bool = False
-    double_upload: bool = False
-    info_hashes: tuple[str, ...] = ()
-
-    def is_freeleech(self, now: float) -> bool:
-        return now < self.freeleech_until
-
-
-@dataclass(frozen=True, slots=True)
-class IpBanRecord:
-    """What the cache knows of an address: the refusal ("" when not banned) and, like
-    MemberRecord.valid_until, when the ban runs out (nothing invalidates a ban that simply
-    expires, so the record is stale from then on)."""
-
-    reason: str = ""
-    valid_until: float = math.inf
-
-
-NOT_BANNED = IpBanRecord()
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Everything an announce needs to know before it touches the swarm."""
-
-    member: MemberRecord | None
-    torrents: dict[bytes, TorrentRecord | None]
-    ip_ban: str  # the ban's reason, or "" when the address is not banned
-    rules: ClientRules
-    global_freeleech: bool
-
-
 class CacheMiss(Exception):
     """Some record is in neither cache: call `cache_fill` (it reads the database)."""
-
-
-def _encode(record: object | None) -> bytes:
-    if record is None:
-        return b"null"
-    data = {f: getattr(record, f) for f in record.__slots__}  # type: ignore[attr-defined]
-    return json.dumps(data, default=_json_default).encode()
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(type(value))
-
-
-def _member(raw: bytes) -> MemberRecord | None:
-    data = json.loads(raw)
-    if data is None:
-        return None
-    data["tokens"] = {k: float(v) for k, v in data["tokens"].items()}
-    return MemberRecord(**data)
-
-
-def _member_stale(raw: bytes) -> bool:
-    member = _member(raw)
-    return member is not None and member.valid_until <= time.time()
-
-
-def _ip_ban(raw: bytes) -> IpBanRecord:
-    # b"" is "not banned" (the common answer, kept short); a ban is its JSON record. A
-    # plain reason is what an older version stored: a ban with no known end.
-    if not raw:
-        return NOT_BANNED
-    if raw[:1] != b"{":
-        return IpBanRecord(reason=raw.decode())
-    data = json.loads(raw)
-    return IpBanRecord(reason=data["reason"], valid_until=float(data["valid_until"]))
-
-
-def _ip_ban_stale(raw: bytes) -> bool:
-    return _ip_ban(raw).valid_until <= time.time()
-
-
-def _torrent(raw: bytes) -> TorrentRecord | None:
-    data = json.loads(raw)
-    if data is None:
-        return None
-    data["freeleech_until"] = float(data["freeleech_until"])
-    data["info_hashes"] = tuple(data["info_hashes"])
-    return TorrentRecord(**data)
-
-
-def _rules(raw: bytes) -> ClientRules:
-    data = json.loads(raw)
-    return ClientRules(
-        allow=tuple((bytes.fromhex(p), n) for p, n in data["allow"]),
-        deny=tuple((bytes.fromhex(p), n, r) for p, n, r in data["deny"]))
 
 
 def _local_get(key: str) -> Any:
@@ -169,9 +85,14 @@ def _local_get(key: str) -> Any:
 
 def _local_put(key: str, value: Any) -> None:
     ttl = setting("TRACKER_LOCAL_CACHE_SECONDS")
-    if ttl > 0:
-        if len(_local) > 200_000:
-            _local.clear()
+    if ttl > 0 and value is not None:
+        # (Negative answers are not kept here: an address sending random hashes would
+        # push the real records out.)
+        if len(_local) >= setting("TRACKER_LOCAL_CACHE_MAX"):
+            # The oldest tenth goes (dicts keep insertion order): a full clear would
+            # send a site bigger than the cap back to Redis for everything at once.
+            for old in list(itertools.islice(_local, max(1, len(_local) // 10))):
+                _local.pop(old, None)
         _local[key] = (time.monotonic() + ttl, value)
 
 
@@ -195,37 +116,56 @@ def _lookup_keys(passkey: str, info_hashes: list[bytes], ip: str) -> list[str]:
             store.global_freeleech_key(), *(store.info_hash_key(h) for h in info_hashes)]
 
 
-def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
-                   raw: list[bytes | None], info_hashes: list[bytes]) -> Lookup:
+def _resolve(keys: list[str], values: list[Any], wanted: list[int], raw: list[bytes | None]
+             ) -> list[int]:
+    """Decode what Redis returned into `values`; the indexes still missing (absent, or a
+    ban in the record that has run out)."""
+    missing = []
     for i, r in zip(wanted, raw, strict=True):
         if r is None:
             if i == 3:  # no global switch stored: the setting decides
                 values[i] = bool(setting("TRACKER_FREELEECH"))
                 continue
-            raise CacheMiss(keys[i])
+            missing.append(i)
+            continue
         if i == 0:
-            value: Any = _member(r)
+            value: Any = decode_member(r)
         elif i == 1:
-            value = _ip_ban(r)
+            value = decode_ip_ban(r)
         elif i == 2:
-            value = _rules(r)
+            value = decode_rules(r)
         elif i == 3:
             value = r == b"1"
         else:
-            value = _torrent(r)
+            value = decode_torrent(r)
         values[i] = value
         _local_put(keys[i], value)
+    now = time.time()
     member = values[0]
-    if member is not None and member.valid_until <= time.time():
+    if member is not _MISSING and member is not None and member.valid_until <= now:
         _local.pop(keys[0], None)  # a ban ran out: read the member again
-        raise CacheMiss(keys[0])
+        values[0] = _MISSING
+        missing.insert(0, 0)
     ip_ban = values[1]
-    if ip_ban.reason and ip_ban.valid_until <= time.time():
+    if ip_ban is not _MISSING and ip_ban.reason and ip_ban.valid_until <= now:
         _local.pop(keys[1], None)  # the ban ran out: ask the database again
-        raise CacheMiss(keys[1])
-    return Lookup(member=member, ip_ban=ip_ban.reason, rules=values[2],
+        values[1] = _MISSING
+        missing.append(1)
+    return missing
+
+
+def _build(values: list[Any], info_hashes: list[bytes]) -> Lookup:
+    return Lookup(member=values[0], ip_ban=values[1].reason, rules=values[2],
                   global_freeleech=values[3],
                   torrents=dict(zip(info_hashes, values[4:], strict=True)))
+
+
+def _lookup_finish(keys: list[str], values: list[Any], wanted: list[int],
+                   raw: list[bytes | None], info_hashes: list[bytes]) -> Lookup:
+    missing = _resolve(keys, values, wanted, raw)
+    if missing:
+        raise CacheMiss(keys[missing[0]])
+    return _build(values, info_hashes)
 
 
 def lookup(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
@@ -249,201 +189,215 @@ async def lookup_async(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lo
     return _lookup_finish(keys, values, wanted, raw, info_hashes)
 
 
-# --- Filling from the database (sync; the ORM) ---
+async def lookup_filled_async(*, passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
+    """`lookup_async` that fills what is in neither cache (with the other announces' misses
+    of this moment, in one batch) instead of raising CacheMiss."""
+    from domain.tracker.pipe import pipe
 
-@dataclass(frozen=True, slots=True)
-class TokenAllowance:
-    """An active freeleech token as the database has it, to seed its Redis counter."""
-
-    id: str
-    torrent_id: str
-    max_bytes: int  # -1: no cap
-    used_bytes: int  # downloaded_bytes as flushed so far
-
-
-# Seeds a token's counter: the cap follows the database (staff may change it), bytes used
-# never go down (the database lags by what is still buffered; it may also be ahead when
-# the expiry job counted peer_history). It outlives any member record that names it.
-ALLOWANCE_INIT_LUA = r"""
-redis.call('HSET', KEYS[1], 'max', ARGV[1])
-local used = tonumber(redis.call('HGET', KEYS[1], 'used'))
-if not used or used < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'used', ARGV[2]) end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-"""
-
-
-def member_record(passkey: str) -> MemberRecord | None:
-    return member_record_and_tokens(passkey)[0]
+    keys = _lookup_keys(passkey, info_hashes, ip)
+    values = [_local_get(k) for k in keys]
+    wanted = [i for i, v in enumerate(values) if v is _MISSING]
+    raw = await pipe().call("MGET", *[keys[i] for i in wanted]) if wanted else []
+    missing = _resolve(keys, values, wanted, raw)
+    if missing:
+        filler = _filler()
+        items = [_item(i, passkey, info_hashes, ip) for i in missing]
+        futures = [filler.want(item, ip) for item in items]
+        filler.kick()
+        for i, future in zip(missing, futures, strict=True):
+            # Shielded: one announce giving up (its client hung up) must not cancel the
+            # answer the others in the batch wait for.
+            values[i] = await asyncio.shield(future)
+            _local_put(keys[i], values[i])
+    return _build(values, info_hashes)
 
 
-def member_record_and_tokens(passkey: str
-                             ) -> tuple[MemberRecord | None, list[TokenAllowance]]:
-    from domain.accounts.models import User, UserStatus
-    from domain.accounts.permissions import Perm
-    from domain.bonus.models import FreeleechToken, TokenStatus
-    from domain.moderation.bans import ban_active_for_user
-    from domain.moderation.models import BanType
+# --- Filling misses in batches -------------------------------------------------------------
 
-    user = (User.objects.select_related("group")
-            .filter(passkey=passkey, deleted_at__isnull=True).first())
-    if user is None:
-        return None, []
-    refusal = ""
-    if user.status == UserStatus.VALIDATING:
-        refusal = ("Your account is not confirmed yet: confirm your email address, then "
-                   "announce again.")
-    elif user.status == UserStatus.DISABLED:
-        refusal = "Your account is disabled: contact staff to have it enabled."
-    elif user.status == UserStatus.BANNED:
-        refusal = "Your account is banned: see the site for the reason and how to appeal."
-    valid_until = math.inf
-    if not refusal:
-        ban = ban_active_for_user(user.id, BanType.ACCOUNT)
-        if ban is not None:
-            refusal = f"Your account is banned: {ban.reason}"
-            if ban.expires_at:
-                valid_until = ban.expires_at.timestamp()
-    leech_refusal = ""
-    ban = ban_active_for_user(user.id, BanType.DOWNLOAD)
-    if ban is not None:
-        if ban.expires_at:
-            valid_until = min(valid_until, ban.expires_at.timestamp())
-        until = f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC" if ban.expires_at else ""
-        leech_refusal = (f"Download forbidden: your download rights are suspended{until} "
-                         f"({ban.reason}). You may still seed.")
-    elif not user.group.grants(Perm.DOWNLOAD):
-        leech_refusal = (f"Download forbidden: members of {user.group.display_name} may not "
-                         "download. You may still seed.")
-    if not leech_refusal:  # hit-and-runs over the limit, an expired ratio watch
-        from domain.tracker.hnr import member_leech_restrictions
-
-        leech_refusal = member_leech_restrictions(user_ids=[str(user.id)]).get(
-            str(user.id), "")
-    tokens: dict[str, float] = {}
-    token_ids: dict[str, str] = {}
-    allowances: list[TokenAllowance] = []
-    for tok in FreeleechToken.objects.filter(user_id=user.id, status=TokenStatus.ACTIVE,
-                                             torrent__isnull=False):
-        tid = str(tok.torrent_id)
-        tokens[tid] = tok.expires_at.timestamp() if tok.expires_at else math.inf
-        token_ids[tid] = str(tok.id)
-        allowances.append(TokenAllowance(
-            id=str(tok.id), torrent_id=tid, used_bytes=int(tok.downloaded_bytes),
-            max_bytes=-1 if tok.max_download_bytes is None else int(tok.max_download_bytes)))
-    return MemberRecord(id=str(user.id), refusal=refusal, leech_refusal=leech_refusal,
-                        max_peers=int(user.group.max_peers_per_torrent), tokens=tokens,
-                        token_ids=token_ids, valid_until=valid_until), allowances
+Item = tuple[str, Any]  # ("pk", passkey) | ("ih", info_hash) | ("ip", address) | ("rules", "")
 
 
-def torrent_record(info_hash: bytes) -> TorrentRecord | None:
-    from domain.catalog.models import Torrent, TorrentStatus
-
-    if len(info_hash) == 20:
-        # The truncated v2 hash (BEP 52) finds a v2 or hybrid torrent too; the expression
-        # matches the index of sql/0300_torrents_v2_short_hash.sql.
-        torrent = Torrent.objects.extra(
-            where=["(info_hash_v1 = %s OR substring(info_hash_v2 from 1 for 20) = %s)"],
-            params=[info_hash, info_hash]).first()
-    else:
-        torrent = Torrent.objects.filter(info_hash_v2=info_hash).first()
-    if torrent is None:
-        return None
-    refusal = ""
-    if torrent.deleted_at is not None:
-        refusal = ("Unregistered torrent: it was deleted from the site. Remove it from your "
-                   "client.")
-    elif torrent.status == TorrentStatus.PENDING:
-        refusal = ("Torrent pending: staff have not approved it yet. Announce again once it "
-                   "is approved.")
-    elif torrent.status == TorrentStatus.REJECTED:
-        refusal = "Torrent rejected: staff rejected this upload, so it is not tracked."
-    until = 0.0
-    if torrent.is_freeleech:
-        until = torrent.freeleech_until.timestamp() if torrent.freeleech_until else math.inf
-    hashes = [bytes(h).hex() for h in (torrent.info_hash_v1, torrent.info_hash_v2) if h]
-    if torrent.info_hash_v2:
-        hashes.append(bytes(torrent.info_hash_v2)[:20].hex())
-    return TorrentRecord(id=str(torrent.id), refusal=refusal, size=int(torrent.size),
-                         freeleech_until=until, neutral=torrent.is_neutral_leech,
-                         double_upload=torrent.is_double_upload, info_hashes=tuple(hashes))
+def _item(index: int, passkey: str, info_hashes: list[bytes], ip: str) -> Item:
+    if index == 0:
+        return ("pk", passkey)
+    if index == 1:
+        return ("ip", ip)
+    if index == 2:
+        return ("rules", "")
+    return ("ih", info_hashes[index - 4])
 
 
-def ip_ban_record(ip: str) -> IpBanRecord:
-    from domain.moderation.bans import ban_for_ip
-
-    ban = ban_for_ip(ip)
-    if ban is None:
-        return NOT_BANNED
-    return IpBanRecord(
-        reason=f"IP banned: your address {ip} is banned ({ban.reason}). Contact staff.",
-        valid_until=ban.expires_at.timestamp() if ban.expires_at else math.inf)
-
-
-def client_rules_data() -> dict[str, list[list[str]]]:
-    from domain.tracker.models import ClientRule, ClientRuleKind
-
-    allow: list[list[str]] = []
-    deny: list[list[str]] = []
-    for rule in ClientRule.objects.filter(is_active=True):
-        prefix = rule.peer_id_prefix.encode("latin-1", "replace").hex()
-        if rule.kind == ClientRuleKind.ALLOW:
-            allow.append([prefix, rule.name])
+def _fill_items(items: dict[Item, str]) -> dict[Item, Any]:
+    """One `loaders.fill` for a batch of items (item -> the address that asked)."""
+    passkeys = [k for kind, k in items if kind == "pk"]
+    hashes = [k for kind, k in items if kind == "ih"]
+    filled = loaders.fill(
+        passkeys=passkeys, info_hashes=hashes,
+        ips=[k for kind, k in items if kind == "ip"],
+        rules=("rules", "") in items,
+        asked_by={k: ip for (kind, k), ip in items.items() if kind in ("pk", "ih")})
+    out: dict[Item, Any] = {}
+    for item in items:
+        kind, key = item
+        if kind == "pk":
+            out[item] = filled.members.get(key)
+        elif kind == "ih":
+            out[item] = filled.torrents.get(key)
+        elif kind == "ip":
+            out[item] = filled.ip_bans.get(key, NOT_BANNED)
         else:
-            deny.append([prefix, rule.name, rule.reason])
-    return {"allow": allow, "deny": deny}
+            data = filled.rules or {"allow": [], "deny": []}
+            out[item] = ClientRules(
+                allow=tuple((bytes.fromhex(p), n) for p, n in data["allow"]),
+                deny=tuple((bytes.fromhex(p), n, r) for p, n, r in data["deny"]))
+    return out
+
+
+_executor: list[tuple[int, ThreadPoolExecutor]] = []
+_executor_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _executor_lock:
+        if not _executor or _executor[0][0] != threads:
+            if _executor:
+                _executor.pop()[1].shutdown(wait=False)
+            _executor.append((threads, ThreadPoolExecutor(
+                max_workers=threads, thread_name_prefix="tracker-fill")))
+        return _executor[0][1]
+
+
+async def _run_fill(items: dict[Item, str]) -> dict[Item, Any]:
+    threads = int(setting("TRACKER_FILL_THREADS"))
+    if threads <= 0:
+        # The caller's own sync thread (asgiref's thread-sensitive one): what a test needs,
+        # whose rows exist only inside its transaction on that thread's connection.
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(_fill_items, thread_sensitive=True)(items)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_pool(threads), functools.partial(_fill_items, items))
+
+
+class _Filler:
+    """The misses of one event loop, coalesced: every announce that misses registers what
+    it needs (the same record asked twice is read once) and waits; as long as a fill
+    thread is free a batch starts at once, and misses that arrive while all are busy wait
+    for the next batch, so a burst becomes a few large batches rather than many small."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[Item, asyncio.Future[Any]] = {}
+        self.queued: dict[Item, str] = {}
+        self.running = 0
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def want(self, item: Item, ip: str) -> asyncio.Future[Any]:
+        future = self.waiting.get(item)
+        if future is None:
+            future = self.waiting[item] = self.loop.create_future()
+            self.queued[item] = ip
+        return future
+
+    def kick(self) -> None:
+        limit = max(1, int(setting("TRACKER_FILL_THREADS")))
+        size = max(1, int(setting("TRACKER_FILL_BATCH")))
+        while self.queued and self.running < limit:
+            batch = dict(itertools.islice(self.queued.items(), size))
+            for item in batch:
+                del self.queued[item]
+            self.running += 1
+            task = self.loop.create_task(self._run(batch))
+            self.tasks.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, batch: dict[Item, str]) -> None:
+        try:
+            values = await _run_fill(batch)
+        except Exception as exc:
+            log.warning("tracker fill of %d records failed: %r", len(batch), exc)
+            for item in batch:
+                future = self.waiting.pop(item)
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # seen: each waiter re-raises it on its own
+        else:
+            for item in batch:
+                future = self.waiting.pop(item)
+                if not future.done():
+                    future.set_result(values[item])
+        finally:
+            self.running -= 1
+            self.kick()
+
+
+_fillers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Filler] = (
+    weakref.WeakKeyDictionary())
+
+
+def _filler() -> _Filler:
+    loop = asyncio.get_running_loop()
+    found = _fillers.get(loop)
+    if found is None:
+        found = _fillers[loop] = _Filler(loop)
+    return found
 
 
 def cache_fill(*, passkey: str, info_hashes: list[bytes], ip: str) -> None:
-    """Read from the database whatever `lookup` found in neither cache and store it."""
+    """Read from the database whatever `lookup` found in neither cache and store it
+    (the synchronous path: tests and tools; the announce app uses lookup_filled_async)."""
+    keys = _lookup_keys(passkey, info_hashes, ip)
+    present: list[Any] = store.client().mget(keys)
+    values: list[Any] = [_MISSING] * len(keys)
+    missing = _resolve(keys, values, list(range(len(keys))), present)
+    if missing:
+        _fill_items({_item(i, passkey, info_hashes, ip): ip for i in missing})
+
+
+# --- Bulk load at start --------------------------------------------------------------------
+
+_warm_started = [False]
+
+
+def warm_once() -> loaders.BulkLoad | None:
+    """Load every record into Redis unless a load already did (its marker is there) or
+    another process is loading right now (its lock is)."""
     r = store.client()
-    ttl = int(setting("TRACKER_CACHE_SECONDS"))
-    neg = int(setting("TRACKER_NEGATIVE_CACHE_SECONDS"))
-    pk_key = store.passkey_key(passkey)
-    keys = [pk_key, store.ip_ban_key(ip), store.client_rules_key(),
-            *(store.info_hash_key(h) for h in info_hashes)]
-    present: list[Any] = r.mget(keys)
-    pipe = r.pipeline(transaction=False)
-    stale = present[0] is not None and _member_stale(present[0])
-    if present[0] is None or stale:
-        member, allowances = member_record_and_tokens(passkey)
-        # Counters first: an announce that finds the record finds them too.
-        token_ex = ttl + math.ceil(setting("TRACKER_LOCAL_CACHE_SECONDS")) + 60
-        for tok in allowances:
-            pipe.eval(ALLOWANCE_INIT_LUA, 1, store.token_key(tok.torrent_id, tok.id),
-                      tok.max_bytes, tok.used_bytes, token_ex)
-        ex = ttl if member else neg
-        if member is not None and member.valid_until < math.inf:
-            ex = max(1, min(ttl, math.ceil(member.valid_until - time.time())))
-        pipe.set(pk_key, _encode(member), ex=ex)
-        if member is not None:
-            pipe.set(store.user_key(member.id), passkey, ex=ttl)
-    if present[1] is None or _ip_ban_stale(present[1]):
-        ip_ban = ip_ban_record(ip)
-        ex = int(setting("TRACKER_IP_BAN_CACHE_SECONDS"))
-        if ip_ban.valid_until < math.inf:
-            ex = max(1, min(ex, math.ceil(ip_ban.valid_until - time.time())))
-        pipe.set(keys[1], _encode(ip_ban) if ip_ban.reason else b"", ex=ex)
-    if present[2] is None:
-        pipe.set(keys[2], json.dumps(client_rules_data()), ex=ttl)
-    for info_hash, key, raw in zip(info_hashes, keys[3:], present[3:], strict=True):
-        if raw is not None:
-            continue
-        torrent = torrent_record(info_hash)
-        pipe.set(key, _encode(torrent), ex=ttl if torrent else neg)
-        if torrent is not None:
-            pipe.sadd(store.torrent_key(torrent.id), key)
-            pipe.expire(store.torrent_key(torrent.id), ttl)
-            _seed_torrent_stats(pipe, torrent.id)
-    pipe.execute()
+    if r.exists(loaders.warm_key()):
+        return None
+    token = f"{os.getpid()}:{uuid.uuid4().hex}"
+    if not r.set(loaders.warm_lock_key(), token, nx=True, ex=600):
+        return None
+    try:
+        result = loaders.bulk_load()
+    finally:
+        if r.get(loaders.warm_lock_key()) == token.encode():
+            r.delete(loaders.warm_lock_key())
+    log.info("tracker cache loaded: %d members, %d torrents in %.1f s", result.members,
+             result.torrents, result.seconds)
+    return result
 
 
-def _seed_torrent_stats(pipe: Any, torrent_id: str) -> None:
-    """The swarm's snatch counter starts from the database's (HSETNX: never rewinds it)."""
-    from domain.tracker.models import TorrentStatistics
+def _warm_keeper() -> None:
+    from django.db import close_old_connections
 
-    snatches = (TorrentStatistics.objects.filter(torrent_id=torrent_id)
-                .values_list("snatches", flat=True).first()) or 0
-    pipe.hsetnx(store.torrent_stats_key(torrent_id), "snatches", snatches)
+    while True:
+        try:
+            close_old_connections()
+            warm_once()
+        except Exception:
+            log.exception("tracker bulk load failed; misses are filled one batch at a time")
+        time.sleep(float(setting("TRACKER_WARM_CHECK_SECONDS")))
+
+
+def warm_keeper_start() -> None:
+    """Start (once per process) the thread that bulk-loads Redis at start and again
+    whenever it finds Redis emptied. The announce app calls this at start; with
+    TRACKER_BULK_LOAD off, misses alone fill the cache."""
+    if _warm_started[0] or not setting("TRACKER_BULK_LOAD"):
+        return
+    _warm_started[0] = True
+    threading.Thread(target=_warm_keeper, name="tracker-warm", daemon=True).start()
 
 
 # --- Invalidation (called by other areas' services, inside their transaction) ---
@@ -454,10 +408,13 @@ def _text(value: bytes | str) -> str:
 
 def _delete_now(keys: list[str]) -> None:
     local_clear()
-    pipe = store.client().pipeline(transaction=False)
+    # MULTI: the epoch moves in the same instant as the keys go, so a fill that read the
+    # database before the change either stores before this (and is deleted) or finds the
+    # epoch moved and stores nothing (loaders.STORE_LUA).
+    pipe = store.client().pipeline(transaction=True)
+    pipe.incr(store.epoch_key())
     if keys:
         pipe.delete(*keys)
-    pipe.incr(store.epoch_key())
     pipe.execute()
 
 
@@ -467,10 +424,13 @@ def invalidate_user(user_id: uuid.UUID | str, *, passkeys: tuple[str, ...] = ())
 
     def run() -> None:
         r = store.client()
-        current = r.get(store.user_key(user_id))
         keys = [store.user_key(user_id), *(store.passkey_key(p) for p in passkeys)]
+        current = r.get(store.user_key(user_id))
         if current:
             keys.append(store.passkey_key(_text(current)))
+        # The database's passkey too: a record stored by the bulk load or by another
+        # process is found under it even if the pointer above was lost.
+        keys.extend(store.passkey_key(p) for p in loaders.passkeys_of(user_id))
         _delete_now(keys)
 
     transaction.on_commit(run)
@@ -479,17 +439,20 @@ def invalidate_user(user_id: uuid.UUID | str, *, passkeys: tuple[str, ...] = ())
 def invalidate_torrent(torrent_id: uuid.UUID | str, *, info_hashes: tuple[bytes, ...] = ()
                        ) -> None:
     """Forget what the tracker knows of a torrent (status, freeleech, hashes). Pass the
-    hashes of a torrent the tracker may have refused as unknown (a new upload)."""
+    hashes of a torrent the tracker may have refused as unknown (a new upload), or of
+    one deleted from the database before this runs."""
 
     def run() -> None:
         r = store.client()
         keys = [store.torrent_key(torrent_id)]
-        for h in info_hashes:
+        hashes = list(info_hashes) + loaders.hashes_of(torrent_id)
+        for h in hashes:
             keys.append(store.info_hash_key(h))
             if len(h) == 32:
                 keys.append(store.info_hash_key(h[:20]))
+        # Keys an older version recorded for this torrent.
         keys.extend(_text(k) for k in r.smembers(store.torrent_key(torrent_id)))
-        _delete_now(keys)
+        _delete_now(list(dict.fromkeys(keys)))
 
     transaction.on_commit(run)
 
