@@ -137,12 +137,19 @@ def _categories(request: HttpRequest) -> list[int]:
     return ids
 
 
+def _text(request: HttpRequest, name: str) -> str:
+    value = request.GET.get(name, "")
+    if "\x00" in value:  # PostgreSQL text cannot hold it
+        raise TorznabError(201, f"Incorrect parameter: {name} contains a NUL character")
+    return value
+
+
 def _query(request: HttpRequest, function: str) -> str:
-    words = [request.GET.get("q", "")]
+    words = [_text(request, "q")]
     if function == "music":
-        words += [request.GET.get(n, "") for n in ("artist", "album", "track")]
+        words += [_text(request, n) for n in ("artist", "album", "track")]
     elif function == "book":
-        words += [request.GET.get(n, "") for n in ("author", "title")]
+        words += [_text(request, n) for n in ("author", "title")]
     return " ".join(w.strip() for w in words if w and w.strip())[:200]
 
 
@@ -155,7 +162,7 @@ def _filters(request: HttpRequest, function: str,
         return None
     tv = function == "tvsearch"
     season = _int(request, "season") if tv else None
-    episode = request.GET.get("ep", "").strip()[:16] if tv else ""
+    episode = _text(request, "ep").strip()[:16] if tv else ""
     movie_or_tv = function in ("tvsearch", "movie")
     return BrowseFilters(
         q=_query(request, function), categories=slugs or (), sort="time", order="desc",

@@ -1,0 +1,583 @@
+"""The JSON API v1 at /api/v1/, built with django-ninja: its OpenAPI 3 document
+(/api/v1/openapi.json) is generated from the same type hints that parse each request, and
+its Swagger UI is served from ninja's own static files (the site works offline).
+
+Every operation authenticates by API key (frontend.api.auth: Bearer, X-Api-Key or apikey=),
+checks the key's scope, and calls the service or selector the pages call. Errors are one
+JSON shape, `{"error": {"code", "message", "field"}}`, with a stable code per kind
+(domain.errors and domain.accounts.apikeys), and every status an operation may answer is
+in the document.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import File, Form, NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.files import UploadedFile
+from ninja.parser import Parser
+from ninja.security import APIKeyHeader, APIKeyQuery, HttpBearer
+from pydantic import AfterValidator, Field
+
+from domain.accounts.apikeys import ApiCaller, InvalidApiKey
+from domain.accounts.models import ApiKeyScope, UserStatistics
+from domain.bonus import selectors as bonus_selectors
+from domain.bonus import services as bonus_services
+from domain.bonus.models import TokenStatus
+from domain.catalog import selectors as catalog_selectors
+from domain.catalog import services as catalog_services
+from domain.catalog.models import Torrent
+from domain.catalog.selectors import METADATA_FILTERS, SORTS, BrowseFilters
+from domain.community import selectors as community_selectors
+from domain.community import services as community_services
+from domain.errors import DomainError, RateLimited, ValidationFailed
+from domain.tracker.factors import factors_for
+from frontend.api import categories as cats
+from frontend.api.auth import api_caller
+from frontend.api.limits import limit_hit
+
+PER_PAGE_MAX = 100
+
+
+# --- authentication: three ways to send one key, all documented -------------------------
+
+class _BearerKey(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> ApiCaller:
+        return api_caller(request)
+
+
+class _HeaderKey(APIKeyHeader):
+    param_name = "X-Api-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiCaller | None:
+        return api_caller(request) if key else None
+
+
+class _QueryKey(APIKeyQuery):
+    param_name = "apikey"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> ApiCaller | None:
+        return api_caller(request) if key else None
+
+
+class _ObjectBodies(Parser):
+    """JSON bodies are objects: `[null, null]` is refused, not read as an empty request."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        return data
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
+# PostgreSQL text cannot hold NUL: a request carrying one is refused as invalid.
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+api = NinjaAPI(
+    title=f"{settings.SITE_NAME} API",
+    version="1",
+    description=(
+        "Scoped API keys (search, download, upload, account) from Settings → API keys. "
+        "Errors: `{\"error\": {\"code\", \"message\", \"field\"}}`; limits per key and per "
+        "address answer 429 with Retry-After."),
+    urls_namespace="api_v1",
+    auth=[_BearerKey(), _HeaderKey(), _QueryKey()],
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    parser=_ObjectBodies(),
+)
+
+
+def caller_of(request: HttpRequest, scope: ApiKeyScope) -> ApiCaller:
+    caller: ApiCaller = request.auth  # type: ignore[attr-defined]
+    caller.require(scope)
+    return caller
+
+
+# --- errors -----------------------------------------------------------------------------
+
+class ErrorBody(Schema):
+    code: str = Field(description="Stable, machine-readable: invalid, not_found, "
+                                  "invalid_api_key, scope_missing, rate_limited, ...")
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+def error_response(request: HttpRequest, *, status: int, code: str, message: str,
+                   field: str | None = None, retry_after: float | None = None) -> HttpResponse:
+    response = api.create_response(
+        request, {"error": {"code": code, "message": message, "field": field}}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+    return response
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return error_response(request, status=exc.http_status, code=exc.code, message=exc.message,
+                          field=exc.field,
+                          retry_after=exc.retry_after if isinstance(exc, RateLimited) else None)
+
+
+@api.exception_handler(AuthenticationError)
+def _no_key(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    missing = InvalidApiKey("Send your API key: Authorization: Bearer <key>, X-Api-Key, or "
+                            "apikey=<key>.")
+    return error_response(request, status=401, code=missing.code, message=missing.message)
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    location = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path",
+                                                                    "form", "file")]
+    field = location[0] if location else None
+    return error_response(request, status=400, code="invalid",
+                          message=str(first.get("msg", "Invalid input.")), field=field)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, status=exc.status_code, code="error", message=str(exc))
+
+
+ERRORS: dict[int, type[Schema]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut,
+                                   429: ErrorOut}
+ERRORS_404: dict[int, type[Schema]] = {**ERRORS, 404: ErrorOut}
+
+
+# --- torrents ---------------------------------------------------------------------------
+
+class CategoryOut(Schema):
+    slug: str
+    name: str
+    parent: str | None
+    torznab_id: int = Field(description="Standard Torznab/newznab id (2000 Movies, ...)")
+    site_id: int = Field(description="Site-specific Torznab id (from 100000)")
+
+
+class TorrentOut(Schema):
+    id: uuid.UUID
+    name: str
+    category: str
+    category_name: str
+    torznab_categories: list[int]
+    info_hash_v1: str | None
+    info_hash_v2: str | None
+    version: str
+    size: int
+    file_count: int
+    uploader: str | None = Field(description="null when anonymous or hidden by privacy")
+    created_at: datetime
+    status: str
+    seeders: int
+    leechers: int
+    snatches: int
+    freeleech: bool
+    neutral_leech: bool
+    double_upload: bool
+    featured: bool
+    download_factor: float = Field(description="What the tracker counts of your download: "
+                                   "0 free (freeleech or your token), 1 all")
+    upload_factor: float = Field(description="0 neutral, 1 normal, 2 double upload")
+    tags: list[str]
+    imdb_id: str | None = None
+    tmdb_id: int | None = None
+    tvdb_id: int | None = None
+    details_url: str
+    download_url: str
+
+
+class TorrentPageOut(Schema):
+    total: int
+    page: int
+    per_page: int
+    results: list[TorrentOut]
+
+
+class FileOut(Schema):
+    index: int
+    path: str
+    size: int
+
+
+class MetadataOut(Schema):
+    year: int | None = None
+    resolution: str = ""
+    video_codec: str = ""
+    audio_codec: str = ""
+    source: str = ""
+    container: str = ""
+    release_group: str = ""
+    hdr_format: str = ""
+    languages: list[str] = []
+    subtitles: list[str] = []
+    runtime_minutes: int | None = None
+    imdb_id: str = ""
+    tmdb_id: int | None = None
+    tvdb_id: int | None = None
+    igdb_id: int | None = None
+    musicbrainz_id: uuid.UUID | None = None
+
+
+class TorrentDetailOut(TorrentOut):
+    description: str
+    metadata: MetadataOut | None
+    files: list[FileOut]
+
+
+class TorrentSearch(Schema):
+    q: Text = Field("", max_length=200, description="Words, or a release name")
+    category: Text = Field("", max_length=64, pattern=r"^[-a-zA-Z0-9_]*$",
+                          description="A category slug (its subcategories included)")
+    categories: list[Text] = Field([], max_length=30, description="Any of these slugs")
+    torznab_categories: list[int] = Field(
+        [], max_length=30, description="Any of these Torznab ids (standard or site)")
+    tags: list[Text] = Field([], max_length=5)
+    freeleech: bool = False
+    doubleup: bool = False
+    featured: bool = False
+    uploader: Text = Field("", max_length=32)
+    resolution: Text = Field("", max_length=16)
+    source: Text = Field("", max_length=32)
+    video_codec: Text = Field("", max_length=32)
+    release_group: Text = Field("", max_length=64)
+    imdb_id: Text = Field("", pattern=r"^((tt)?[0-9]{1,10})?$", description="tt0111161 or 111161")
+    tmdb_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    tvdb_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    season: int | None = Field(None, ge=0, le=9999)
+    episode: Text = Field("", max_length=16, description="An episode number, or MM/DD")
+    sort: Literal["time", "size", "seeders", "leechers", "snatches", "relevance"] = "time"
+    order: Literal["desc", "asc"] = "desc"
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(25, ge=1, le=PER_PAGE_MAX)
+
+
+def imdb_normalize(raw: str) -> str:
+    digits = raw.strip().removeprefix("tt")
+    return "tt" + digits.lstrip("0").zfill(7) if digits else ""
+
+
+def _tags_clean(raw: list[str]) -> tuple[str, ...]:
+    from domain.catalog.services import tag_normalize
+
+    out = []
+    for item in raw:
+        for part in item.split(","):
+            if part.strip():
+                try:
+                    out.append(tag_normalize(part))
+                except ValidationFailed:
+                    continue
+    return tuple(out[:5])
+
+
+def search_filters(search: TorrentSearch) -> BrowseFilters:
+    slugs = list(search.categories)
+    if search.torznab_categories:
+        from_ids = cats.slugs_for_ids(search.torznab_categories, cats.mapped_categories())
+        slugs += list(from_ids or ("-none-",))  # all unknown: nothing matches
+    return BrowseFilters(
+        q=search.q, category=search.category, categories=tuple(slugs),
+        tags=_tags_clean(search.tags), freeleech=search.freeleech, uploader=search.uploader,
+        metadata=tuple((name, getattr(search, name)) for name in METADATA_FILTERS),
+        sort=search.sort if search.sort in SORTS or search.sort == "relevance" else "time",
+        order=search.order, imdb_id=imdb_normalize(search.imdb_id), tmdb_id=search.tmdb_id,
+        tvdb_id=search.tvdb_id, season=search.season, episode=search.episode,
+        doubleup=search.doubleup, featured=search.featured)
+
+
+def torrent_dict(request: HttpRequest, t: Torrent, *, factors: Any,
+                 mapped: dict[str, cats.MappedCategory],
+                 uploader_shown: bool | None = None) -> dict[str, Any]:
+    stats = getattr(t, "statistics", None)
+    meta = _metadata(t)
+    m = mapped.get(t.category.slug)
+    shown = getattr(t, "uploader_visible", False) if uploader_shown is None else uploader_shown
+    f = factors[t.pk]
+    return {
+        "id": t.pk, "name": t.name, "category": t.category.slug,
+        "category_name": str(t.category),
+        "torznab_categories": [m.standard, m.site] if m else [],
+        "info_hash_v1": bytes(t.info_hash_v1).hex() if t.info_hash_v1 else None,
+        "info_hash_v2": bytes(t.info_hash_v2).hex() if t.info_hash_v2 else None,
+        "version": t.version, "size": t.size, "file_count": t.file_count,
+        "uploader": t.uploader.username if shown and t.uploader else None,
+        "created_at": t.created_at, "status": t.status,
+        "seeders": stats.seeders if stats else 0, "leechers": stats.leechers if stats else 0,
+        "snatches": stats.snatches if stats else 0,
+        "freeleech": t.is_freeleech, "neutral_leech": t.is_neutral_leech,
+        "double_upload": t.is_double_upload, "featured": t.is_featured,
+        "download_factor": f.download, "upload_factor": f.upload,
+        "tags": [a.tag.name for a in t.tag_assignments.all()],
+        "imdb_id": (meta.imdb_id or None) if meta else None,
+        "tmdb_id": meta.tmdb_id if meta else None, "tvdb_id": meta.tvdb_id if meta else None,
+        "details_url": request.build_absolute_uri(reverse("torrents:detail", args=[t.pk])),
+        "download_url": request.build_absolute_uri(
+            reverse("api_v1:torrent_download", args=[t.pk])),
+    }
+
+
+def _metadata(t: Torrent) -> Any:
+    try:
+        return t.metadata
+    except Torrent.metadata.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+        return None
+
+
+@api.get("/torrents", response={200: TorrentPageOut, **ERRORS}, tags=["torrents"],
+         summary="Search and filter torrents (scope: search)")
+def torrents_list(request: HttpRequest, search: Query[TorrentSearch]) -> Any:
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    filters = search_filters(search)
+    found = catalog_selectors.torrents_search(
+        user=caller.user, filters=filters, offset=(search.page - 1) * search.per_page,
+        limit=search.per_page)
+    mapped = cats.mapped_by_slug()
+    factors = factors_for(user_id=caller.user.pk, torrents=list(found.items))
+    return {"total": found.total, "page": search.page, "per_page": search.per_page,
+            "results": [torrent_dict(request, t, factors=factors, mapped=mapped)
+                        for t in found.items]}
+
+
+@api.get("/torrents/{torrent_id}", response={200: TorrentDetailOut, **ERRORS_404},
+         tags=["torrents"], summary="A torrent with its files (scope: search)")
+def torrent_detail(request: HttpRequest, torrent_id: uuid.UUID) -> Any:
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    page = catalog_selectors.torrent_page(user=caller.user, torrent_id=torrent_id)
+    t = page.torrent
+    factors = factors_for(user_id=caller.user.pk, torrents=[t])
+    out = torrent_dict(request, t, factors=factors, mapped=cats.mapped_by_slug(),
+                       uploader_shown=page.uploader is not None)
+    meta = _metadata(t)
+    out.update(
+        description=t.description,
+        metadata=({name: getattr(meta, name) for name in MetadataOut.model_fields}
+                  if meta is not None else None),
+        files=[{"index": f.file_index, "path": f.path, "size": f.size} for f in page.files])
+    return out
+
+
+TORRENT_FILE = {"content": {"application/x-bittorrent": {
+    "schema": {"type": "string", "format": "binary"}}}, "description": "The .torrent file"}
+
+
+@api.get("/torrents/{torrent_id}/download", response={**ERRORS_404}, tags=["torrents"],
+         url_name="torrent_download",
+         summary="Your .torrent, with your passkey (scope: download)",
+         openapi_extra={"responses": {"200": TORRENT_FILE}})
+def torrent_download(request: HttpRequest, torrent_id: uuid.UUID) -> Any:
+    caller = caller_of(request, ApiKeyScope.DOWNLOAD)
+    limit_hit(scope="download", ident=str(caller.key.pk), limit=settings.API_DOWNLOADS_PER_KEY)
+    result = catalog_services.torrent_download(user=caller.user, torrent_id=torrent_id)
+    response = HttpResponse(result.content, content_type="application/x-bittorrent")
+    response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    return response
+
+
+class UploadIn(Schema):
+    category: uuid.UUID = Field(description="A category id (GET /categories)")
+    title: Text = Field("", max_length=255)
+    description: Text = Field("", max_length=65536)
+    is_anonymous: bool = False
+    tags: Text = Field("", max_length=500, description="Comma separated")
+    imdb_id: Text = Field("", max_length=16)
+    tmdb_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    tvdb_id: int | None = Field(None, ge=1, le=2**31 - 1)
+    year: int | None = Field(None, ge=1870, le=2200)
+    resolution: Text = Field("", max_length=16)
+    source: Text = Field("", max_length=32)
+    video_codec: Text = Field("", max_length=32)
+    release_group: Text = Field("", max_length=64)
+
+
+class UploadOut(Schema):
+    id: uuid.UUID
+    name: str
+    status: str
+    details_url: str
+
+
+@api.post("/torrents", response={201: UploadOut, **ERRORS}, tags=["torrents"],
+          summary="Upload a .torrent (multipart; scope: upload)")
+def torrent_upload(request: HttpRequest, data: Form[UploadIn],
+                   torrent_file: File[UploadedFile]) -> Any:
+    """Validated by the upload page's own form, so the API accepts exactly what it does."""
+    from frontend.torrents.forms import UploadForm
+
+    caller = caller_of(request, ApiKeyScope.UPLOAD)
+    if (torrent_file.size or 0) > settings.TORRENT_UPLOAD_MAX_BYTES:
+        raise ValidationFailed(f"The .torrent file is larger than "
+                               f"{settings.TORRENT_UPLOAD_MAX_BYTES} bytes.",
+                               field="torrent_file")
+    fields = {k: ("" if v is None else ("on" if v is True else v))
+              for k, v in data.dict().items() if v is not False}
+    form = UploadForm({k: str(v) for k, v in fields.items()}, {"torrent_file": torrent_file})
+    if not form.is_valid():
+        name, errors = next(iter(form.errors.items()))
+        raise ValidationFailed(str(errors[0]), field=None if name == "__all__" else name)
+    torrent = catalog_services.torrent_upload(
+        uploader=caller.user, data=form.cleaned_data["torrent_file"],
+        category_id=form.cleaned_data["category"].pk, title=form.cleaned_data["title"],
+        description=form.cleaned_data["description"],
+        is_anonymous=form.cleaned_data["is_anonymous"], metadata=form.metadata(),
+        tags=form.tag_list())
+    return 201, {"id": torrent.pk, "name": torrent.name, "status": torrent.status,
+                 "details_url": request.build_absolute_uri(
+                     reverse("torrents:detail", args=[torrent.pk]))}
+
+
+@api.get("/categories", response={200: list[CategoryOut], **ERRORS}, tags=["torrents"],
+         summary="Categories with their Torznab ids (scope: search)")
+def categories(request: HttpRequest) -> Any:
+    caller_of(request, ApiKeyScope.SEARCH)
+    rows = catalog_selectors.categories_tree()
+    mapped = cats.mapped_by_slug()
+    return [{"id": c.pk, "slug": c.slug, "name": str(c),
+             "parent": c.parent.slug if c.parent else None,
+             "torznab_id": mapped[c.slug].standard, "site_id": mapped[c.slug].site}
+            for c in rows if c.slug in mapped]
+
+
+# --- the member -------------------------------------------------------------------------
+
+class MeOut(Schema):
+    id: uuid.UUID
+    username: str
+    group: str
+    uploaded: int = Field(description="Credited upload, bytes")
+    downloaded: int = Field(description="Credited download, bytes")
+    ratio: float | None = Field(description="null before any download")
+    bonus_points: Decimal
+    seeding: int
+    leeching: int
+    seeding_size: int
+    snatched: int
+    uploads: int
+    seedtime_seconds: int
+    freeleech_tokens: int = Field(description="Unused freeleech tokens")
+
+
+@api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"],
+         summary="Your account: bytes as integers, ratio, bonus (scope: account)")
+def me(request: HttpRequest) -> Any:
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    user = caller.user
+    from domain.accounts.selectors import profile_for_viewer
+
+    profile = profile_for_viewer(user, user.username)
+    stats = getattr(profile.member, "statistics", None) or UserStatistics(user=user)
+    tokens = bonus_selectors.tokens_for_user(user_id=user.pk).filter(
+        status=TokenStatus.AVAILABLE).count()
+    return {"id": user.pk, "username": user.username, "group": user.group.display_name,
+            "uploaded": stats.uploaded, "downloaded": stats.downloaded, "ratio": stats.ratio,
+            "bonus_points": bonus_selectors.bonus_balance(user_id=user.pk),
+            "seeding": stats.seeding_count, "leeching": stats.leeching_count,
+            "seeding_size": stats.seeding_size, "snatched": stats.snatched_count,
+            "uploads": stats.uploads_count, "seedtime_seconds": stats.seedtime_seconds,
+            "freeleech_tokens": tokens}
+
+
+class NotificationOut(Schema):
+    id: uuid.UUID
+    kind: str
+    title: str
+    body: str
+    url: str
+    created_at: datetime
+    read: bool
+
+
+class NotificationPageOut(Schema):
+    total: int
+    unread: int
+    page: int
+    results: list[NotificationOut]
+
+
+@api.get("/notifications", response={200: NotificationPageOut, **ERRORS},
+         tags=["account"], summary="Your notifications, newest first (scope: account)")
+def notifications(request: HttpRequest, page: Query[int] = 1) -> Any:  # type: ignore[type-arg]
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    if not 1 <= page <= 100000:
+        raise ValidationFailed("page is between 1 and 100000.", field="page")
+    result = community_selectors.notifications_page(caller.user, page)
+    return {"total": result.paginator.count, "page": result.number,
+            "unread": community_services.notifications_unread_count(user_id=caller.user.pk),
+            "results": [{"id": n.pk, "kind": n.kind, "title": n.title, "body": n.body,
+                         "url": n.url, "created_at": n.created_at,
+                         "read": n.read_at is not None} for n in result.object_list]}
+
+
+class MarkReadIn(Schema):
+    id: uuid.UUID | None = Field(None, description="One notification; none: all of them")
+
+
+class MarkedOut(Schema):
+    marked: int
+
+
+@api.post("/notifications/read", response={200: MarkedOut, **ERRORS_404}, tags=["account"],
+          summary="Mark one or all notifications read (scope: account)")
+def notifications_read(request: HttpRequest, body: MarkReadIn) -> Any:
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    return {"marked": community_services.notifications_mark_read(
+        user=caller.user, notification_id=body.id)}
+
+
+class BonusOut(Schema):
+    balance: Decimal
+    token_price: Decimal
+    tokens_max_per_purchase: int
+    tokens_available: int
+    tokens_active: int
+
+
+@api.get("/bonus", response={200: BonusOut, **ERRORS}, tags=["account"],
+         summary="Your bonus balance and tokens (scope: account)")
+def bonus(request: HttpRequest) -> Any:
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    prices = bonus_selectors.store_prices()
+    tokens = list(bonus_selectors.tokens_for_user(user_id=caller.user.pk)
+                  .values_list("status", flat=True))
+    return {"balance": bonus_selectors.bonus_balance(user_id=caller.user.pk),
+            "token_price": prices.token, "tokens_max_per_purchase": prices.token_max_per_purchase,
+            "tokens_available": tokens.count(TokenStatus.AVAILABLE),
+            "tokens_active": tokens.count(TokenStatus.ACTIVE)}
+
+
+class BuyTokensIn(Schema):
+    quantity: int = Field(1, ge=1, le=1000)
+
+
+class BoughtOut(Schema):
+    bought: int
+    balance: Decimal
+
+
+@api.post("/bonus/tokens", response={200: BoughtOut, **ERRORS}, tags=["account"],
+          summary="Buy freeleech tokens with bonus points (scope: account)")
+def bonus_buy_tokens(request: HttpRequest, body: BuyTokensIn) -> Any:
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    tokens = bonus_services.bonus_buy_tokens(user=caller.user, quantity=body.quantity)
+    return {"bought": len(tokens),
+            "balance": bonus_selectors.bonus_balance(user_id=caller.user.pk)}
