@@ -191,6 +191,7 @@ def test_error_codes(searcher, banned):
     assert error_code(get(t="search", offset="-1", apikey=key)) == 201
     assert error_code(get(t="tvsearch", season="x", apikey=key)) == 201
     assert error_code(get(t="search", limit=str(2**40), apikey=key)) == 201
+    assert error_code(get(t="search", q="a\x00b", apikey=key)) == 201
 
 
 def test_a_banned_disabled_or_validating_members_key_is_refused(
