@@ -96,3 +96,10 @@ bench-announce: install
 tracker: install
 	$(VENV)/bin/uvicorn announce.asgi:application --host $${TRACKER_HOST:-127.0.0.1} \
 		--port $${TRACKER_PORT:-8001} --no-access-log --loop uvloop --http httptools
+
+# The machine face at scale: Torznab searches and the API filters at 200k torrents, p50/p95
+# and queries per request, against the HTML browse page on the same data in the same run
+# (tests/bench/api_bench.py; BENCH_TORRENTS, BENCH_REQUESTS).
+.PHONY: bench-api
+bench-api: install
+	$(VPY) tests/bench/api_bench.py

@@ -221,7 +221,8 @@ def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
     the browse page's paginator gives), in three queries (count, slice, tags)."""
     offset, limit = max(0, offset), max(0, limit)
     qs, _ranked = _browse_queryset(user, filters)
-    listing = _listing(qs, filters)
+    # The machine face shows external ids for every row: joined, not one query per row.
+    listing = _listing(qs, filters).select_related("metadata")
     items = list(listing[offset:offset + limit]) if limit else []
     # When the whole result is in hand, its length is the total: no count query.
     total = (len(items) if offset == 0 and len(items) < limit

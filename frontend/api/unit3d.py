@@ -7,7 +7,9 @@ the pages and the JSON API; its own OpenAPI document at /api/unit3d/openapi.json
 
 What does not map: UNIT3D's category, type and resolution ids are each site's own
 integers; ours are the site-specific Torznab ids (GET /api/v1/categories, from 100000),
-so a definition's category table must be replaced, as for any other UNIT3D site. Filters
+so a definition's category table must be replaced, as for any other UNIT3D site. Lists
+leave `description` empty (100 descriptions of up to 64 KiB each would dominate a page;
+api/torrents/{id} has it). Filters
 we have no data for (genres, startYear/endYear, alive/dying/dead, file_name) are accepted
 and ignored, which widens the result rather than failing the definition.
 """
@@ -233,7 +235,7 @@ def _filters(f: FilterIn) -> BrowseFilters:
 
 def _data(request: HttpRequest, caller: ApiCaller, t: Torrent, *, factors: Any,
           files: list[Any], mapped: dict[str, cats.MappedCategory],
-          uploader_shown: bool) -> dict[str, Any]:
+          uploader_shown: bool, description: str = "") -> dict[str, Any]:
     from frontend.api.torznab import _download_url, _magnet
 
     stats = getattr(t, "statistics", None)
@@ -248,7 +250,7 @@ def _data(request: HttpRequest, caller: ApiCaller, t: Torrent, *, factors: Any,
     return {"type": "torrent", "id": str(t.pk), "attributes": {
         "name": t.name, "category": str(t.category), "category_id": m.site if m else 0,
         "type": meta.source if meta else "", "resolution": meta.resolution if meta else "",
-        "description": t.description, "info_hash": hashes[0], "size": t.size,
+        "description": description, "info_hash": hashes[0], "size": t.size,
         "num_file": t.file_count,
         "files": [{"index": f.file_index, "name": f.path, "size": f.size} for f in files],
         "freeleech": "100%" if factors[t.pk].download == 0 else "0%",
@@ -328,7 +330,7 @@ def torrent_one(request: HttpRequest, torrent_id: uuid.UUID) -> Any:
     t = page.torrent
     factors = factors_for(user_id=caller.user.pk, torrents=[t])
     return {"data": _data(request, caller, t, factors=factors, files=page.files[:100],
-                          mapped=cats.mapped_by_slug(),
+                          mapped=cats.mapped_by_slug(), description=t.description,
                           uploader_shown=page.uploader is not None)}
 
 
