@@ -275,6 +275,7 @@ def _search(request: HttpRequest, caller: ApiCaller, function: str) -> HttpRespo
     ET.SubElement(channel, "link").text = request.build_absolute_uri("/")
     ET.SubElement(channel, f"{{{NS_NEWZNAB}}}response", offset=str(offset), total=str(total))
     now_dt = timezone.now()
+    rules = _seeding_rules()
     site_free = global_freeleech() if items else False
     for t in items:
         item = ET.SubElement(channel, "item")
@@ -330,7 +331,7 @@ def _search(request: HttpRequest, caller: ApiCaller, function: str) -> HttpRespo
             cover = (meta.extra or {}).get("cover_url") if isinstance(meta.extra, dict) else None
             if isinstance(cover, str) and cover.startswith(("https://", "http://")):
                 _attr(item, "coverurl", cover)
-        for name, value in _seeding_rules():
+        for name, value in rules:
             _attr(item, name, value)
     return _xml(rss)
 
@@ -360,15 +361,10 @@ def _tags(t: Torrent, *, site_free: bool, now: Any) -> list[str]:
 
 
 def _seeding_rules() -> list[tuple[str, Any]]:
-    """minimumratio / minimumseedtime from the hit-and-run settings, once they exist."""
-    rules = []
-    seedtime = getattr(settings, "HNR_SEEDTIME_SECONDS", None)
-    if seedtime:
-        rules.append(("minimumseedtime", int(seedtime)))
-    ratio = getattr(settings, "HNR_MINIMUM_RATIO", None)
-    if ratio:
-        rules.append(("minimumratio", ratio))
-    return rules
+    """minimumratio / minimumseedtime (seconds) from the hit-and-run settings: a download
+    is settled by either (domain/tracker/hnr.py)."""
+    return [("minimumratio", _factor(float(settings.HNR_RATIO))),
+            ("minimumseedtime", int(float(settings.HNR_SEED_HOURS) * 3600))]
 
 
 @require_safe

@@ -363,6 +363,7 @@ def user(request: HttpRequest) -> Any:
     caller: ApiCaller = request.auth  # type: ignore[attr-defined]
     caller.require(ApiKeyScope.ACCOUNT)
     from domain.accounts.selectors import profile_for_viewer
+    from domain.tracker.hnr import member_hnr_status
 
     member = profile_for_viewer(caller.user, caller.user.username).member
     stats = getattr(member, "statistics", None) or UserStatistics(user=member)
@@ -371,5 +372,6 @@ def user(request: HttpRequest) -> Any:
             "uploaded": _size(stats.uploaded), "downloaded": _size(stats.downloaded),
             "ratio": "∞" if ratio is None else f"{ratio:.2f}",
             "seeding": stats.seeding_count, "leeching": stats.leeching_count,
-            "seedbonus": f"{member.bonus_points:.2f}", "hit_and_runs": 0,
+            "seedbonus": f"{member.bonus_points:.2f}",
+            "hit_and_runs": member_hnr_status(user_id=member.pk).active,
             "uploaded_bytes": stats.uploaded, "downloaded_bytes": stats.downloaded}

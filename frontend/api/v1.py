@@ -460,6 +460,22 @@ def categories(request: HttpRequest) -> Any:
 
 # --- the member -------------------------------------------------------------------------
 
+class HitAndRunsOut(Schema):
+    active: int = Field(description="Hit-and-runs counting against you now")
+    prewarned: int = Field(description="Downloads you were warned to seed")
+    limit: int = Field(description="At this many active ones, downloading stops")
+    downloads_allowed: bool
+    immune_class: bool
+
+
+class RatioWatchOut(Schema):
+    required_ratio: Decimal
+    on_watch: bool
+    deadline_at: datetime | None
+    leech_disabled: bool
+    immune: bool
+
+
 class MeOut(Schema):
     id: uuid.UUID
     username: str
@@ -475,6 +491,8 @@ class MeOut(Schema):
     uploads: int
     seedtime_seconds: int
     freeleech_tokens: int = Field(description="Unused freeleech tokens")
+    hit_and_runs: HitAndRunsOut
+    ratio_watch: RatioWatchOut
 
 
 @api.get("/me", response={200: MeOut, **ERRORS}, tags=["account"],
@@ -494,7 +512,53 @@ def me(request: HttpRequest) -> Any:
             "seeding": stats.seeding_count, "leeching": stats.leeching_count,
             "seeding_size": stats.seeding_size, "snatched": stats.snatched_count,
             "uploads": stats.uploads_count, "seedtime_seconds": stats.seedtime_seconds,
-            "freeleech_tokens": tokens}
+            "freeleech_tokens": tokens, "hit_and_runs": hnr_dict(user.pk),
+            "ratio_watch": ratio_watch_dict(user.pk)}
+
+
+def hnr_dict(user_id: uuid.UUID) -> dict[str, Any]:
+    from domain.tracker.hnr import member_hnr_status
+
+    status = member_hnr_status(user_id=user_id)
+    return {"active": status.active, "prewarned": status.prewarned, "limit": status.limit,
+            "downloads_allowed": status.downloads_allowed,
+            "immune_class": status.immune_class}
+
+
+def ratio_watch_dict(user_id: uuid.UUID) -> dict[str, Any]:
+    from domain.tracker.ratiowatch import member_ratio_watch_status
+
+    watch = member_ratio_watch_status(user_id=user_id)
+    return {"required_ratio": watch.required, "on_watch": watch.on_watch,
+            "deadline_at": watch.deadline_at, "leech_disabled": watch.leech_disabled,
+            "immune": watch.immune}
+
+
+class SeedOwedOut(Schema):
+    state: str = Field(description="not counted, immune, settled, seeding, owed, "
+                                   "pre-warned, hit-and-run, cleared; or never announced")
+    seed_seconds_owed: int = Field(description="Seed time still needed (0: nothing owed)")
+    upload_bytes_owed: int = Field(description="Or this much upload, to reach the ratio")
+    minimum_seed_seconds: int
+    minimum_ratio: float
+
+
+@api.get("/torrents/{torrent_id}/hit-and-run", response={200: SeedOwedOut, **ERRORS_404},
+         tags=["account"],
+         summary="What you still owe on a torrent before it is a hit-and-run "
+                 "(scope: account)")
+def torrent_hit_and_run(request: HttpRequest, torrent_id: uuid.UUID) -> Any:
+    from domain.tracker.hnr import torrent_seed_owed
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    # The torrent must be one the member may see (NotFound otherwise), as on its page.
+    catalog_selectors.torrent_page(user=caller.user, torrent_id=torrent_id)
+    owed = torrent_seed_owed(user_id=caller.user.pk, torrent_id=torrent_id)
+    return {"state": owed.state if owed else "never announced",
+            "seed_seconds_owed": owed.seed_seconds_owed if owed else 0,
+            "upload_bytes_owed": owed.upload_bytes_owed if owed else 0,
+            "minimum_seed_seconds": int(float(settings.HNR_SEED_HOURS) * 3600),
+            "minimum_ratio": float(settings.HNR_RATIO)}
 
 
 class NotificationOut(Schema):

@@ -114,6 +114,8 @@ def test_rss_feed_items_carry_every_attribute_the_clients_read(searcher, uploade
     assert a["downloadvolumefactor"] == ["1"] and a["uploadvolumefactor"] == ["1"]
     assert "5040" in a["category"] and any(int(c) >= 100000 for c in a["category"])
     assert a["language"] == ["en"]
+    # The hit-and-run rule: settled by a ratio or by seed time (seconds).
+    assert a["minimumratio"] == ["1"] and a["minimumseedtime"] == [str(72 * 3600)]
 
 
 def test_rss_without_query_lists_the_latest_in_the_clients_categories(searcher):

@@ -229,3 +229,37 @@ def test_openapi_document_and_browser_are_served_locally(member):
 
     # The site's static handler serves what the finders find (server/asgi.py).
     assert finders.find("ninja/swagger-ui-bundle.js") and finders.find("ninja/swagger-ui.css")
+
+
+def test_me_and_a_torrents_hit_and_run_status(member, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from domain.tracker.models import TorrentHistory
+
+    done = listed(name="Was.Hit.And.Run")
+    owing = listed(name="Still.Owed", size=1_048_576)
+    never = listed(name="Never.Announced")
+    now = timezone.now()
+    TorrentHistory.objects.create(torrent=done, user=member, downloaded_raw=10**6,
+                                  completed_at=now - timedelta(days=9), hnr_at=now)
+    TorrentHistory.objects.create(torrent=owing, user=member, downloaded_raw=1_048_576,
+                                  seedtime_seconds=3600, completed_at=now - timedelta(hours=1),
+                                  seeding_until=now + timedelta(minutes=30))
+    client = api(key_for(member, "account"))
+    body = client.get("/api/v1/me").json()
+    assert body["hit_and_runs"]["active"] == 1
+    assert body["hit_and_runs"]["limit"] == settings.HNR_MAX_ACTIVE
+    assert body["hit_and_runs"]["downloads_allowed"] is (settings.HNR_MAX_ACTIVE > 1)
+    assert body["ratio_watch"]["on_watch"] is False
+    owed = client.get(f"/api/v1/torrents/{owing.pk}/hit-and-run").json()
+    assert owed["state"] == "seeding"
+    assert owed["seed_seconds_owed"] == int(settings.HNR_SEED_HOURS * 3600) - 3600
+    assert owed["minimum_seed_seconds"] == int(settings.HNR_SEED_HOURS * 3600)
+    assert client.get(f"/api/v1/torrents/{done.pk}/hit-and-run").json()["state"] == \
+        "hit-and-run"
+    assert client.get(f"/api/v1/torrents/{never.pk}/hit-and-run").json()["state"] == \
+        "never announced"
+    assert client.get("/api/v1/torrents/00000000-0000-0000-0000-000000000001/hit-and-run"
+                      ).status_code == 404
