@@ -645,3 +645,155 @@ def bonus_buy_tokens(request: HttpRequest, body: BuyTokensIn) -> Any:
     tokens = bonus_services.bonus_buy_tokens(user=caller.user, quantity=body.quantity)
     return {"bought": len(tokens),
             "balance": bonus_selectors.bonus_balance(user_id=caller.user.pk)}
+
+
+# --- requests ---------------------------------------------------------------------------
+
+class RequestOut(Schema):
+    id: uuid.UUID
+    title: str
+    category: str
+    status: str
+    bounty_total: Decimal
+    vote_count: int
+    requester: str | None
+    created_at: datetime
+    filled_at: datetime | None
+    filled_torrent_id: uuid.UUID | None
+    requirements: dict[str, Any]
+    details_url: str
+
+
+class RequestPageOut(Schema):
+    total: int
+    page: int
+    per_page: int
+    results: list[RequestOut]
+
+
+class VoterOut(Schema):
+    username: str | None = Field(description="null when hidden by the voter's privacy")
+    amount: Decimal
+
+
+class RequestDetailOut(RequestOut):
+    description: str
+    filler: str | None
+    voters: list[VoterOut]
+    my_bounty: Decimal
+    min_bounty: Decimal
+
+
+class RequestSearch(Schema):
+    q: Text = Field("", max_length=200)
+    category: Text = Field("", max_length=64, pattern=r"^[-a-zA-Z0-9_]*$")
+    status: Literal["", "open", "filled"] = ""
+    bounty_min: Decimal | None = Field(None, ge=0, le=10**12, decimal_places=2)
+    bounty_max: Decimal | None = Field(None, ge=0, le=10**12, decimal_places=2)
+    external_id: Text = Field("", max_length=64, description="tt0111161, a TMDB id, ...")
+    requester: Text = Field("", max_length=32)
+    sort: Literal["bounty", "votes", "created", "filled", "title"] = "created"
+    order: Literal["desc", "asc"] = "desc"
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(25, ge=1, le=PER_PAGE_MAX)
+
+
+def request_dict(request: HttpRequest, r: Any) -> dict[str, Any]:
+    return {"id": r.pk, "title": r.title, "category": r.category.slug, "status": r.status,
+            "bounty_total": r.bounty_total, "vote_count": r.vote_count,
+            "requester": r.requester.username if r.requester else None,
+            "created_at": r.created_at, "filled_at": r.filled_at,
+            "filled_torrent_id": r.filled_torrent_id, "requirements": r.requirements or {},
+            "details_url": request.build_absolute_uri(
+                reverse("requests:detail", args=[r.pk]))}
+
+
+@api.get("/requests", response={200: RequestPageOut, **ERRORS}, tags=["requests"],
+         summary="Search requests (scope: search)")
+def requests_list(request: HttpRequest, search: Query[RequestSearch]) -> Any:
+    from domain.catalog import request_selectors
+
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    filters = request_selectors.RequestFilters(
+        q=search.q, category=search.category, status=search.status,
+        bounty_min=search.bounty_min, bounty_max=search.bounty_max,
+        external_id=search.external_id, requester=search.requester, sort=search.sort,
+        order=search.order)
+    page = request_selectors.requests_browse(user=caller.user, filters=filters,
+                                             page=search.page, per_page=search.per_page)
+    beyond = search.page > page.paginator.num_pages  # get_page clamps; an API does not
+    return {"total": page.paginator.count, "page": search.page, "per_page": search.per_page,
+            "results": [] if beyond else [request_dict(request, r) for r in page.object_list]}
+
+
+@api.get("/requests/{request_id}", response={200: RequestDetailOut, **ERRORS_404},
+         tags=["requests"], summary="A request with its voters (scope: search)")
+def request_detail(request: HttpRequest, request_id: uuid.UUID) -> Any:
+    from domain.catalog import request_selectors
+
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    page = request_selectors.request_page(user=caller.user, request_id=request_id)
+    out = request_dict(request, page.request)
+    out.update(description=page.request.description,
+               filler=page.filler.username if page.filler else None,
+               voters=[{"username": v.user.username if v.user else None, "amount": v.amount}
+                       for v in page.voters],
+               my_bounty=page.my_bounty, min_bounty=page.min_bounty)
+    return out
+
+
+class RequestIn(Schema):
+    category: uuid.UUID
+    title: Text = Field(max_length=255)
+    bounty: Decimal = Field(ge=0, le=10**12, decimal_places=2)
+    description: Text = Field("", max_length=65536)
+    requirements: dict[str, Any] = Field({}, description="resolution, source, imdb_id, ...")
+
+
+@api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"],
+          summary="File a request with your first bounty (scope: account)")
+def request_create(request: HttpRequest, body: RequestIn) -> Any:
+    from domain.catalog import requests as request_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    made = request_services.request_create(
+        requester=caller.user, category_id=body.category, title=body.title,
+        bounty=body.bounty, description=body.description, requirements=body.requirements)
+    return 201, request_dict(request, made)
+
+
+class VoteIn(Schema):
+    amount: Decimal = Field(ge=0, le=10**12, decimal_places=2)
+
+
+class VoteOut(Schema):
+    bounty_total: Decimal
+    my_bounty: Decimal
+
+
+@api.post("/requests/{request_id}/vote", response={200: VoteOut, **ERRORS_404, 409: ErrorOut},
+          tags=["requests"], summary="Add bounty to a request (scope: account)")
+def request_vote(request: HttpRequest, request_id: uuid.UUID, body: VoteIn) -> Any:
+    from domain.catalog import request_selectors
+    from domain.catalog import requests as request_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    request_services.request_vote(user=caller.user, request_id=request_id, amount=body.amount)
+    page = request_selectors.request_page(user=caller.user, request_id=request_id)
+    return {"bounty_total": page.request.bounty_total, "my_bounty": page.my_bounty}
+
+
+class FillIn(Schema):
+    torrent: uuid.UUID = Field(description="The id of the torrent that fills it")
+
+
+@api.post("/requests/{request_id}/fill",
+          response={200: RequestOut, **ERRORS_404, 409: ErrorOut}, tags=["requests"],
+          summary="Fill a request with a torrent; the bounty is yours (scope: upload)")
+def request_fill(request: HttpRequest, request_id: uuid.UUID, body: FillIn) -> Any:
+    from domain.catalog import requests as request_services
+
+    caller = caller_of(request, ApiKeyScope.UPLOAD)
+    filled = request_services.request_fill(filler=caller.user, request_id=request_id,
+                                           torrent=body.torrent)
+    return request_dict(request, filled)
