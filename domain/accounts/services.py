@@ -28,9 +28,10 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from domain.accounts.counters import statistics_bump
 from domain.accounts.models import (
     ACCOUNT_AGE_DAYS,
     AchievementRule,
@@ -232,8 +233,7 @@ def invite_create(*, inviter: User, email: str, register_url: str, ip: str | Non
         invite = Invite.objects.create(
             inviter=inviter, email=email,
             expires_at=timezone.now() + timedelta(days=settings.INVITE_VALID_DAYS))
-        UserStatistics.objects.filter(user=inviter).update(
-            invites_sent_count=F("invites_sent_count") + 1)
+        statistics_bump(user_id=inviter.pk, counter="invites_sent_count")
         _audit("invite.create", user=inviter, ip=ip, metadata={"invite_id": str(invite.pk),
                                                               "email": email})
         link = f"{register_url}?{urlencode({'invite': invite.code})}"
@@ -823,6 +823,26 @@ def achievements_award_due_by_age(*, now: Any = None) -> int:
                .exclude(achievements__achievement=rule.achievement,
                         achievements__tier=rule.tier)
                .values_list("pk", flat=True))
+        for user_id in due.iterator(chunk_size=500):
+            awarded += len(achievements_check(user_id=user_id))
+    return awarded
+
+
+def achievements_award_due_by_counters() -> int:
+    """The tracker's flush moves transfer counters (uploaded, seed time, snatches...) in
+    batches and checks no achievements: find, per counter rule, the members whose counter
+    reached its threshold and who lack it (one indexed query per rule), and check those.
+    Row counters are checked by statistics_bump at once; this also catches them after a
+    recount. Returns how many achievements were awarded."""
+    awarded = 0
+    for rule in AchievementRule.objects.filter(is_active=True).exclude(
+            counter=ACCOUNT_AGE_DAYS):
+        due = (UserStatistics.objects
+               .filter(**{f"{rule.counter}__gte": rule.threshold},
+                       user__status=UserStatus.ACTIVE, user__deleted_at__isnull=True)
+               .exclude(user__achievements__achievement=rule.achievement,
+                        user__achievements__tier=rule.tier)
+               .values_list("user_id", flat=True))
         for user_id in due.iterator(chunk_size=500):
             awarded += len(achievements_check(user_id=user_id))
     return awarded

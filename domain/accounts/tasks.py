@@ -6,6 +6,7 @@ from celery import shared_task
 
 from domain.accounts.services import (
     achievements_award_due_by_age,
+    achievements_award_due_by_counters,
     group_auto_apply,
     user_sessions_cleanup,
 )
@@ -14,9 +15,11 @@ from domain.accounts.services import (
 @shared_task(name="accounts.group_auto_apply")
 def group_auto_apply_task() -> int:
     """Promote and demote members between automatic classes, and award the account-age
-    achievements that came due; returns how many class changes were made."""
+    and tracker-counter achievements that came due; returns how many class changes were
+    made."""
     changed = len(group_auto_apply())
     achievements_award_due_by_age()
+    achievements_award_due_by_counters()
     return changed
 
 

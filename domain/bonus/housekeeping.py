@@ -3,6 +3,8 @@ incrementally are recomputed from their sources of truth.
 
 - torrent_statistics.seeders / leechers from `peers` (the live swarm, reaped of stale peers);
 - user_statistics.seeding_count / leeching_count / seeding_size from `peers` and torrents;
+- user_statistics' row counters (uploads, comments, forum posts, requests filled and voted,
+  invites) from their rows (domain.accounts.counters.statistics_recount_rows);
 - users.bonus_points from the ledger (bonus_transactions is the truth; a balance that differs
   is set to the ledger's sum and logged as a warning, since it means a write bypassed the
   services).
@@ -28,6 +30,7 @@ class RecomputeResult:
     torrent_statistics_created: int
     user_statistics_fixed: int
     balances_fixed: int
+    row_counters_fixed: int = 0
 
 
 _TORRENT_STATS_CREATE = """
@@ -121,11 +124,16 @@ def statistics_recompute() -> RecomputeResult:
                            "FOR UPDATE", {"ids": ids})
             cursor.execute(_BALANCE_FIX, {"ids": ids})
             fixed = cursor.fetchall()
+    # Uploads, comments, posts, requests and invites (domain.accounts.counters).
+    from domain.accounts.counters import statistics_recount_rows
+
+    rows_fixed = len(statistics_recount_rows())
     for user_id, username, total in fixed:
         log.warning("bonus balance of %s (%s) differed from its ledger: set to %s",
                     username, user_id, total)
     result = RecomputeResult(torrent_statistics_fixed=torrents_fixed,
                              torrent_statistics_created=created,
-                             user_statistics_fixed=users_fixed, balances_fixed=len(fixed))
+                             user_statistics_fixed=users_fixed, balances_fixed=len(fixed),
+                             row_counters_fixed=rows_fixed)
     log.info("statistics recomputed: %s", result)
     return result

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from domain.accounts.counters import statistics_bump
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.accounts.selectors import account_access_refusal
@@ -148,6 +149,8 @@ def torrent_upload(
                 torrent=torrent, status=torrent.status, decided_at=now if auto else None,
                 notes="auto-approved" if auto else "")
             TorrentStatistics.objects.create(torrent=torrent)
+            if auto:
+                statistics_bump(user_id=uploader.pk, counter="uploads_count")
             _metadata_save(torrent, metadata or {})
             for name in tags:
                 _tag_add(user=uploader, torrent=torrent, name=name)
@@ -188,6 +191,10 @@ def torrent_moderate(*, actor: User, torrent_id: uuid.UUID, approve: bool, reaso
             raise ValidationFailed(f"The torrent is already {status.label.lower()}.")
         torrent.status = status
         torrent.save(update_fields=["status", "updated_at"])
+        # uploads_count counts approved uploads: it follows the status both ways.
+        if TorrentStatus.APPROVED in (old, status):
+            statistics_bump(user_id=torrent.uploader_id, counter="uploads_count",
+                            by=1 if approve else -1)
         TorrentModeration.objects.update_or_create(torrent=torrent, defaults={
             "status": status, "moderator": actor, "reason": reason, "decided_at": now})
         ModerationQueueItem.objects.filter(
@@ -309,6 +316,8 @@ def torrent_delete(*, actor: User, torrent_id: uuid.UUID, reason: str,
             raise NotPermitted("You may not delete this torrent.")
         torrent.deleted_at = timezone.now()
         torrent.save(update_fields=["deleted_at", "updated_at"])
+        if torrent.status == TorrentStatus.APPROVED:
+            statistics_bump(user_id=torrent.uploader_id, counter="uploads_count", by=-1)
         audit_log_write(action="torrent.delete", actor=actor, target_type=TargetType.TORRENT,
                         target_id=torrent.pk, ip_address=ip_address,
                         metadata={"reason": reason, "name": torrent.name})
@@ -426,6 +435,7 @@ def comment_post(*, author: User, torrent_id: uuid.UUID, body: str,
                 raise ValidationFailed("The quoted comment is gone.", field="quoted")
         comment = Comment.objects.create(target_type=TargetType.TORRENT, target_id=torrent.pk,
                                          author=author, body=body, quoted=quoted)
+        statistics_bump(user_id=author.pk, counter="comments_count")
         url = f"/torrents/{torrent.pk}/#comment-{comment.pk}"
         if torrent.uploader_id and torrent.uploader_id != author.pk:
             notification_send(user_id=torrent.uploader_id, kind=NotificationKind.TORRENT_COMMENT,
@@ -469,6 +479,7 @@ def comment_delete(*, actor: User, comment_id: uuid.UUID,
         comment.deleted_at = timezone.now()
         comment.deleted_by = actor
         comment.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        statistics_bump(user_id=comment.author_id, counter="comments_count", by=-1)
         audit_log_write(action="comment.delete", actor=actor, target_type=TargetType.COMMENT,
                         target_id=comment.pk, ip_address=ip_address,
                         metadata={"target_type": comment.target_type,

@@ -19,6 +19,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from domain.accounts.counters import statistics_bump
 from domain.accounts.models import User, UserGroup
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
@@ -430,6 +431,7 @@ def forum_topic_create(*, user: User, forum_id: Any, title: Any, body: Any) -> F
         topic = ForumTopic.objects.create(forum=forum, author=user, title=title,
                                           last_post_at=now, last_poster=user, post_count=1)
         post = ForumPost.objects.create(topic=topic, author=user, body=body, created_at=now)
+        statistics_bump(user_id=user.pk, counter="forum_posts_count")
         Forum.objects.filter(id=forum.id).update(
             topic_count=F("topic_count") + 1, post_count=F("post_count") + 1,
             last_post_at=now, last_topic=topic)
@@ -473,6 +475,7 @@ def forum_post_create(*, user: User, topic_id: Any, body: Any,
         now = timezone.now()
         post = ForumPost.objects.create(topic=topic, author=user, body=body, quoted=quoted,
                                         created_at=now)
+        statistics_bump(user_id=user.pk, counter="forum_posts_count")
         ForumTopic.objects.filter(id=topic.id).update(
             post_count=F("post_count") + 1, last_post_at=now, last_poster=user)
         Forum.objects.filter(id=forum.id).update(post_count=F("post_count") + 1,
@@ -547,6 +550,7 @@ def forum_post_delete(*, actor: User, post_id: Any) -> ForumPost:
             raise NotPermitted("Only forum moderators can delete posts.")
         post.deleted_at, post.deleted_by = timezone.now(), actor
         post.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
+        statistics_bump(user_id=post.author_id, counter="forum_posts_count", by=-1)
         audit_log_write(action="forum.post_delete", actor=actor,
                         target_type=TargetType.FORUM_POST, target_id=post.id,
                         metadata={"topic_id": str(post.topic_id)})
