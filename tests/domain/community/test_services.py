@@ -88,9 +88,12 @@ def test_forum_reply_notifies_subscribers_once_and_updates_counters(member):
     with transaction.atomic():
         services.forum_post_create(user=member, topic_id=topic.id,
                                    body=f"reply mentioning @{follower.username}")
-    kinds = {n.user_id: n.kind for n in Notification.objects.all()}
+    kinds = {n.user_id: n.kind for n in Notification.objects.exclude(kind="achievement")}
     # The follower is mentioned and subscribed: one notification, the mention.
     assert kinds == {author.id: "forum_reply", follower.id: "mention"}
+    # A first forum post earns "First words" (counters move with the post).
+    assert set(Notification.objects.filter(kind="achievement")
+               .values_list("user_id", flat=True)) == {author.id, member.id}
     topic.refresh_from_db()
     forum = general()
     assert topic.post_count == 2 and topic.last_poster_id == member.id
