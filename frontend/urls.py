@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("frontend.bonus.urls")),
     path("", include("frontend.history.urls")),
     path("", include("frontend.requests.urls")),
+    path("", include("frontend.collections.urls")),
     path("staff/", include("frontend.staff.urls")),
     path("", include("frontend.api.urls")),
 ]

@@ -401,6 +401,8 @@ class TorrentCollection(TimestampedModel):
                                  blank=True, related_name="collections")
     is_public = models.BooleanField(default=True)
     is_locked = models.BooleanField(default=False)
+    # Ours, not the seed's: staff feature a collection (listed first on browse).
+    is_featured = models.BooleanField(default=False)
     item_count = models.PositiveIntegerField(default=0)
     subscriber_count = models.PositiveIntegerField(default=0)
     deleted_at = models.DateTimeField(null=True, blank=True)

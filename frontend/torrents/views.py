@@ -107,9 +107,14 @@ def upload(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_safe
 def detail(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
+    from domain.catalog.collection_selectors import torrent_collections
+    from domain.catalog.request_selectors import torrent_requests_filled
+
     page = selectors.torrent_page(user=request.user, torrent_id=torrent_id)
     return render(request, "torrents/detail.html", {
         "p": page, "t": page.torrent, "description": description_html(page.torrent.description),
+        "collections": torrent_collections(user=request.user, torrent_id=page.torrent.pk),
+        "requests_filled": torrent_requests_filled(torrent_id=page.torrent.pk),
         "comment_form": forms.CommentForm(), "tag_form": forms.TagForm(),
         "moderate_form": forms.ModerateForm(), "delete_form": forms.ReasonForm(),
         "active_tokens": active_token_torrents(user=request.user),
