@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("frontend.history.urls")),
     path("", include("frontend.requests.urls")),
     path("", include("frontend.collections.urls")),
+    path("", include("frontend.stats.urls")),
     path("staff/", include("frontend.staff.urls")),
     path("", include("frontend.api.urls")),
 ]

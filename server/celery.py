@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
 app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.community",
-                        "domain.accounts", "domain.bonus"])
+                        "domain.accounts", "domain.bonus", "domain.catalog"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
@@ -86,6 +86,14 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "tracker-ratio-watch-check": {
             "task": "tracker.ratio_watch_check",
             "schedule": float(settings.RATIO_WATCH_CHECK_SECONDS),
+        },
+        "catalog-top10-refresh": {
+            "task": "catalog.top10_refresh",
+            "schedule": float(settings.TOP10_REFRESH_SECONDS),
+        },
+        "catalog-site-statistics-snapshot": {
+            "task": "catalog.site_statistics_snapshot",
+            "schedule": float(settings.SITE_STATISTICS_SECONDS),
         },
     }
 

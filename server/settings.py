@@ -282,6 +282,9 @@ REQUEST_MIN_BOUNTY = os.environ.get("REQUEST_MIN_BOUNTY", "100")
 REQUEST_MAX_BOUNTY = os.environ.get("REQUEST_MAX_BOUNTY", "10000000")
 REQUEST_SELF_FILL_GRACE_HOURS = int(os.environ.get("REQUEST_SELF_FILL_GRACE_HOURS", "72"))
 REQUESTS_PER_PAGE = int(os.environ.get("REQUESTS_PER_PAGE", "50"))
+# How often beat recomputes the top 10 lists and rewrites today's site statistics row.
+TOP10_REFRESH_SECONDS = int(os.environ.get("TOP10_REFRESH_SECONDS", "900"))
+SITE_STATISTICS_SECONDS = int(os.environ.get("SITE_STATISTICS_SECONDS", "3600"))
 
 # --- bonus ---
 # Earning: each period of BONUS_EARNING_PERIOD_SECONDS is awarded once, after the tracker's

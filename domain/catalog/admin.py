@@ -318,8 +318,58 @@ class TorrentRequestAdmin(CategoryChoicesAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("category__parent", "requester", "filler")
     raw_id_fields = ("requester", "filled_torrent", "filler")
-    # Sums of the bounties and votes tables.
-    readonly_fields = ("bounty_total", "vote_count", "created_at", "updated_at")
+    # Sums of the bounties and votes tables; the fill moves points, so it changes only
+    # through the services (the actions below, the request page).
+    readonly_fields = ("bounty_total", "vote_count", "status", "filled_torrent", "filler",
+                       "filled_at", "deleted_at", "created_at", "updated_at")
+    actions = ("unfill_requests", "delete_requests_with_refunds")
+
+    @admin.action(description="Unfill (the bounty comes back from the filler)")
+    def unfill_requests(self, request: HttpRequest, queryset: QuerySet[TorrentRequest]
+                        ) -> None:
+        from domain.catalog.requests import request_unfill
+
+        _run_each(self, request, queryset.filter(status="filled"), lambda r: request_unfill(
+            actor=_actor(request), request_id=r.pk, reason="Unfilled by staff in admin",
+            ip_address=request.META.get("REMOTE_ADDR")), "unfilled")
+
+    @admin.action(description="Delete, refunding every open bounty")
+    def delete_requests_with_refunds(self, request: HttpRequest,
+                                     queryset: QuerySet[TorrentRequest]) -> None:
+        from domain.catalog.requests import request_delete
+
+        _run_each(self, request, queryset.filter(deleted_at__isnull=True),
+                  lambda r: request_delete(actor=_actor(request), request_id=r.pk,
+                                           reason="Deleted by staff in admin",
+                                           ip_address=request.META.get("REMOTE_ADDR")),
+                  "deleted")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A plain delete would lose the bounties' points: use the action instead.
+        return False
+
+
+def _actor(request: HttpRequest) -> Any:
+    """The staff member acting (admin views only run for logged-in staff)."""
+    return request.user
+
+
+def _run_each(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any],
+              call: Any, done: str) -> None:
+    """Run one service per selected row; a refusal is shown, the other rows go on."""
+    from django.contrib import messages
+
+    from domain.errors import DomainError
+
+    count = 0
+    for row in queryset:
+        try:
+            call(row)
+        except DomainError as exc:
+            model_admin.message_user(request, f"{row}: {exc.message}", messages.ERROR)
+        else:
+            count += 1
+    model_admin.message_user(request, f"{count} {done}.", messages.SUCCESS)
 
 
 @admin.register(TorrentRequestBounty)
@@ -332,6 +382,18 @@ class TorrentRequestBountyAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("request", "user")
     ordering = ("-created_at",)
+    actions = ("refund_bounties",)
+
+    @admin.action(description="Refund to the voter (open requests only)")
+    def refund_bounties(self, request: HttpRequest,
+                        queryset: QuerySet[TorrentRequestBounty]) -> None:
+        from domain.catalog.requests import request_vote_refund
+
+        _run_each(self, request, queryset.filter(refunded_at__isnull=True),
+                  lambda b: request_vote_refund(actor=_actor(request), bounty_id=b.pk,
+                                                reason="Refunded by staff in admin",
+                                                ip_address=request.META.get("REMOTE_ADDR")),
+                  "refunded")
 
 
 @admin.register(TorrentRequestVote)
@@ -348,15 +410,36 @@ class TorrentRequestVoteAdmin(DomainAdmin):
 class TorrentCollectionAdmin(CategoryChoicesAdmin):
     edit_permission = Perm.TORRENTS_EDIT_ANY
     list_display = ("name", "collection_type", "owner", "category", "is_public", "is_locked",
-                    "item_count", "subscriber_count", "created_at")
-    list_filter = ("collection_type", "is_public", "is_locked",
+                    "is_featured", "item_count", "subscriber_count", "created_at")
+    list_filter = ("collection_type", "is_public", "is_locked", "is_featured",
                    ("category", CategoryListFilter), ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("name", "owner__username")
     uuid_search_fields = ("id",)
     date_hierarchy = "created_at"
     list_select_related = ("owner", "category__parent")
     raw_id_fields = ("owner",)
-    readonly_fields = ("item_count", "subscriber_count", "created_at", "updated_at")
+    readonly_fields = ("item_count", "subscriber_count", "is_featured", "created_at",
+                       "updated_at")
+    actions = ("feature_collections", "unfeature_collections")
+
+    @admin.action(description="Feature (listed first on the collections page)")
+    def feature_collections(self, request: HttpRequest,
+                            queryset: QuerySet[TorrentCollection]) -> None:
+        self._feature(request, queryset, featured=True)
+
+    @admin.action(description="Stop featuring")
+    def unfeature_collections(self, request: HttpRequest,
+                              queryset: QuerySet[TorrentCollection]) -> None:
+        self._feature(request, queryset, featured=False)
+
+    def _feature(self, request: HttpRequest, queryset: QuerySet[TorrentCollection], *,
+                 featured: bool) -> None:
+        from domain.catalog.collections import collection_feature
+
+        _run_each(self, request, queryset, lambda c: collection_feature(
+            actor=_actor(request), collection_id=c.pk, featured=featured,
+            ip_address=request.META.get("REMOTE_ADDR")),
+            "featured" if featured else "no longer featured")
 
 
 @admin.register(TorrentCollectionItem)

@@ -528,3 +528,71 @@ class FeedToken(TimestampedModel):
 
     class Meta:
         db_table = "torrent_feed_tokens"
+
+
+class Top10Board(models.TextChoices):
+    """Gazelle's top 10 lists: five of torrents, four of members."""
+
+    ACTIVE = "active", "Most active torrents"
+    SNATCHED = "snatched", "Most snatched torrents"
+    TRANSFERRED = "transferred", "Most data transferred"
+    BEST_SEEDED = "best_seeded", "Best seeded torrents"
+    WORST_SEEDED = "worst_seeded", "Worst seeded torrents"
+    UPLOADERS = "uploaders", "Top uploaders"
+    DOWNLOADERS = "downloaders", "Top downloaders"
+    SEEDERS = "seeders", "Top seeders (seed time)"
+    BONUS = "bonus", "Top bonus earners"
+
+
+class Top10Period(models.TextChoices):
+    DAY = "day", "Past day"
+    WEEK = "week", "Past week"
+    MONTH = "month", "Past month"
+    ALL = "all", "All time"
+
+
+class Top10Entry(UUIDModel):
+    """One line of one top 10 list, written by the beat job (domain/catalog/top10.py) and
+    never computed per request. `target_id` is a torrent or a member, by the board."""
+
+    board = models.CharField(max_length=16, choices=Top10Board.choices)
+    period = models.CharField(max_length=8, choices=Top10Period.choices)
+    rank = models.PositiveSmallIntegerField()
+    target_id = models.UUIDField()
+    label = models.CharField(max_length=255)
+    value = models.DecimalField(max_digits=24, decimal_places=2)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "top10_entries"
+        ordering = ["board", "period", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "period", "rank"], name="top10_rank_once"),
+            choices_check("board", Top10Board, "top10_board_valid"),
+            choices_check("period", Top10Period, "top10_period_valid"),
+        ]
+
+
+class SiteStatisticsDaily(models.Model):
+    """The site's figures once a day (the statistics page charts them). Written by the
+    beat job (domain/catalog/sitestats.py); a rerun on the same day overwrites that day."""
+
+    day = models.DateField(primary_key=True)
+    members = models.PositiveIntegerField(default=0)
+    active_today = models.PositiveIntegerField(default=0)
+    active_week = models.PositiveIntegerField(default=0)
+    torrents = models.PositiveIntegerField(default=0)
+    peers = models.PositiveIntegerField(default=0)
+    seeders = models.PositiveIntegerField(default=0)
+    leechers = models.PositiveIntegerField(default=0)
+    transferred = models.DecimalField(max_digits=30, decimal_places=0, default=0)
+    members_per_class = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "site_statistics_daily"
+        ordering = ["-day"]
+        verbose_name_plural = "site statistics (daily)"
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -39,4 +39,5 @@ OUR_TABLES = frozenset({
     "bonus_earning_periods",                                 # bonus (issue 7)
     "warning_thresholds", "appeals", "auto_flag_rules",      # moderation (issue 14)
     "staff_notes",
+    "top10_entries", "site_statistics_daily",                # catalog (issue 13)
 })
