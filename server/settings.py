@@ -457,3 +457,10 @@ RATIO_WATCH_TABLE: list[tuple[float, float, float]] = [
     (100, 0.60, 0.60)]
 RATIO_WATCH_DAYS = float(os.environ.get("RATIO_WATCH_DAYS", "14"))
 RATIO_WATCH_CHECK_SECONDS = float(os.environ.get("RATIO_WATCH_CHECK_SECONDS", "3600"))
+
+# --- tracker accounting (domain/tracker/swarm.py, flush.py) ---
+# Hostile members: an announce is credited at most MAX_RATE bytes/s since the peer's last
+# announce (default 10 Gbit/s) and a download of at most MAX_DOWNLOAD_FACTOR times the
+# torrent's size; the rest is refused, recorded and flagged for staff (flush.py).
+TRACKER_MAX_RATE = int(os.environ.get("TRACKER_MAX_RATE", "1250000000"))
+TRACKER_MAX_DOWNLOAD_FACTOR = float(os.environ.get("TRACKER_MAX_DOWNLOAD_FACTOR", "3"))

@@ -13,6 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from domain.accounts.admin import DomainAdmin, LogAdmin, ReadOnlyAdmin, hex_display
 from domain.accounts.permissions import Perm
 from domain.tracker.cache import invalidate_client_rules
+from domain.tracker.flush import set_aside_forget
 from domain.tracker.models import (
     Announce,
     ClientRule,
@@ -20,6 +21,8 @@ from domain.tracker.models import (
     Peer,
     PeerHistory,
     PeerHistoryDaily,
+    RefusedClaim,
+    SetAsideEntry,
     TorrentStatistics,
 )
 
@@ -143,3 +146,56 @@ class FlushBatchAdmin(LogAdmin):
     date_hierarchy = "flushed_at"
     ordering = ("-flushed_at",)
 
+
+
+@admin.register(RefusedClaim)
+class RefusedClaimAdmin(_PeerIdDisplay, LogAdmin):
+    """Transfer the tracker refused to credit (more than a link could carry); the member
+    has an auto-flag item in the moderation queue."""
+
+    list_display = ("created_at", "user", "torrent", "event", "ip", "refused_up",
+                    "refused_down", "uploaded_credited", "downloaded_credited")
+    list_filter = ("event", "created_at")
+    search_fields = ("user__username", "torrent__name", "^ip")
+    uuid_search_fields = ("torrent_id", "user_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("torrent", "user")
+    fields = ("created_at", "user", "torrent", "peer_id_hex", "ip", "event", "uploaded",
+              "downloaded", "uploaded_credited", "downloaded_credited", "uploaded_refused",
+              "downloaded_refused")
+    readonly_fields = fields
+
+    @admin.display(description="refused up", ordering="uploaded_refused")
+    def refused_up(self, row: RefusedClaim) -> str:
+        return filesizeformat(row.uploaded_refused)
+
+    @admin.display(description="refused down", ordering="downloaded_refused")
+    def refused_down(self, row: RefusedClaim) -> str:
+        return filesizeformat(row.downloaded_refused)
+
+
+@admin.register(SetAsideEntry)
+class SetAsideEntryAdmin(DomainAdmin):
+    """Announces the flush could not write, never credited. Staff read them and delete
+    them once dealt with (which also clears them from the set-aside count metrics read)."""
+
+    list_display = ("created_at", "id", "error")
+    search_fields = ("=id", "=batch_id", "raw", "error")
+    date_hierarchy = "created_at"
+    fields = ("id", "created_at", "batch_id", "error", "raw")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        set_aside_forget([str(obj.pk)])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+        super().delete_queryset(request, queryset)
+        set_aside_forget(ids)

@@ -159,7 +159,7 @@ def _plan(request: AnnounceRequest, found: Lookup, now: float
         down_factor=down_factor,
         address=_address(request),
         numwant=request.numwant, entry_prefix=entry_prefix, hash_tag=hash_tag,
-        token_id=token_id)
+        token_id=token_id, size=torrent.size)
 
 
 def _result(member: MemberRecord, torrent: TorrentRecord, answer: SwarmAnswer

@@ -10,6 +10,16 @@ Each announce leaves one JSON entry on the buffer list in Redis (swarm.py). A fl
    written before a crash and is skipped (nothing is counted twice);
 3. `flush_release`: deletes the processing list.
 
+A batch PostgreSQL refuses (an entry no statement can take) never blocks the buffer: it is
+written as two halves, each under an id derived from the batch's, down to single entries;
+an entry refused even alone is set aside (tracker_set_aside_entries and the Redis list
+`rejected_key()`, both counted by staff and metrics) and the rest lands. The batch's row,
+marked `split`, is committed before the halves, so a replay after a crash takes the same
+halves again and each half's own row keeps it from counting twice.
+
+Counters saturate at bigint's maximum rather than overflow (the announce script already
+caps every delta by a physical rate; this is the last line, not the first).
+
 Hand-written SQL because the ORM has no multi-row upsert with arithmetic on conflict
 (`bulk_create(update_conflicts=True)` can only overwrite) and per-row updates would cost
 a statement per member and torrent per batch.
@@ -17,6 +27,7 @@ a statement per member and torrent per batch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
@@ -25,12 +36,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from psycopg import sql
 
 from domain.tracker import store
 from domain.tracker.history import history_write
 from domain.tracker.models import FlushBatch
+from domain.tracker.refusals import refused_claims_write
+from domain.tracker.swarm import MAX_COUNTER
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +76,13 @@ class Batch:
 
 
 def rejected_key() -> str:
-    """Buffer entries the flush could not read (kept, never credited)."""
+    """Ids of buffer entries the flush set aside (tracker_set_aside_entries has them)."""
     return f"{store.buffer_key()}:rejected"
+
+
+def set_aside_count() -> int:
+    """Entries set aside and not yet looked at (for metrics: alert when above 0)."""
+    return int(store.client().llen(rejected_key()))
 
 
 def _items_key() -> str:
@@ -77,18 +95,22 @@ def flush_take() -> Batch | None:
                  int(settings.TRACKER_FLUSH_BATCH), str(uuid.uuid4()))
     if not got:
         return None
+    batch_id = uuid.UUID(got.decode())
     entries = []
-    for raw in r.lrange(_items_key(), 0, -1):
+    raws: list[bytes] = r.lrange(_items_key(), 0, -1)  # type: ignore[assignment]
+    for raw in raws:
         try:
-            entries.append(json.loads(raw))
-        except ValueError:
+            entry = json.loads(raw)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+            entries.append(entry)
+        except ValueError as exc:
             # Never expected (every text in an entry is escaped), but one entry that does
             # not parse must not stop every later batch: it is kept aside for inspection.
-            log.error("tracker flush: an entry that is not JSON was set aside in %s: %r",
-                      rejected_key(), raw[:200])
-            r.rpush(rejected_key(), raw)
+            _set_aside(uuid.uuid5(batch_id, hashlib.sha1(raw).hexdigest()), batch_id,  # noqa: S324
+                       raw.decode(errors="replace"), f"not a JSON object: {exc}")
             r.lrem(_items_key(), 1, raw)  # type: ignore[arg-type]  # once, even if retaken
-    return Batch(id=uuid.UUID(got.decode()), entries=entries)
+    return Batch(id=batch_id, entries=entries)
 
 
 def flush_release(batch: Batch) -> None:
@@ -99,6 +121,15 @@ def _ts(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+class _Split(Exception):
+    """The batch was split by an earlier try: write its halves."""
+
+
+# What an entry PostgreSQL or the statements' preparation cannot take raises. A lost
+# connection (OperationalError) is not one of them: that batch is retried whole next time.
+ENTRY_ERRORS = (DataError, IntegrityError, KeyError, TypeError, ValueError, OverflowError)
+
+
 def flush_write(batch: Batch) -> bool:
     """Write one batch. False when it had been written already (a replay after a crash)."""
     with transaction.atomic(), connection.cursor() as cur:
@@ -106,6 +137,10 @@ def flush_write(batch: Batch) -> bool:
                     "VALUES (%s, %s, now()) ON CONFLICT (id) DO NOTHING RETURNING id",
                     [batch.id, len(batch.entries)])
         if cur.fetchone() is None:
+            cur.execute("SELECT split FROM tracker_flush_batches WHERE id = %s", [batch.id])
+            row = cur.fetchone()
+            if row is not None and row[0]:
+                raise _Split
             return False
         entries = _still_existing(cur, batch.entries)
         if entries:
@@ -116,7 +151,55 @@ def flush_write(batch: Batch) -> bool:
             _write_user_statistics(cur, entries)
             _write_torrent_statistics(cur, entries)
             _write_token_use(cur, entries)
+            refused_claims_write(cur, entries)
     return True
+
+
+def flush_write_splitting(batch: Batch) -> int:
+    """Write a batch, splitting it around entries PostgreSQL refuses (set aside). Returns
+    the entries written now (0 for a batch written before)."""
+    try:
+        return len(batch.entries) if flush_write(batch) else 0
+    except _Split:
+        pass
+    except ENTRY_ERRORS as exc:
+        if len(batch.entries) <= 1:
+            for entry in batch.entries:
+                _set_aside(batch.id, batch.id, json.dumps(entry, default=str),
+                           f"{type(exc).__name__}: {exc}")
+            return 0
+        log.warning("tracker flush: batch %s (%d entries) refused (%s: %s); writing halves",
+                    batch.id, len(batch.entries), type(exc).__name__, exc)
+        with connection.cursor() as cur:
+            cur.execute("INSERT INTO tracker_flush_batches (id, entries, flushed_at, split) "
+                        "VALUES (%s, %s, now(), true) ON CONFLICT (id) DO NOTHING",
+                        [batch.id, len(batch.entries)])
+    mid = len(batch.entries) // 2
+    return sum(flush_write_splitting(Batch(id=uuid.uuid5(batch.id, half), entries=part))
+               for half, part in (("0", batch.entries[:mid]), ("1", batch.entries[mid:])))
+
+
+def _set_aside(entry_id: uuid.UUID, batch_id: uuid.UUID, raw: str, error: str) -> None:
+    """Keep an entry nobody can write for staff, under an id of its own batch's so a
+    replay keeps it once; its batch row makes a replay skip it (it is never credited)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("INSERT INTO tracker_flush_batches (id, entries, flushed_at) "
+                    "VALUES (%s, 0, now()) ON CONFLICT (id) DO NOTHING", [entry_id])
+        cur.execute("INSERT INTO tracker_set_aside_entries (id, created_at, batch_id, raw, "
+                    "error) VALUES (%s, now(), %s, %s, %s) ON CONFLICT (id) DO NOTHING "
+                    "RETURNING id", [entry_id, batch_id, raw.replace("\x00", ""),
+                                     error[:2000].replace("\x00", "")])
+        new = cur.fetchone() is not None
+    if new:
+        log.error("tracker flush: an entry was set aside (%s): %s", error[:200], raw[:200])
+        store.client().rpush(rejected_key(), str(entry_id))
+
+
+def set_aside_forget(entry_ids: list[str]) -> None:
+    """Staff dealt with these set-aside entries (admin deleted their rows)."""
+    r = store.client()
+    for entry_id in entry_ids:
+        r.lrem(rejected_key(), 0, entry_id)
 
 
 def _still_existing(cur: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -229,9 +312,21 @@ PEER_COUNTS_OF_D_U = """
                    (SELECT p.torrent_id FROM peers p WHERE p.user_id = d.u AND p.is_seeder))"""
 
 
-def _with_peer_counts(cur: Any, template: str) -> str:
-    return sql.SQL(template).format(peer_counts=sql.SQL(PEER_COUNTS_OF_D_U)).as_string(
-        cur.cursor)
+def _with_peer_counts(cur: Any, template: str, **parts: sql.Composable) -> str:
+    return sql.SQL(template).format(peer_counts=sql.SQL(PEER_COUNTS_OF_D_U),
+                                    **parts).as_string(cur.cursor)
+
+
+def _saturating_sum(table: str, column: str) -> sql.Composable:
+    """`table.column + EXCLUDED.column`, held at bigint's maximum (summed as numeric, so
+    the sum itself cannot overflow)."""
+    return sql.SQL("LEAST({t}.{c}::numeric + EXCLUDED.{c}, {m})::bigint").format(
+        t=sql.Identifier(table), c=sql.Identifier(column), m=sql.Literal(MAX_COUNTER))
+
+
+def _clamp(value: int) -> int:
+    """A batch's sum, as a bigint parameter can carry it."""
+    return min(value, MAX_COUNTER)
 
 
 def user_peer_counts_refresh(cur: Any, user_ids: list[str]) -> None:
@@ -266,7 +361,7 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
         a[5] += e["ss"]
     per = dict(sorted(per.items()))  # rows written in user id order (see the reaper)
     users = list(per)
-    col = list(zip(*per.values(), strict=True))
+    col = [[_clamp(v) for v in c] for c in zip(*per.values(), strict=True)]
     cur.execute(
         _with_peer_counts(cur, """INSERT INTO user_statistics (id, user_id, uploaded,
                downloaded, uploaded_raw,
@@ -279,18 +374,20 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
            FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
                        %s::int[], %s::bigint[]) AS d(u, cu, cd, du, dd, sn, ss)
            ON CONFLICT (user_id) DO UPDATE SET
-               uploaded = user_statistics.uploaded + EXCLUDED.uploaded,
-               downloaded = user_statistics.downloaded + EXCLUDED.downloaded,
-               uploaded_raw = user_statistics.uploaded_raw + EXCLUDED.uploaded_raw,
-               downloaded_raw = user_statistics.downloaded_raw + EXCLUDED.downloaded_raw,
+               uploaded = {sat_uploaded},
+               downloaded = {sat_downloaded},
+               uploaded_raw = {sat_uploaded_raw},
+               downloaded_raw = {sat_downloaded_raw},
                snatched_count = user_statistics.snatched_count + EXCLUDED.snatched_count,
-               seedtime_seconds = user_statistics.seedtime_seconds
-                                  + EXCLUDED.seedtime_seconds,
+               seedtime_seconds = {sat_seedtime_seconds},
                seeding_count = EXCLUDED.seeding_count,
                leeching_count = EXCLUDED.leeching_count,
                seeding_size = EXCLUDED.seeding_size,
-               updated_at = now()"""),
-        [users, *[list(c) for c in col]])
+               updated_at = now()""", **{
+            f"sat_{c}": _saturating_sum("user_statistics", c) for c in (
+                "uploaded", "downloaded", "uploaded_raw", "downloaded_raw",
+                "seedtime_seconds")}),
+        [users, *col])
 
 
 def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
@@ -305,7 +402,7 @@ def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
             a["seed_at"] = e["ts"]
     tids = list(per)
     rows = [per[t] for t in tids]
-    cur.execute(
+    cur.execute(sql.SQL(
         """INSERT INTO torrent_statistics (id, created_at, updated_at, torrent_id, seeders,
                leechers, snatches, total_uploaded, total_downloaded, last_seeder_at,
                last_activity_at)
@@ -315,16 +412,19 @@ def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
            ON CONFLICT (torrent_id) DO UPDATE SET
                seeders = EXCLUDED.seeders, leechers = EXCLUDED.leechers,
                snatches = torrent_statistics.snatches + EXCLUDED.snatches,
-               total_uploaded = torrent_statistics.total_uploaded + EXCLUDED.total_uploaded,
-               total_downloaded = torrent_statistics.total_downloaded
-                                  + EXCLUDED.total_downloaded,
+               total_uploaded = {sat_up},
+               total_downloaded = {sat_down},
                last_seeder_at = GREATEST(torrent_statistics.last_seeder_at,
                                          EXCLUDED.last_seeder_at),
                last_activity_at = GREATEST(torrent_statistics.last_activity_at,
                                            EXCLUDED.last_activity_at),
-               updated_at = now()""",
+               updated_at = now()""").format(
+            sat_up=_saturating_sum("torrent_statistics", "total_uploaded"),
+            sat_down=_saturating_sum("torrent_statistics", "total_downloaded")
+        ).as_string(cur.cursor),
         [tids, [r["seeders"] for r in rows], [r["leechers"] for r in rows],
-         [r["sn"] for r in rows], [r["du"] for r in rows], [r["dd"] for r in rows],
+         [r["sn"] for r in rows], [_clamp(r["du"]) for r in rows],
+         [_clamp(r["dd"]) for r in rows],
          [_ts(r["seed_at"]) if r["seed_at"] else None for r in rows],
          [_ts(r["at"]) for r in rows]])
 
@@ -340,11 +440,12 @@ def _write_token_use(cur: Any, entries: list[dict[str, Any]]) -> None:
     if not per:
         return
     cur.execute(
-        """UPDATE freeleech_tokens ft SET downloaded_bytes = ft.downloaded_bytes + d.tf,
+        """UPDATE freeleech_tokens ft SET downloaded_bytes =
+               LEAST(ft.downloaded_bytes::numeric + d.tf, 9223372036854775807)::bigint,
                updated_at = now()
            FROM unnest(%s::uuid[], %s::bigint[]) AS d(id, tf)
            WHERE ft.id = d.id""",
-        [list(per), list(per.values())])
+        [list(per), [_clamp(v) for v in per.values()]])
 
 
 def tracker_flush(*, max_batches: int = 100) -> int:
@@ -354,8 +455,7 @@ def tracker_flush(*, max_batches: int = 100) -> int:
         batch = flush_take()
         if batch is None:
             break
-        if flush_write(batch):
-            written += len(batch.entries)
+        written += flush_write_splitting(batch)
         flush_release(batch)
     return written
 

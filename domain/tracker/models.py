@@ -240,6 +240,9 @@ class FlushBatch(models.Model):
     id = models.UUIDField(primary_key=True)
     entries = models.PositiveIntegerField()
     flushed_at = models.DateTimeField(default=timezone.now)
+    # A batch some entry of which could not be written is written as halves (ids derived
+    # from its own, flush.py); this row, committed first, says so to a replay.
+    split = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         db_table = "tracker_flush_batches"
@@ -331,3 +334,55 @@ class RatioWatch(UUIDModel):
 
     def __str__(self) -> str:
         return f"ratio watch of {self.user_id} from {self.started_at:%Y-%m-%d}"
+class RefusedClaim(UUIDModel):
+    """Transfer an announce claimed and the tracker refused to credit: more than
+    TRACKER_MAX_RATE could carry since the peer's last announce, or a download of more than
+    TRACKER_MAX_DOWNLOAD_FACTOR times the torrent. Written by the flush with the batch, so
+    a replayed batch records nothing twice; each member with such claims has an auto-flag
+    item in the moderation queue."""
+
+    created_at = models.DateTimeField(default=timezone.now)  # the announce's time
+    torrent = models.ForeignKey("catalog.Torrent", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    peer_id = models.BinaryField(max_length=20)
+    ip = models.GenericIPAddressField()
+    event = models.CharField(max_length=16, blank=True, default="")
+    uploaded = models.BigIntegerField(help_text="The client's reported counter.")
+    downloaded = models.BigIntegerField(help_text="The client's reported counter.")
+    uploaded_credited = models.BigIntegerField(default=0)
+    downloaded_credited = models.BigIntegerField(default=0)
+    uploaded_refused = models.BigIntegerField(default=0)
+    downloaded_refused = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "tracker_refused_claims"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="trk_refused_user_idx"),
+            models.Index(fields=["-created_at"], name="trk_refused_created_idx"),
+        ]
+        constraints = non_negative("uploaded_refused", "downloaded_refused",
+                                   prefix="tracker_refused_claims")
+
+    def __str__(self) -> str:
+        return f"refused claim of {self.user_id} on {self.torrent_id}"
+
+
+class SetAsideEntry(models.Model):
+    """A buffered announce the flush could not write (PostgreSQL refused it even alone, or
+    it does not parse): kept here for staff, not credited, so the rest of the buffer drains.
+    The id is the one-entry batch's (flush.py): a replayed flush sets nothing aside twice."""
+
+    id = models.UUIDField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    batch_id = models.UUIDField(null=True, blank=True)
+    raw = models.TextField()
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "tracker_set_aside_entries"
+        ordering = ["-created_at"]
+        verbose_name_plural = "set-aside entries"
+
+    def __str__(self) -> str:
+        return f"set-aside entry {self.id}"

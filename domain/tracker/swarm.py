@@ -57,12 +57,14 @@ if now >= (tonumber(ts[1]) or 0) then
   redis.call('HSET', KEYS[7], 'reap', now + 60)
 end
 
--- A peer's state: "uploaded,downloaded,last,seeder,last under v1 hash,last under v2 hash".
-local prev_up, prev_down, last, prev_seed, l1, l2
+-- A peer's state: "uploaded,downloaded,last,seeder,last under v1 hash,last under v2 hash,
+-- hashes it sent `completed` under ("1", "2", "12")" (the 7th field is absent from states
+-- written before it existed).
+local prev_up, prev_down, last, prev_seed, l1, l2, done
 local st = redis.call('HGET', KEYS[1], ident)
 if st then
-  prev_up, prev_down, last, prev_seed, l1, l2 = string.match(st,
-    '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*)$')
+  prev_up, prev_down, last, prev_seed, l1, l2, done = string.match(st,
+    '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),?([^,]*)$')
   if tonumber(last) < cutoff then st = false end
 end
 local exists = st ~= false
@@ -70,7 +72,13 @@ local tag_last = nil
 if exists then
   if ARGV[16] == '1' then tag_last = tonumber(l1) else tag_last = tonumber(l2) end
 end
-if exists and event == '' and tag_last and now - tag_last < tonumber(ARGV[4]) then
+-- The minimum interval holds for events too: within it a peer may only send what a real
+-- client sends once (its first `completed` under each hash, and `stopped`, which ends the
+-- peer and so its baseline). A repeated `started` or `completed` is refused like a
+-- regular announce.
+local first_done = event == 'completed' and not string.find(done or '', ARGV[16], 1, true)
+if exists and tag_last and now - tag_last < tonumber(ARGV[4])
+    and event ~= 'stopped' and not first_done then
   return {'min', tostring(math.ceil(tonumber(ARGV[4]) - (now - tag_last)))}
 end
 if not exists and event ~= 'stopped' then
@@ -81,7 +89,7 @@ if not exists and event ~= 'stopped' then
   end
 end
 
-local du, dd, ss, ls = 0, 0, 0, 0
+local du, dd, ss, ls, xu, xd = 0, 0, 0, 0, 0, 0
 local was_seed = prev_seed == '1'
 if exists then
   -- A counter lower than last time is a client restart: credited nothing, new baseline.
@@ -90,6 +98,14 @@ if exists then
   local elapsed = now - tonumber(last)
   if elapsed < 0 then elapsed = 0 end
   if was_seed then ss = elapsed else ls = elapsed end
+  -- Only what a link could carry since the last announce is credited (and a download of
+  -- at most a few times the torrent's size); the rest is refused, reported in the entry
+  -- ("xu", "xd"), and never credited later: the claimed counter is the next baseline.
+  local cap = math.floor(elapsed * tonumber(ARGV[19]))
+  if du > cap then xu = du - cap; du = cap end
+  cap = tonumber(ARGV[20])
+  if elapsed * tonumber(ARGV[19]) < cap then cap = math.floor(elapsed * tonumber(ARGV[19])) end
+  if dd > cap then xd = dd - cap; dd = cap end
 end
 local seeder = left == 0
 local snatches = tonumber(ts[2]) or 0
@@ -109,8 +125,9 @@ if event == 'stopped' then
   end
 else
   if ARGV[16] == '1' then l1 = ARGV[2] else l2 = ARGV[2] end
-  redis.call('HSET', KEYS[1], ident, string.format('%d,%d,%s,%s,%s,%s', up, down, ARGV[2],
-             seeder and '1' or '0', l1 or '', l2 or ''))
+  if first_done then done = (done or '') .. ARGV[16] end
+  redis.call('HSET', KEYS[1], ident, string.format('%d,%d,%s,%s,%s,%s,%s', up, down, ARGV[2],
+             seeder and '1' or '0', l1 or '', l2 or '', done or ''))
   local here, other = KEYS[3], KEYS[2]
   if seeder then here, other = KEYS[2], KEYS[3] end
   if redis.call('ZADD', here, now, ident) == 1 then
@@ -164,9 +181,9 @@ local cu = math.floor(du * tonumber(ARGV[10]))
 local cd = math.floor((dd - tf) * tonumber(ARGV[11]))
 redis.call('RPUSH', KEYS[8], ARGV[14] .. string.format(
   '"ev":"%s","up":%d,"down":%d,"left":%d,"du":%d,"dd":%d,"cu":%d,"cd":%d,"tf":%d,"sd":%d,' ..
-  '"sn":%d,"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d}',
+  '"sn":%d,"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d,"xu":%d,"xd":%d}',
   event, up, down, left, du, dd, cu, cd, tf, seeder and 1 or 0, snatch, ss, ls, now,
-  complete, incomplete))
+  complete, incomplete, xu, xd))
 
 local out = {'ok', complete, incomplete, snatches, publish,
              redis.call('GET', KEYS[12]) or '0', trail}
@@ -227,6 +244,9 @@ class SwarmAnswer:
     peers: tuple[bytes, ...] = ()
 
 
+# What a bigint column holds: the flush's sums saturate here rather than overflow.
+MAX_COUNTER = 2**63 - 1
+
 ANNOUNCE_SHA = hashlib.sha1(ANNOUNCE_LUA.encode()).hexdigest()  # noqa: S324 (Redis's id)
 _scripts: dict[int, object] = {}
 
@@ -271,10 +291,11 @@ setting_changed.connect(_forget_keys, dispatch_uid="tracker_swarm_forget_keys")
 def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, event: str,
                   uploaded: int, downloaded: int, left: int, max_peers: int,
                   up_factor: float, down_factor: float, address: bytes, numwant: int,
-                  entry_prefix: str, hash_tag: str, token_id: str = ""
+                  entry_prefix: str, hash_tag: str, token_id: str = "", size: int = 0
                   ) -> tuple[list[str], list[Any]]:
     """The announce script's keys and arguments. `token_id`: the member's freeleech token
-    that frees this download (within its allowance)."""
+    that frees this download (within its allowance); `size`: the torrent's (0: unknown,
+    the download is then capped by the rate alone)."""
     tk = _torrent_keys(torrent_id)
     keys = [tk[0], tk[1], tk[2], tk[3], store.user_peers_key(torrent_id, user_id), *tk[4:]]
     if token_id:
@@ -282,7 +303,9 @@ def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, even
     args = [ident, f"{now:.3f}", int(setting("TRACKER_ANNOUNCE_INTERVAL")),
             int(setting("TRACKER_MIN_INTERVAL")), event, uploaded, downloaded, left,
             max_peers, up_factor, down_factor, address, numwant, entry_prefix, user_id,
-            hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")), torrent_id]
+            hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")), torrent_id,
+            int(setting("TRACKER_MAX_RATE")),
+            int(size * setting("TRACKER_MAX_DOWNLOAD_FACTOR")) if size > 0 else MAX_COUNTER]
     return keys, args
 
 

@@ -75,6 +75,8 @@ from domain.tracker.models import (
     Peer,
     PeerHistory,
     PeerHistoryDaily,
+    RefusedClaim,
+    SetAsideEntry,
     TorrentStatistics,
 )
 from tests.factories import make_user
@@ -257,6 +259,18 @@ def _flush_batch() -> FlushBatch:
     return FlushBatch.objects.create(id=uuid.uuid4(), entries=250)
 
 
+def _refused_claim() -> RefusedClaim:
+    return RefusedClaim.objects.create(torrent=torrent(), user=make_user(), peer_id=peer_id(),
+                                       ip="10.1.2.3", event="completed", uploaded=2**53,
+                                       downloaded=0, uploaded_credited=1000,
+                                       uploaded_refused=2**53 - 1000)
+
+
+def _set_aside_entry() -> SetAsideEntry:
+    return SetAsideEntry.objects.create(id=uuid.uuid4(), batch_id=uuid.uuid4(),
+                                        raw='{"t": "broken', error="not a JSON object")
+
+
 def _earning_period() -> EarningPeriod:
     start = timezone.now().replace(microsecond=0) - timedelta(hours=next(_seq))
     return EarningPeriod.objects.create(period_start=start, period_end=start + timedelta(hours=1),
@@ -433,6 +447,8 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     TorrentStatistics: _torrent_statistics,
     ClientRule: _client_rule,
     FlushBatch: _flush_batch,
+    RefusedClaim: _refused_claim,
+    SetAsideEntry: _set_aside_entry,
     BonusRule: _bonus_rule,
     BonusTransaction: _bonus_transaction,
     FreeleechToken: _freeleech_token,

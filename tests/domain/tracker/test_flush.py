@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from domain.accounts.models import UserStatistics
 from domain.tracker import store
 from domain.tracker.flush import flush_release, flush_take, flush_write, tracker_flush
-from domain.tracker.models import Announce, FlushBatch, TorrentStatistics
+from domain.tracker.models import Announce, FlushBatch, SetAsideEntry, TorrentStatistics
 from tests.announce.factories import announce, peer_id
 from tests.factories import make_torrent, make_user
 
@@ -125,5 +125,7 @@ def test_an_entry_that_does_not_parse_is_set_aside_not_blocking(member):
     r.lpush(store.buffer_key(), b'{"t": "broken')  # oldest entry: the first batch has it
     assert tracker_flush() == 2
     assert Announce.objects.filter(torrent=torrent).count() == 2
-    assert r.lrange(store.buffer_key() + ":rejected", 0, -1) == [b'{"t": "broken']
+    aside = SetAsideEntry.objects.get()
+    assert aside.raw == '{"t": "broken' and "not a JSON object" in aside.error
+    assert r.lrange(store.buffer_key() + ":rejected", 0, -1) == [str(aside.id).encode()]
     assert r.llen(store.buffer_key()) == 0
