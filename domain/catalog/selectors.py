@@ -215,18 +215,24 @@ class TorrentSlice:
 
 
 def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
-                    limit: int = 100) -> TorrentSlice:
+                    limit: int = 100, count_limit: int | None = None) -> TorrentSlice:
     """Torrents `offset`..`offset+limit` of a search, with the total, for the API and
     Torznab: offset paging (an offset past the end is an empty slice, not the last page as
-    the browse page's paginator gives), in three queries (count, slice, tags)."""
+    the browse page's paginator gives), in three queries (count, slice, tags).
+    `count_limit` stops counting there (the total says "at least"): Torznab's total is
+    informational, and counting every match of a broad search is most of its cost."""
     offset, limit = max(0, offset), max(0, limit)
     qs, _ranked = _browse_queryset(user, filters)
     # The machine face shows external ids for every row: joined, not one query per row.
     listing = _listing(qs, filters).select_related("metadata")
     items = list(listing[offset:offset + limit]) if limit else []
     # When the whole result is in hand, its length is the total: no count query.
-    total = (len(items) if offset == 0 and len(items) < limit
-             else listing.order_by().count())
+    if offset == 0 and len(items) < limit:
+        total = len(items)
+    elif count_limit is not None:
+        total = listing.order_by()[:count_limit].count()
+    else:
+        total = listing.order_by().count()
     return TorrentSlice(total=total, offset=offset, items=items)
 
 

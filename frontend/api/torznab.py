@@ -50,6 +50,8 @@ ET.register_namespace("newznab", NS_NEWZNAB)
 ET.register_namespace("atom", NS_ATOM)
 
 LIMIT_DEFAULT = 100
+# newznab:response total is exact up to here (clients page on full pages, not on it).
+TOTAL_MAX = 10_000
 LIMIT_MAX = 100
 FUNCTIONS = ("search", "tvsearch", "movie", "music", "book")
 # What each function filters on; caps advertises exactly these.
@@ -258,7 +260,7 @@ def _search(request: HttpRequest, caller: ApiCaller, function: str) -> HttpRespo
         total = 0
     else:
         found = torrents_search(user=caller.user, filters=filters, offset=offset,
-                                limit=limit)
+                                limit=limit, count_limit=TOTAL_MAX)
         items, total = found.items, found.total
     by_slug = {m.slug: m for m in mapped}
     factors = factors_for(user_id=caller.user.pk, torrents=list(items))

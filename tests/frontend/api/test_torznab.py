@@ -182,6 +182,17 @@ def test_paging_as_sonarr_does_up_to_1000_results(searcher):
     assert len(items(get(t="search", apikey=key, limit="500"))) == 100
 
 
+def test_the_total_stops_counting_at_its_cap(searcher, monkeypatch):
+    from frontend.api import torznab
+
+    _, key = searcher
+    bulk_torrents(30)
+    monkeypatch.setattr(torznab, "TOTAL_MAX", 25)
+    response = get(t="search", apikey=key, limit="10")
+    assert int(val(parse(response).find(f"./channel/{NZ}response"), "total")) == 25
+    assert len(items(response)) == 10
+
+
 def test_error_codes(searcher, banned):
     _, key = searcher
     assert error_code(get(t="search")) == 100
