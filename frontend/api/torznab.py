@@ -38,6 +38,7 @@ from domain.catalog.selectors import BrowseFilters, torrents_search
 from domain.catalog.torrentfile import announce_url
 from domain.errors import DomainError, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.tracker.factors import factors_for, global_freeleech, torrent_is_freeleech
+from frontend.accounts.middleware import client_ip
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller, key_from_request
 from frontend.api.limits import limit_hit
@@ -181,6 +182,12 @@ def torznab(request: HttpRequest) -> HttpResponse:
         if not function:
             raise TorznabError(200, "Missing parameter (t)")
         if function == "caps":
+            # No key needed (what works is no secret), but the address's budget counts.
+            try:
+                limit_hit(scope="ip", ident=client_ip(request) or "unknown",
+                          limit=settings.API_RATE_PER_IP)
+            except DomainError as exc:
+                raise _from_domain(exc) from None
             return _caps(request)
         if function not in FUNCTIONS:
             raise TorznabError(202, f"No such function ({function[:20]})")

@@ -309,6 +309,14 @@ def test_request_limit_answers_429_with_retry_after(searcher, settings):
     assert root.get("code") == "500" and root.get("description") == "Request limit reached"
 
 
+def test_caps_needs_no_key_but_counts_against_the_address(db, settings):
+    settings.API_RATE_PER_IP = 2
+    assert parse(get(t="caps")).tag == "caps"
+    assert parse(get(t="caps")).tag == "caps"
+    limited = get(t="caps")
+    assert limited.status_code == 429 and error_code(limited) == 500
+
+
 def test_key_in_header_works_and_links_carry_it(searcher):
     _, key = searcher
     listed(name="Film.2022")
