@@ -26,6 +26,7 @@ from domain.community.events import event_id
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from domain.events import MODERATION_GROUP, publish_on_commit
 from domain.moderation.models import ModerationQueueItem, QueueStatus, Report, ReportStatus
+from domain.moderation.reports import report_closed
 from domain.moderation.services import audit_log_write
 
 OPEN_QUEUE = (QueueStatus.PENDING, QueueStatus.CLAIMED, QueueStatus.ESCALATED)
@@ -44,13 +45,10 @@ def _queue_row(item: ModerationQueueItem) -> dict[str, Any]:
 
 
 def _report_row(report: Report) -> dict[str, Any]:
-    return {
-        "kind": "report", "id": str(report.id), "target_type": report.target_type,
-        "target_id": str(report.target_id), "reason": report.reason, "status": report.status,
-        "summary": report.description[:255],
-        "claimed_by": report.claimed_by.username if report.claimed_by else None,
-        "created_at": report.created_at.isoformat(),
-    }
+    # One shape for the snapshot and the live "moderation.report" event.
+    from domain.moderation.reports import report_feed_row
+
+    return report_feed_row(report)
 
 
 def moderation_feed_open(user: Any) -> dict[str, list[dict[str, Any]]]:
@@ -67,7 +65,8 @@ def moderation_feed_open(user: Any) -> dict[str, list[dict[str, Any]]]:
                          .order_by("-priority", "created_at")[:FEED_SIZE]]
     if user_has_perm(user, Perm.REPORTS_HANDLE):
         feed["reports"] = [_report_row(r) for r in Report.objects
-                           .filter(status__in=OPEN_REPORTS).select_related("claimed_by")
+                           .filter(status__in=OPEN_REPORTS, duplicate_of__isnull=True)
+                           .select_related("claimed_by")
                            .order_by("created_at")[:FEED_SIZE]]
     return feed
 
@@ -142,6 +141,7 @@ def report_resolve(*, actor: User, report_id: Any, dismiss: bool, note: str) -> 
         report.resolution_note = note[:5000]
         report.save(update_fields=["status", "resolved_by", "resolved_at",
                                    "resolution_note", "updated_at"])
+        report_closed(report)  # its merged duplicates end the same way; reporters told
         audit_log_write(action=f"report.{status.value}", actor=actor,
                         target_type=TargetType.REPORT, target_id=report.id,
                         changes={"status": [old, status.value]}, metadata={"note": note})

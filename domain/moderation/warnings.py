@@ -141,10 +141,19 @@ def warning_take_effect(member: User | uuid.UUID | str) -> int:
                                       "threshold": threshold.points, "reason": ban.reason})
             ban_take_effect(ban)
         invalidate_user(user.pk)
-        banner = [warning_row(w) for w in warnings_unacknowledged(user.pk)]
-        publish_on_commit(user_group(user.pk), WARNINGS_EVENT, {
-            "kind": "warnings", "points": points, "unacknowledged": banner})
+        _publish_banner(user.pk, points)
     return points
+
+
+def _publish_banner(member_id: Any, points: int) -> None:
+    from domain.community.models import Notification
+
+    banner = [warning_row(w) for w in warnings_unacknowledged(member_id)]
+    # `unread` keeps the tab's notification badge right (live.js reads it off every bare
+    # event; without it the badge would count this event as a notification).
+    unread = Notification.objects.filter(user_id=member_id, read_at__isnull=True).count()
+    publish_on_commit(user_group(member_id), WARNINGS_EVENT, {
+        "kind": "warnings", "points": points, "unacknowledged": banner, "unread": unread})
 
 
 def warnings_take_effect_due(*, now: datetime | None = None) -> int:
@@ -296,10 +305,7 @@ def warning_acknowledge(*, member: User, warning_id: Any) -> Warning:
             warning.save(update_fields=["acknowledged_at", "updated_at"])
             audit_log_write(action="warning.acknowledge", actor=member,
                             target_type=TargetType.WARNING, target_id=warning.id)
-            banner = [warning_row(w) for w in warnings_unacknowledged(member.pk)]
-            publish_on_commit(user_group(member.pk), WARNINGS_EVENT, {
-                "kind": "warnings", "points": member.warning_points,
-                "unacknowledged": banner})
+            _publish_banner(member.pk, member.warning_points)
     return warning
 
 
