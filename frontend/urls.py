@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("frontend.collections.urls")),
     path("", include("frontend.stats.urls")),
     path("staff/", include("frontend.staff.urls")),
+    path("", include("frontend.moderation.urls")),
     path("", include("frontend.api.urls")),
 ]

@@ -464,3 +464,7 @@ RATIO_WATCH_CHECK_SECONDS = float(os.environ.get("RATIO_WATCH_CHECK_SECONDS", "3
 # torrent's size; the rest is refused, recorded and flagged for staff (flush.py).
 TRACKER_MAX_RATE = int(os.environ.get("TRACKER_MAX_RATE", "1250000000"))
 TRACKER_MAX_DOWNLOAD_FACTOR = float(os.environ.get("TRACKER_MAX_DOWNLOAD_FACTOR", "3"))
+
+# The warning banner on every page (frontend.moderation).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "frontend.moderation.context.warning_banner")

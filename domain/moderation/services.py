@@ -38,3 +38,24 @@ def audit_log_write(
         changes=changes or {},
         metadata=metadata or {},
     )
+
+
+def staff_note_add(*, actor: Any, member: Any, body: str,
+                   ip_address: str | None = None) -> Any:
+    """A note staff keep on a member (never shown to them), audited."""
+    from domain.accounts.permissions import Perm, require_perm
+    from domain.errors import ValidationFailed
+    from domain.moderation.models import StaffNote
+
+    require_perm(actor, Perm.USERS_WARN, "Staff notes are for staff who warn members.")
+    body = str(body or "").strip()
+    if not body:
+        raise ValidationFailed("Write the note.", field="body")
+    if len(body) > 5000:
+        raise ValidationFailed("Keep notes under 5000 characters.", field="body")
+    with transaction.atomic():
+        note = StaffNote.objects.create(member=member, author=actor, body=body)
+        audit_log_write(action="staff_note.add", actor=actor, target_type=TargetType.USER,
+                        target_id=member.pk, ip_address=ip_address,
+                        metadata={"note_id": str(note.pk)})
+    return note

@@ -47,9 +47,14 @@ class AccountGuardMiddleware:
                 if ip_reason is not None:
                     message = f"Your address is banned: {ip_reason}"
             if message is not None:
+                # The appeal form must open without a login (a banned member has none):
+                # a signed link names the member (domain.moderation.appeals).
+                from domain.moderation.appeals import appeal_token
+
+                appeal_url = reverse("moderation:appeal_by_link", args=[appeal_token(user.pk)])
                 logout(request)
-                return render(request, "accounts/banned.html", {"message": message},
-                              status=403)
+                return render(request, "accounts/banned.html",
+                              {"message": message, "appeal_url": appeal_url}, status=403)
             if request.session.get(ENROL_REQUIRED_KEY):
                 allowed = {reverse("accounts:two_factor"), reverse("logout")}
                 if request.path not in allowed and not request.path.startswith("/static/"):

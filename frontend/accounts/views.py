@@ -78,6 +78,21 @@ def _complete_login(request: HttpRequest, user: User, *, next_url: str, method: 
     return redirect(next_url)
 
 
+def _appeal_url(login: str) -> str:
+    """A refused login (banned) came with the right password: its owner gets the signed
+    link to their appeals (domain.moderation.appeals), which needs no login."""
+    from django.db.models import Q
+    from django.urls import reverse
+
+    from domain.moderation.appeals import appeal_token
+
+    login = (login or "").strip()
+    user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
+    if user is None:
+        return ""
+    return reverse("moderation:appeal_by_link", args=[appeal_token(user.pk)])
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -86,6 +101,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = forms.LoginForm(request.POST or None)
     status = 200
+    appeal_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             result = services.login_attempt(login=form.cleaned_data["username"],
@@ -96,6 +112,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             # only the rate limit answers 429, with Retry-After.
             forms.add_domain_error(form, exc)
             status = 429 if isinstance(exc, RateLimited) else 200
+            if exc.code == "login_refused":
+                appeal_url = _appeal_url(form.cleaned_data["username"])
         else:
             if result.needs_2fa:
                 request.session[PENDING_KEY] = {"user_id": str(result.user.pk),
@@ -104,7 +122,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return _complete_login(request, result.user, next_url=next_url,
                                    method="password", must_enrol=result.must_enrol_2fa)
     response = render(request, "registration/login.html",
-                      {"form": form, "next": next_url,
+                      {"form": form, "next": next_url, "appeal_url": appeal_url,
                        "registration_mode": services.registration_mode()}, status=status)
     if status == 429:
         response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)

@@ -11,12 +11,30 @@ if (root && live) {
     const p = frame.payload;
     if (frame.event === "moderation.item" || frame.event === "moderation.report") {
       const kind = frame.event === "moderation.item" ? "queue" : "report";
-      if (find(kind, p.id)) return;
+      const known = find(kind, p.id);
+      if (known) {
+        // A merged report: the count grew.
+        if (p.report_count > 1) known.querySelector(".report-count")?.replaceChildren(`×${p.report_count}`);
+        return;
+      }
       const li = document.createElement("li");
       li.className = "feed-item new";
       li.dataset.kind = kind;
       li.dataset.id = p.id;
-      li.textContent = `${p.summary || p.reason || "New item"} — reload to act`;
+      // Staff act on the item's own page (reports, appeals); other items need a reload.
+      const href = kind === "report" ? `/staff/reports/${p.id}/`
+        : p.source === "appeal" ? `/staff/appeals/target/${p.target_id}/` : null;
+      const text = kind === "report"
+        ? `${p.reason} on ${p.label || p.target_type}: ${p.summary || ""}`
+        : `${p.summary || "New item"} (${p.source || "queue"})`;
+      if (href) {
+        const a = document.createElement("a");
+        a.href = href;
+        a.textContent = text;
+        li.append(a);
+      } else {
+        li.textContent = `${text} — reload to act`;
+      }
       root.querySelector(`.feed-list[data-kind="${kind}"]`).prepend(li);
       root.querySelector(`.feed-list[data-kind="${kind}"] .feed-empty`)?.remove();
     } else if (frame.event === "moderation.claimed") {

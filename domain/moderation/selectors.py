@@ -1,0 +1,164 @@
+"""Reads for the staff pages: member lookup, a member's addresses and the accounts that
+share them, staff notes, the audit log. Each checks the reader's permission itself, so a
+view cannot forget to.
+
+Announces are a monthly-partitioned log with no index on ip: address searches read only
+the last ANNOUNCE_IP_DAYS of it (the BRIN index on created_at bounds the scan), plus the
+current peers, sessions and the addresses kept on the member row."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.utils import timezone
+
+from domain.accounts.models import User, UserSession
+from domain.accounts.permissions import Perm, require_perm
+from domain.errors import ValidationFailed
+from domain.moderation.models import AuditLog, Ban, StaffNote
+
+ANNOUNCE_IP_DAYS = 30
+LOOKUP_LIMIT = 50
+AUDIT_PAGE = 100
+_PASSKEY_PREFIX = re.compile(r"[0-9a-f]{4,32}")
+
+
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        return None
+
+
+def member_lookup(viewer: Any, query: str) -> list[User]:
+    """Members whose name or email contains `query`, who used the address `query`, or
+    whose passkey starts with it (4+ hex digits)."""
+    from domain.tracker.models import Announce, Peer
+
+    require_perm(viewer, Perm.USERS_VIEW_PRIVATE, "Member lookup is for staff.")
+    query = str(query or "").strip()[:254]
+    if not query:
+        return []
+    match = Q(username__icontains=query) | Q(email__icontains=query)
+    address = _ip(query)
+    if address is not None:
+        since = timezone.now() - timedelta(days=ANNOUNCE_IP_DAYS)
+        match |= (Q(registration_ip=address) | Q(last_ip=address)
+                  | Q(pk__in=UserSession.objects.filter(ip_address=address).values("user_id"))
+                  | Q(pk__in=Peer.objects.filter(ip=address).values("user_id"))
+                  | Q(pk__in=Announce.objects.filter(ip=address, created_at__gte=since)
+                      .values("user_id")))
+    if _PASSKEY_PREFIX.fullmatch(query.lower()):
+        match |= Q(passkey__startswith=query.lower())
+    return list(User.objects.select_related("group").filter(match)
+                .order_by("username")[:LOOKUP_LIMIT])
+
+
+@dataclass(frozen=True)
+class AddressUse:
+    ip: str
+    source: str  # "session", "announce", "registration", "last seen"
+    first_seen: datetime | None
+    last_seen: datetime | None
+    count: int
+
+
+def member_ip_history(viewer: Any, member: User) -> list[AddressUse]:
+    """Every address the member used: login sessions (all), announces (the last
+    ANNOUNCE_IP_DAYS), the registration and last-seen addresses."""
+    from domain.tracker.models import Announce
+
+    require_perm(viewer, Perm.USERS_VIEW_PRIVATE, "A member's addresses are for staff.")
+    rows: list[AddressUse] = []
+    for s in (UserSession.objects.filter(user=member, ip_address__isnull=False)
+              .values("ip_address").annotate(first=Min("created_at"), last=Max("last_seen_at"),
+                                             n=Count("id")).order_by("-last")[:200]):
+        rows.append(AddressUse(str(s["ip_address"]), "session", s["first"], s["last"], s["n"]))
+    since = timezone.now() - timedelta(days=ANNOUNCE_IP_DAYS)
+    for a in (Announce.objects.filter(user_id=member.pk, created_at__gte=since)
+              .values("ip").annotate(first=Min("created_at"), last=Max("created_at"),
+                                     n=Count("id")).order_by("-last")[:200]):
+        rows.append(AddressUse(a["ip"], "announce", a["first"], a["last"], a["n"]))
+    if member.registration_ip:
+        rows.append(AddressUse(member.registration_ip, "registration", member.created_at,
+                               member.created_at, 1))
+    if member.last_ip:
+        rows.append(AddressUse(member.last_ip, "last seen", None, member.last_seen_at, 1))
+    return rows
+
+
+def members_sharing_ips(viewer: Any, member: User) -> list[tuple[User, list[str]]]:
+    """Other accounts that used any of the member's addresses, with the shared ones."""
+    from domain.tracker.models import Announce
+
+    history = member_ip_history(viewer, member)
+    addresses = sorted({h.ip for h in history})[:200]
+    if not addresses:
+        return []
+    since = timezone.now() - timedelta(days=ANNOUNCE_IP_DAYS)
+    shared: dict[uuid.UUID, set[str]] = {}
+    pairs = [
+        *UserSession.objects.filter(ip_address__in=addresses).exclude(user_id=member.pk)
+        .values_list("user_id", "ip_address").distinct(),
+        *Announce.objects.filter(ip__in=addresses, created_at__gte=since)
+        .exclude(user_id=member.pk).values_list("user_id", "ip").distinct(),
+        *User.objects.filter(registration_ip__in=addresses).exclude(pk=member.pk)
+        .values_list("pk", "registration_ip"),
+        *User.objects.filter(last_ip__in=addresses).exclude(pk=member.pk)
+        .values_list("pk", "last_ip"),
+    ]
+    for user_id, ip in pairs:
+        if user_id is not None:
+            shared.setdefault(user_id, set()).add(str(ip))
+    users = User.objects.select_related("group").filter(pk__in=list(shared)[:LOOKUP_LIMIT])
+    return sorted(((u, sorted(shared[u.pk])) for u in users), key=lambda p: p[0].username)
+
+
+def member_bans(viewer: Any, member: User) -> QuerySet[Ban]:
+    require_perm(viewer, Perm.USERS_VIEW_PRIVATE, "A member's bans are for staff.")
+    return Ban.objects.filter(user=member).select_related("issued_by", "revoked_by")
+
+
+def staff_notes_of(viewer: Any, member: User) -> QuerySet[StaffNote]:
+    require_perm(viewer, Perm.USERS_WARN, "Staff notes are for staff who warn members.")
+    return StaffNote.objects.filter(member=member).select_related("author")
+
+
+def _uuid_or_error(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed("Enter an id such as 3f2c...-... (a UUID).", field=field) from None
+
+
+def audit_log_search(viewer: Any, *, action: str = "", actor: str = "", target_id: str = "",
+                     member_id: uuid.UUID | None = None, since: datetime | None = None,
+                     until: datetime | None = None, before: datetime | None = None,
+                     limit: int = AUDIT_PAGE) -> list[AuditLog]:
+    """Audit rows, newest first, filtered: action prefix ("warning." or "ban.issue"),
+    actor's name, a target id, rows about a member (as target, actor or in metadata),
+    a time range; `before` pages on (created_at of the last row shown)."""
+    require_perm(viewer, Perm.AUDIT_VIEW, "The audit log is for staff who may read it.")
+    rows = AuditLog.objects.select_related("actor")
+    if action.strip():
+        rows = rows.filter(action__startswith=action.strip()[:64])
+    if actor.strip():
+        rows = rows.filter(actor__username__iexact=actor.strip()[:32])
+    if target_id.strip():
+        rows = rows.filter(target_id=_uuid_or_error(target_id.strip(), "target_id"))
+    if member_id is not None:
+        rows = rows.filter(Q(target_id=member_id) | Q(actor_id=member_id)
+                           | Q(metadata__user_id=str(member_id)))
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    if before is not None:
+        rows = rows.filter(created_at__lt=before)
+    return list(rows.order_by("-created_at")[:max(1, min(limit, 500))])
