@@ -9,15 +9,25 @@ reply, and the member would never see why).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Coroutine
 from typing import Any
 
+from asgiref.sync import sync_to_async
+
 from announce.bencode import bencode, failure
 from announce.limits import unknown_passkey_check, unknown_passkey_note
-from announce.parse import Malformed, client_ip, parse_announce, parse_scrape
+from announce.parse import Malformed, client_ip, ip_allowed, parse_announce, parse_scrape
 from domain.errors import DomainError
+from domain.metrics import (
+    ANNOUNCES,
+    CACHE_FILL_SECONDS,
+    CACHE_LOOKUPS,
+    LATENCY,
+    metrics_exposition,
+)
 from domain.tracker import store
 from domain.tracker.announcing import (
     AnnounceResult,
@@ -33,11 +43,18 @@ from domain.tracker.cache import (
     lookup_filled_async,
     warm_keeper_start,
 )
+from domain.tracker.conf import setting
 from domain.tracker.live import peers_counts_send, peers_counts_send_trailing
 
 log = logging.getLogger(__name__)
 
 HEADERS = [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")]
+# The common children, bound once: .labels() costs a lock and a dict lookup per call.
+_ANNOUNCE_OK = ANNOUNCES.labels("announce", "ok", "")
+_SCRAPE_OK = ANNOUNCES.labels("scrape", "ok", "")
+_ANNOUNCE_SECONDS = LATENCY.labels("announce")
+_CACHE_HIT = CACHE_LOOKUPS.labels("hit")
+_CACHE_MISS = CACHE_LOOKUPS.labels("miss")
 UNAVAILABLE = ("The tracker is briefly unavailable; your client will retry at its next "
                "announce.")
 _background: set[asyncio.Task[None]] = set()
@@ -50,8 +67,11 @@ def _is_passkey(value: str) -> bool:
 async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
     warm_keeper_start()
     try:
-        return await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        found = await lookup_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        _CACHE_HIT.inc()
+        return found
     except CacheMiss as miss:
+        _CACHE_MISS.inc()
         passkey_missed = miss.args[0] == store.passkey_key(passkey)
         if passkey_missed:
             verdict = await unknown_passkey_check(ip, passkey)
@@ -65,7 +85,9 @@ async def _lookup(passkey: str, info_hashes: list[bytes], ip: str) -> Lookup:
                 ) from None
         # Misses are filled in batches with the other announces' of the moment, on the
         # tracker's own fill threads (domain/tracker/cache.py).
+        fill_started = time.perf_counter()
         found = await lookup_filled_async(passkey=passkey, info_hashes=info_hashes, ip=ip)
+        CACHE_FILL_SECONDS.observe(time.perf_counter() - fill_started)
         if passkey_missed and found.member is None:
             await unknown_passkey_note(ip, passkey)
         return found
@@ -154,6 +176,44 @@ def _route(path: str) -> tuple[str, str] | None:
     return None
 
 
+def _metrics_allowed(scope: dict[str, Any]) -> bool:
+    """/metrics is for the operator's Prometheus: a bearer token (METRICS_TOKEN) or a
+    request from METRICS_ALLOWED_IPS. A request that came through a proxy counts by the
+    address the proxy vouches for (TRUSTED_PROXIES); one carrying forwarding headers from
+    an untrusted hop is not taken for the loopback it arrives from."""
+    headers = dict(scope.get("headers") or ())
+    token = str(setting("METRICS_TOKEN") or "")
+    given = headers.get(b"authorization", b"")
+    if token and hmac.compare_digest(given, f"Bearer {token}".encode()):
+        return True
+    client = scope.get("client")
+    if not client:
+        return False
+    forwarded = headers.get(b"x-forwarded-for")
+    try:
+        ip = client_ip(client[0], forwarded)
+    except Malformed:
+        return False
+    if (forwarded or b"forwarded" in headers or b"x-real-ip" in headers) and \
+            ip == client_ip(client[0], None):
+        return False  # forwarded by a hop we do not trust: whose request is it?
+    return ip_allowed(ip, tuple(setting("METRICS_ALLOWED_IPS")))
+
+
+async def _metrics(scope: dict[str, Any], send: Any) -> None:
+    if not _metrics_allowed(scope):
+        status, body, kind = 403, b"Forbidden: /metrics needs METRICS_TOKEN or an address " \
+            b"in METRICS_ALLOWED_IPS.\n", b"text/plain"
+    else:
+        status = 200
+        text, content_type = await sync_to_async(metrics_exposition)()
+        body, kind = text, content_type.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", kind), (b"cache-control", b"no-store"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         while True:
@@ -166,21 +226,33 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
     if scope["type"] != "http":
         return
+    if scope["path"] == "/metrics":
+        await _metrics(scope, send)
+        return
+    started = time.perf_counter()
     route = _route(scope["path"])
+    kind = route[0] if route else "other"
     try:
         if route is None:
             body = failure("Malformed request: the URL must be /announce/<passkey> or "
                            "/scrape/<passkey>; download the .torrent again from the site.")
-        elif route[0] == "announce":
+            ANNOUNCES.labels(kind, "refused", "path").inc()
+        elif kind == "announce":
             body = await handle_announce(scope, route[1])
+            _ANNOUNCE_OK.inc()
         else:
             body = await handle_scrape(scope, route[1])
+            _SCRAPE_OK.inc()
     except (DomainError, Malformed) as exc:
         body = failure(exc.message)
+        reason = f"malformed:{exc.field}" if exc.code == "malformed" else exc.code
+        ANNOUNCES.labels(kind, "refused", reason).inc()
     except Exception:
         log.exception("announce failed: %s", scope.get("path"))
         body = failure(UNAVAILABLE)
+        ANNOUNCES.labels(kind, "error", "").inc()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [*HEADERS, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-
+    (_ANNOUNCE_SECONDS if kind == "announce" else LATENCY.labels(kind)).observe(
+        time.perf_counter() - started)

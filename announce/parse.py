@@ -213,6 +213,12 @@ def _normal(ip: str) -> str:
     return str(addr)
 
 
+def ip_allowed(ip: str, networks: tuple[str, ...]) -> bool:
+    """Whether an address lies in any of these addresses or CIDR ranges."""
+    addr = ipaddress.ip_address(ip)
+    return any(addr in n for n in _trusted(networks))
+
+
 def client_ip(peer: str | None, forwarded_for: bytes | None) -> str:
     """The connection's address; X-Forwarded-For only when the connection comes from a
     trusted proxy (TRACKER_TRUSTED_PROXIES), taking the nearest untrusted hop."""

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from domain.metrics import LIVE_DELIVERIES, LIVE_SUBSCRIPTIONS
+
 log = logging.getLogger(__name__)
 
 # channels-redis drops group members older than its group_expiry (a day by default): a
@@ -71,6 +73,8 @@ class StreamHub:
                 if self.refresher is None:
                     self.refresher = asyncio.create_task(self._refresh_loop(),
                                                          name="live-hub refresh")
+            if subscriber not in entry.subscribers:
+                LIVE_SUBSCRIPTIONS.inc()
             entry.subscribers[subscriber] = allows
 
     async def unsubscribe(self, group: str, subscriber: Subscriber) -> None:
@@ -78,6 +82,7 @@ class StreamHub:
             entry = self.groups.get(group)
             if entry is None or entry.subscribers.pop(subscriber, False) is False:
                 return
+            LIVE_SUBSCRIPTIONS.dec()
             if entry.subscribers:
                 return
             del self.groups[group]
@@ -120,6 +125,7 @@ class StreamHub:
                 sent += 1
             except Exception:
                 log.debug("dropping a frame for a closing socket", exc_info=True)
+        LIVE_DELIVERIES.inc(sent)
         return sent
 
     async def _refresh_loop(self) -> None:

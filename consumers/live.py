@@ -91,6 +91,7 @@ from domain.events import (
     torrent_group,
     user_group,
 )
+from domain.metrics import LIVE_SOCKETS
 from domain.moderation.bans import ip_ban_reason
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined_group = group
         await self.accept()
+        LIVE_SOCKETS.inc()
         await self.send_json({"type": "hello", "payload": {
             "username": user.username,
             "replay_window_ms": int(settings.LIVE_CATCH_UP_SETTLE_SECONDS * 1000)}})
@@ -271,6 +273,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_discard(self.joined_group, self.channel_name)
         self.joined_group = None
+        LIVE_SOCKETS.dec()
         for stream in list(self.streams):
             try:
                 await self._unsubscribe(stream)

@@ -36,7 +36,8 @@ async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     # /announce/<passkey> and /scrape/<passkey> (and the bare words, so a client missing
     # its passkey gets a bencoded reason); /announcements and the like stay Django's.
-    if path.startswith(TRACKER_PATHS) or path in ("/announce", "/scrape"):
+    # /metrics too: the tracker's Prometheus face, with its own access rule.
+    if path.startswith(TRACKER_PATHS) or path in ("/announce", "/scrape", "/metrics"):
         # The tracker reads X-Forwarded-For itself (same rule), without a scope copy.
         await announce_app(scope, receive, send)
     else:

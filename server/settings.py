@@ -380,6 +380,10 @@ TRACKER_QUERY_MAX_BYTES = int(os.environ.get("TRACKER_QUERY_MAX_BYTES", "8192"))
 # looking them up (each costs a database read): announce/limits.py.
 TRACKER_UNKNOWN_PASSKEYS_PER_IP = int(os.environ.get("TRACKER_UNKNOWN_PASSKEYS_PER_IP", "20"))
 TRACKER_UNKNOWN_PASSKEY_WINDOW = int(os.environ.get("TRACKER_UNKNOWN_PASSKEY_WINDOW", "600"))
+# /metrics (Prometheus; domain/metrics.py): from these addresses/CIDRs, or from anywhere
+# with "Authorization: Bearer <METRICS_TOKEN>" when a token is set.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Reverse proxies (CIDRs) whose X-Forwarded-For is believed: one list for pages, sockets
 # and announces (server/proxy.py, announce/parse.py); none by default.
 # TRACKER_TRUSTED_PROXIES is the older name of the same setting.
