@@ -20,6 +20,10 @@ install: $(STAMP) system-tools
 # says what is missing. A failed install does not stop `make`: those tests then fail under
 # CI=1 and skip elsewhere.
 SYSTEM_TOOLS := /usr/bin/chromium:chromium /usr/bin/mktorrent:mktorrent
+# The BitTorrent clients tests/announce/test_real_swarms.py swarms through our tracker.
+SYSTEM_TOOLS += /usr/bin/aria2c:aria2 /usr/bin/transmission-cli:transmission-cli \
+	/usr/bin/qbittorrent-nox:qbittorrent-nox /usr/bin/rtorrent:rtorrent \
+	/usr/bin/deluged:deluged /usr/bin/deluge-console:deluge-console /usr/bin/ctorrent:ctorrent
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
 system-tools:

@@ -234,7 +234,7 @@ def wait_stopped(swarm: Swarm, *, timeout: float = 30.0) -> list[dict[str, Any]]
 
 
 def assert_accounted(swarm: Swarm, entries: list[dict[str, Any]], *,
-                     client_name: str | None = None) -> None:
+                     client_name: str | tuple[str, ...] | None = None) -> None:
     """After a flush, each member's user_statistics and peer_history are the sum of what
     their client reported, and that is what really moved: the leecher downloaded the
     payload (a few pieces of slack for end-game duplicates) and the seeder, the only

@@ -9,7 +9,10 @@ Swarms are heavy: run them alone, `flock /tmp/heavy.lock` around pytest.
 
 from __future__ import annotations
 
+import json
 import signal
+import subprocess
+import time
 
 import pytest
 
@@ -67,3 +70,201 @@ def test_aria2_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
     # Its key really is binary, kept as hex; its peer_id names aria2.
     assert all(e["k"].startswith("0x") or e["k"].isprintable() for e in entries)
     assert_accounted(swarm, entries, client_name="aria2 1.")
+
+
+def _swarm_pair(swarm, seeder_argv, leecher_argv, *, name: str, stop_signal: int,
+                cwd_seed=None, cwd_leech=None, env=None) -> list[dict]:
+    """Start both, wait for the whole file and the leecher's `completed`, stop both
+    gracefully; the buffered announces."""
+    seeder = start(seeder_argv, swarm.log(f"{name}-seeder"), cwd=cwd_seed, env=env)
+    leecher = start(leecher_argv, swarm.log(f"{name}-leecher"), cwd=cwd_leech, env=env)
+    try:
+        swarm.wait_leeched(seeder, leecher)
+        wait_event(swarm, swarm.leecher, "completed")
+    finally:
+        stop(leecher, sig=stop_signal)
+        stop(seeder, sig=stop_signal)
+    return wait_stopped(swarm)
+
+
+# --- Transmission (transmission-cli: one torrent, settings.json from its config dir) ---
+
+def _transmission_config(directory, port: int) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "settings.json").write_text(json.dumps({
+        "dht-enabled": False, "pex-enabled": False, "lpd-enabled": False,
+        "utp-enabled": False, "port-forwarding-enabled": False,
+        "bind-address-ipv4": "127.0.0.1", "bind-address-ipv6": "::1",
+        "peer-port": port, "peer-port-random-on-start": False,
+        "rename-partial-files": False, "incomplete-dir-enabled": False,
+        "blocklist-enabled": False, "encryption": 1, "message-level": 2,
+        "ratio-limit-enabled": False, "idle-seeding-limit-enabled": False,
+        "speed-limit-up-enabled": False, "speed-limit-down-enabled": False}))
+    return str(directory)
+
+
+def test_transmission_leeches_through_our_tracker(tmp_path, tracker_server):
+    """Transmission drops every peer a tracker gives it on 127.0.0.0/8 or ::1
+    (libtransmission's isMartianAddr), so on loopback it cannot dial a seeder it was told
+    of; it takes incoming connections. So it leeches here from a libtorrent seeder that
+    starts after it and dials it (a seeder's announce is answered with the leechers)."""
+    import libtorrent as lt
+
+    binary = client_binary("/usr/bin/transmission-cli", "transmission-cli")
+    swarm = make_swarm(tmp_path, tracker_server)
+    port = free_port()
+    leecher = start([binary, "-g", _transmission_config(tmp_path / "tr", port), "-p",
+                     str(port), "-M", "-w", str(swarm.leech_dir), "-ep",
+                     str(swarm.leech_torrent)], swarm.log("transmission-leecher"))
+    session = lt.session({
+        "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
+        "enable_upnp": False, "enable_natpmp": False,
+        "allow_multiple_connections_per_ip": True})
+    handle = None
+    try:
+        wait_event(swarm, swarm.leecher, "started")
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(str(swarm.seed_torrent))
+        params.save_path = str(swarm.seed_dir)
+        handle = session.add_torrent(params)
+        swarm.wait_leeched(leecher)
+        wait_event(swarm, swarm.leecher, "completed")
+    finally:
+        stop(leecher, sig=signal.SIGINT)  # transmission-cli announces `stopped` on ^C
+        if handle is not None:
+            session.remove_torrent(handle)  # libtorrent announces `stopped`
+    entries = wait_stopped(swarm)
+    del session
+    leecher_clients = {e["cl"] for e in entries if e["u"] == str(swarm.leecher.id)}
+    assert leecher_clients == {"Transmission 3.0.0"}, leecher_clients
+    assert_accounted(swarm, entries, client_name=("Transmission 3.", "libtorrent "))
+
+
+# --- qBittorrent (qbittorrent-nox: a profile directory of its own, torrents on the command
+# line, no Web UI needed) ---
+
+def _qbittorrent_profile(directory, port: int, save: str) -> str:
+    conf = directory / "qBittorrent" / "config"
+    conf.mkdir(parents=True)
+    (conf / "qBittorrent.conf").write_text("\n".join([
+        "[LegalNotice]", "Accepted=true", "",
+        "[BitTorrent]", "Session\\DHTEnabled=false", "Session\\PeXEnabled=false",
+        "Session\\LSDEnabled=false", f"Session\\Port={port}", "Session\\Interface=lo",
+        "Session\\InterfaceName=lo", "Session\\InterfaceAddress=127.0.0.1",
+        f"Session\\DefaultSavePath={save}", "Session\\AnonymousModeEnabled=false",
+        "Session\\MultiConnectionsPerIp=true", "Session\\AddTrackersEnabled=false",
+        "Session\\GlobalMaxRatio=-1", "Session\\QueueingSystemEnabled=false", "",
+        "[Preferences]", "Connection\\UPnP=false", "General\\Locale=en",
+        "WebUI\\Enabled=false", f"WebUI\\Port={free_port()}", "WebUI\\Address=127.0.0.1",
+        ""]))
+    return str(directory)
+
+
+def test_qbittorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
+    binary = client_binary("/usr/bin/qbittorrent-nox", "qbittorrent-nox")
+    swarm = make_swarm(tmp_path, tracker_server)
+
+    def argv(torrent, directory, profile) -> list[str]:
+        return [binary, f"--profile={_qbittorrent_profile(profile, free_port(), directory)}",
+                f"--save-path={directory}", f"--webui-port={free_port()}", str(torrent)]
+
+    env = {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    entries = _swarm_pair(swarm, argv(swarm.seed_torrent, swarm.seed_dir, tmp_path / "qb-s"),
+                          argv(swarm.leech_torrent, swarm.leech_dir, tmp_path / "qb-l"),
+                          name="qbittorrent", stop_signal=signal.SIGTERM, env=env)
+    assert_accounted(swarm, entries, client_name="qBittorrent 4.")
+
+
+# --- rTorrent (daemon mode: no terminal; options on the command line, no rc file) ---
+
+def test_rtorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
+    binary = client_binary("/usr/bin/rtorrent", "rtorrent")
+    swarm = make_swarm(tmp_path, tracker_server)
+
+    def argv(torrent, directory, session) -> list[str]:
+        session.mkdir()
+        port = free_port()
+        options = ["system.daemon.set=true", "dht.mode.set=disable", "protocol.pex.set=no",
+                   "trackers.use_udp.set=no", "network.port_random.set=no",
+                   f"network.port_range.set={port}-{port}",
+                   "network.bind_address.set=127.0.0.1", "pieces.hash.on_completion.set=no",
+                   f"directory.default.set={directory}", f"session.path.set={session}",
+                   "throttle.min_peers.normal.set=1", "throttle.min_peers.seed.set=1"]
+        return [binary, "-n", *[a for o in options for a in ("-o", o)], str(torrent)]
+
+    entries = _swarm_pair(swarm, argv(swarm.seed_torrent, swarm.seed_dir, tmp_path / "rt-s"),
+                          argv(swarm.leech_torrent, swarm.leech_dir, tmp_path / "rt-l"),
+                          name="rtorrent", stop_signal=signal.SIGINT)
+    assert_accounted(swarm, entries, client_name="libTorrent (rakshasa) ")
+
+
+# --- Deluge (deluged, driven by deluge-console; its own config directory) ---
+
+def _deluge_config(directory, *, daemon_port: int, port: int, save) -> str:
+    directory.mkdir(parents=True)
+    core = {"dht": False, "upnp": False, "natpmp": False, "lsd": False, "utpex": False,
+            "random_port": False, "listen_ports": [port, port],
+            "listen_interface": "127.0.0.1", "outgoing_interface": "",
+            "download_location": str(save), "move_completed": False,
+            "new_release_check": False, "stop_seed_at_ratio": False,
+            "max_active_seeding": -1, "max_active_downloading": -1, "max_active_limit": -1,
+            "allow_remote": False, "daemon_port": daemon_port, "enabled_plugins": [],
+            "pre_allocate_storage": False, "add_paused": False, "queue_new_to_top": False}
+    (directory / "core.conf").write_text(json.dumps({"file": 1, "format": 1}) +
+                                         json.dumps(core, indent=2))
+    (directory / "auth").write_text("localclient:swarm-test:10\n")
+    return str(directory)
+
+
+def test_deluge_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
+    deluged = client_binary("/usr/bin/deluged", "deluged")
+    console = client_binary("/usr/bin/deluge-console", "deluge-console")
+    swarm = make_swarm(tmp_path, tracker_server)
+    daemons = []
+    try:
+        for role, torrent, save in (("seeder", swarm.seed_torrent, swarm.seed_dir),
+                                    ("leecher", swarm.leech_torrent, swarm.leech_dir)):
+            daemon_port = free_port()
+            config = _deluge_config(tmp_path / f"deluge-{role}", daemon_port=daemon_port,
+                                    port=free_port(), save=save)
+            log = swarm.log(f"deluge-{role}")
+            daemons.append(start([deluged, "-c", config, "-d", "-p", str(daemon_port),
+                                  "-i", "127.0.0.1", "-u", "127.0.0.1", "-L", "info"], log))
+            add = [console, "-c", config, "-d", "127.0.0.1", "-p", str(daemon_port), "-U",
+                   "localclient", "-P", "swarm-test", f"add -p {save} {torrent}"]
+            for _ in range(60):  # the daemon takes a moment to listen
+                done = subprocess.run(add, capture_output=True, text=True, timeout=60,
+                                      check=False)
+                if "Torrent added" in done.stdout:
+                    break
+                time.sleep(0.5)
+            else:
+                raise AssertionError(f"deluge-console could not add the torrent: "
+                                     f"{done.stdout} {done.stderr}\n{swarm.report()}")
+        swarm.wait_leeched(*daemons)
+        wait_event(swarm, swarm.leecher, "completed")
+    finally:
+        for daemon in reversed(daemons):
+            stop(daemon, sig=signal.SIGTERM)
+    entries = wait_stopped(swarm)
+    assert_accounted(swarm, entries, client_name="Deluge 2.")
+
+
+# --- ctorrent (Enhanced CTorrent: no DHT, PEX or LPD to turn off) ---
+
+def test_ctorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
+    binary = client_binary("/usr/bin/ctorrent", "ctorrent")
+    swarm = make_swarm(tmp_path, tracker_server)
+
+    def argv(torrent, directory, address: str) -> list[str]:
+        return [binary, "-v", "-i", address, "-p", str(free_port()), "-e", "1", "-s",
+                str(directory / "Real.Client.Swarm.bin"), str(torrent)]
+
+    # ctorrent drops every peer at its own IP address as "myself" (whatever the port), so
+    # the leecher listens and announces on another loopback address (it binds its tracker
+    # connection to -i too, so the tracker sees 127.0.0.2).
+    entries = _swarm_pair(swarm, argv(swarm.seed_torrent, swarm.seed_dir, "127.0.0.1"),
+                          argv(swarm.leech_torrent, swarm.leech_dir, "127.0.0.2"),
+                          name="ctorrent", stop_signal=signal.SIGINT,
+                          cwd_seed=swarm.seed_dir, cwd_leech=swarm.leech_dir)
+    assert_accounted(swarm, entries, client_name="Unknown (-CD0303-)")
