@@ -1,9 +1,9 @@
 """How many unknown passkeys one address may try before the tracker stops looking them up.
 
 A passkey that is not in the cache costs a database read; random passkeys from one address
-would each cost one, and each leave a negative cache entry. Per address, the distinct
-passkeys the database did not know are kept in a Redis set for
-TRACKER_UNKNOWN_PASSKEY_WINDOW seconds; once it holds TRACKER_UNKNOWN_PASSKEYS_PER_IP,
+would each cost one. Per address (an IPv6 /64), the distinct passkeys the database did not
+know are kept in a Redis set for TRACKER_UNKNOWN_PASSKEY_WINDOW seconds; once it holds
+TRACKER_UNKNOWN_PASSKEYS_PER_IP,
 any passkey not in the cache is refused from that address without a lookup until the window
 ends. Only the cache-miss path pays for this (one pipelined round trip); a known member's
 announce never does.
@@ -11,13 +11,25 @@ announce never does.
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 from domain.tracker import store
 from domain.tracker.conf import setting
 from domain.tracker.pipe import pipe
 
 
+@lru_cache(maxsize=65536)
+def _source(ip: str) -> str:
+    # One IPv6 subscriber holds a /64 (or more): counting per address would hand them
+    # 2^64 allowances.
+    if ":" in ip:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return ip
+
+
 def unknown_passkeys_key(ip: str) -> str:
-    return f"{store.prefix()}:unknownpk:{ip}"
+    return f"{store.prefix()}:unknownpk:{_source(ip)}"
 
 
 async def unknown_passkey_check(ip: str, passkey: str) -> str:

@@ -149,3 +149,16 @@ def test_unknown_passkeys_per_address_are_limited_without_database_reads(ih, set
         "Too many unknown passkeys")
     assert 0 < store.client().ttl(f"{store.prefix()}:unknownpk:203.0.113.9") <= \
         settings.TRACKER_UNKNOWN_PASSKEY_WINDOW
+
+
+def test_unknown_passkeys_count_per_ipv6_slash_64(ih, settings):
+    settings.TRACKER_UNKNOWN_PASSKEYS_PER_IP = 2
+    member = make_user("member")
+    for n, ip in enumerate(["2001:db8:1:2::1", "2001:db8:1:2::ffff"], start=1):
+        assert failure(announce(member, ih, peer_id(), passkey=f"{n:032x}", ip=ip)
+                       ).startswith("Unknown passkey")
+    # Another address of the same /64 is the same subscriber; another /64 is not.
+    assert failure(announce(member, ih, peer_id(), passkey=f"{9:032x}",
+                            ip="2001:db8:1:2:abcd::1")).startswith("Too many unknown")
+    assert failure(announce(member, ih, peer_id(), passkey=f"{9:032x}",
+                            ip="2001:db8:1:3::1")).startswith("Unknown passkey")
