@@ -31,6 +31,7 @@ from domain.catalog.models import (
     TorrentCollectionSubscription,
     TorrentStatus,
 )
+from domain.catalog.request_selectors import _in_order, _search_ids
 from domain.errors import NotFound
 
 COLLECTION_SORTS = {"updated": "-updated_at", "name": "name", "items": "-item_count",
@@ -79,7 +80,12 @@ def collections_filter(*, viewer: User, filters: CollectionFilters
         qs = qs.filter(owner__username__iexact=filters.owner.strip()[:32],
                        owner_hidden=False)
     query = filters.q.strip()[:200]
-    if query:
+    ids = _search_ids(query, "collection") if query else None
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+        if filters.sort == "relevance":
+            return qs.order_by(_in_order(ids), "id")
+    elif query:
         # upper(name) LIKE: served by the trigram index torrent_collections_name_trgm.
         qs = qs.annotate(name_upper=Upper("name"))
         for word in query.split()[:8]:
@@ -180,3 +186,16 @@ def member_collections(*, viewer: User, member: User) -> MemberCollections:
             visible.filter(items__added_by=member).exclude(owner=member).distinct()
             .order_by("name")[:100]),
     )
+
+
+def collection_search_documents(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Search documents for the public, not deleted collections among `ids`."""
+    if not ids:
+        return []
+    rows = (TorrentCollection.objects.filter(pk__in=ids, deleted_at__isnull=True,
+                                             is_public=True).select_related("category"))
+    return [{"id": str(c.pk), "name": c.name, "description": c.description[:5000],
+             "collection_type": c.collection_type,
+             "category": c.category.slug if c.category else None, "items": c.item_count,
+             "subscribers": c.subscriber_count, "updated_at": int(c.updated_at.timestamp())}
+            for c in rows]

@@ -37,6 +37,8 @@ from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
 from domain.moderation.services import audit_log_write
+from domain.search.models import IndexOperation
+from domain.search.services import search_enqueue
 
 NAME_MAX = 255
 DESCRIPTION_MAX = 20000
@@ -120,6 +122,7 @@ def collection_create(*, owner: User, name: str, description: str = "",
         collection = TorrentCollection.objects.create(
             name=name, description=description, collection_type=kind, owner=owner,
             category=category, is_public=bool(is_public))
+        search_enqueue(target_type=TargetType.COLLECTION, target_id=collection.pk)
     return collection
 
 
@@ -143,6 +146,7 @@ def collection_edit(*, actor: User, collection_id: Any, name: str, description: 
         if is_locked is not None:
             collection.is_locked = bool(is_locked)
         collection.save()
+        search_enqueue(target_type=TargetType.COLLECTION, target_id=collection.pk)
         if actor.pk != collection.owner_id:
             after = {"name": collection.name, "collection_type": collection.collection_type,
                      "is_public": collection.is_public, "is_locked": collection.is_locked}
@@ -267,6 +271,8 @@ def collection_delete(*, actor: User, collection_id: Any, reason: str,
             raise NotPermitted("Only the collection's owner or staff can delete it.")
         collection.deleted_at = timezone.now()
         collection.save(update_fields=["deleted_at", "updated_at"])
+        search_enqueue(target_type=TargetType.COLLECTION, target_id=collection.pk,
+                       operation=IndexOperation.DELETE)
         audit_log_write(action="collection.delete", actor=actor,
                         target_type=TargetType.COLLECTION, target_id=collection.pk,
                         ip_address=ip_address,

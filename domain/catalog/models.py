@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length, Upper
@@ -337,6 +337,9 @@ class TorrentRequest(TimestampedModel):
                          condition=Q(status="open")),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"),
                      name="torrent_requests_title_trgm"),
+            # Ours: full text on the title (domain/catalog/request_selectors.py).
+            GinIndex(SearchVector("title", config="simple"),
+                     name="torrent_requests_title_fts"),
         ]
         constraints = [
             choices_check("status", RequestStatus, "torrent_requests_status_valid"),

@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Upper
 
 from domain.accounts.models import User, UserPrivacy
@@ -31,6 +32,23 @@ from domain.errors import NotFound
 
 REQUEST_SORTS = {"bounty": "bounty_total", "votes": "vote_count", "created": "created_at",
                  "filled": "filled_at", "title": "title"}
+def _search_ids(query: str, kind: str) -> list[uuid.UUID] | None:
+    """Ids from the search backend, best first; None: search in PostgreSQL (the default
+    backend, or Meilisearch down)."""
+    from domain.search.backends import SearchBackendError, search_backend
+
+    try:
+        return search_backend().search_ids(query, limit=1000, kind=kind)
+    except SearchBackendError:
+        return None
+
+
+def _in_order(ids: list[uuid.UUID]) -> Any:
+    """ORDER BY the position in `ids` (the backend's relevance order)."""
+    return Case(*[When(pk=pk, then=Value(i)) for i, pk in enumerate(ids)],
+                default=Value(len(ids)), output_field=IntegerField())
+
+
 EXTERNAL_ID_KEYS = ("imdb_id", "tmdb_id", "tvdb_id", "igdb_id", "musicbrainz_id")
 
 
@@ -78,12 +96,22 @@ def requests_filter(filters: RequestFilters) -> QuerySet[TorrentRequest]:
     if filters.requester.strip():
         qs = qs.filter(requester__username__iexact=filters.requester.strip()[:32])
     query = filters.q.strip()[:200]
-    if query:
-        # upper(title) LIKE '%...%' is what the trigram index torrent_requests_title_trgm
-        # serves; one condition per word, so word order does not matter.
+    ids = _search_ids(query, "request") if query else None
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+        if filters.sort == "relevance":
+            return qs.order_by(_in_order(ids), "-id")
+    elif query:
+        # PostgreSQL: full text on the title (GIN torrent_requests_title_fts) or every
+        # word as a substring of upper(title) (the trigram index
+        # torrent_requests_title_trgm), so "1979 ALIEN" and "alie" both find "Alien 1979".
         qs = qs.annotate(title_upper=Upper("title"))
+        substrings = Q()
         for word in query.split()[:8]:
-            qs = qs.filter(title_upper__contains=word.upper())
+            substrings &= Q(title_upper__contains=word.upper())
+        qs = qs.annotate(title_fts=SearchVector("title", config="simple")).filter(
+            Q(title_fts=SearchQuery(query, config="simple", search_type="websearch"))
+            | substrings)
     column = REQUEST_SORTS.get(filters.sort, "created_at")
     ordering = (F(column).asc(nulls_last=True) if filters.order == "asc"
                 else F(column).desc(nulls_last=True))
@@ -186,3 +214,14 @@ def torrent_requests_filled(*, torrent_id: uuid.UUID) -> list[TorrentRequest]:
     """The requests a torrent filled (shown on its page)."""
     return list(requests_visible().filter(filled_torrent_id=torrent_id,
                                           status=RequestStatus.FILLED).order_by("-filled_at"))
+
+
+def request_search_documents(ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Search documents for the requests among `ids` that may be found (not deleted)."""
+    if not ids:
+        return []
+    return [{"id": str(r.pk), "title": r.title, "description": r.description[:5000],
+             "category": r.category.slug, "status": r.status,
+             "bounty": float(r.bounty_total), "votes": r.vote_count,
+             "created_at": int(r.created_at.timestamp())}
+            for r in requests_visible().filter(pk__in=ids).select_related("category")]

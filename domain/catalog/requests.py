@@ -55,6 +55,8 @@ from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from domain.moderation.bans import ban_active_for_user
 from domain.moderation.services import audit_log_write
+from domain.search.models import IndexOperation
+from domain.search.services import search_enqueue
 
 CENT = Decimal("0.01")
 TITLE_MAX = 255
@@ -198,6 +200,7 @@ def request_create(*, requester: User, category_id: Any, title: str, bounty: Any
             requester=requester, category=category, title=title, description=description,
             requirements=wanted)
         _place(request=request, user_id=requester.pk, amount=amount, now=now)
+        search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk)
     return request
 
 
@@ -274,6 +277,7 @@ def request_fill(*, filler: User, request_id: Any, torrent: Any,
         request.filled_at = now
         request.save(update_fields=["status", "filled_torrent", "filler", "filled_at",
                                     "updated_at"])
+        search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk)
         if bounty > 0:
             bonus_bounty_credit(user_id=filler.pk, amount=bounty, request_id=request.pk,
                                 title=request.title, awarded=True)
@@ -347,6 +351,7 @@ def request_unfill(*, actor: User, request_id: Any, reason: str,
         request.save(update_fields=["status", "filler", "filled_torrent", "filled_at",
                                     "bounty_total", "updated_at"])
         statistics_bump(user_id=filler_id, counter="requests_filled_count", by=-1)
+        search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk)
         audit_log_write(action="request.unfill", actor=actor, target_type=TargetType.REQUEST,
                         target_id=request.pk, ip_address=ip_address,
                         changes={"status": ["filled", "open"],
@@ -396,6 +401,8 @@ def request_delete(*, actor: User, request_id: Any, reason: str,
         request.deleted_at = now
         request.status = RequestStatus.CLOSED if was == RequestStatus.OPEN else was
         request.save(update_fields=["deleted_at", "status", "bounty_total", "updated_at"])
+        search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk,
+                       operation=IndexOperation.DELETE)
         audit_log_write(action="request.delete", actor=actor, target_type=TargetType.REQUEST,
                         target_id=request.pk, ip_address=ip_address,
                         metadata={"reason": reason, "title": request.title, "status": was,

@@ -179,6 +179,11 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
             ranked = filters.sort == "relevance"
         else:
             qs = qs.filter(pk__in=ids)
+            if filters.sort == "relevance":
+                # Meilisearch ranked them: keep its order, not ours.
+                from domain.catalog.request_selectors import _in_order
+
+                return qs.order_by(_in_order(ids), "-id"), True
     field = SORTS.get(filters.sort, "created_at")
     ordering: Any = F(field).asc(nulls_last=True) if filters.order == "asc" \
         else F(field).desc(nulls_last=True)

@@ -21,6 +21,16 @@ FILTERABLE = ["category", "parent_category", "tags", "is_freeleech", "uploader",
               "resolution", "source", "video_codec", "release_group"]
 SORTABLE = ["created_at", "size", "seeders", "leechers", "snatches"]
 SEARCHABLE = ["name", "tags", "release_group", "description"]
+INDEX_SETTINGS: dict[str, dict[str, list[str]]] = {
+    "torrent": {"filterableAttributes": FILTERABLE, "sortableAttributes": SORTABLE,
+                "searchableAttributes": SEARCHABLE},
+    "request": {"filterableAttributes": ["category", "status"],
+                "sortableAttributes": ["bounty", "votes", "created_at"],
+                "searchableAttributes": ["title", "description"]},
+    "collection": {"filterableAttributes": ["collection_type", "category"],
+                   "sortableAttributes": ["items", "subscribers", "updated_at"],
+                   "searchableAttributes": ["name", "description"]},
+}
 
 
 class SearchBackendError(Exception):
@@ -30,25 +40,29 @@ class SearchBackendError(Exception):
 class SearchBackend(Protocol):
     name: str
 
-    def upsert(self, documents: Sequence[dict[str, Any]]) -> None: ...
+    def upsert(self, documents: Sequence[dict[str, Any]], *, kind: str = "torrent") -> None:
+        ...
 
-    def delete(self, ids: Sequence[str]) -> None: ...
+    def delete(self, ids: Sequence[str], *, kind: str = "torrent") -> None: ...
 
-    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
-        """Matching torrent ids, best first; None means 'search in PostgreSQL'."""
+    def search_ids(self, query: str, *, limit: int, kind: str = "torrent"
+                   ) -> list[uuid.UUID] | None:
+        """Matching ids of `kind` (torrent, request, collection), best first; None means
+        'search in PostgreSQL'."""
         ...
 
 
 class PostgresBackend:
     name = "postgres"
 
-    def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
+    def upsert(self, documents: Sequence[dict[str, Any]], *, kind: str = "torrent") -> None:
         return None
 
-    def delete(self, ids: Sequence[str]) -> None:
+    def delete(self, ids: Sequence[str], *, kind: str = "torrent") -> None:
         return None
 
-    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
+    def search_ids(self, query: str, *, limit: int, kind: str = "torrent"
+                   ) -> list[uuid.UUID] | None:
         return None
 
 
@@ -60,16 +74,18 @@ class MeilisearchBackend:
 
         self.client = meilisearch.Client(url, api_key or None, timeout=10)
         self.index_uid = index
-        self._configured = False
+        self._configured: set[str] = set()
 
-    def _index(self) -> Any:
-        index = self.client.index(self.index_uid)
-        if not self._configured:
+    def _uid(self, kind: str) -> str:
+        # Requests and collections get their own indexes beside the torrents'.
+        return self.index_uid if kind == "torrent" else f"{self.index_uid}_{kind}s"
+
+    def _index(self, kind: str = "torrent") -> Any:
+        index = self.client.index(self._uid(kind))
+        if kind not in self._configured:
             # Settings are idempotent; sent before the first write of each drain.
-            index.update_settings({"filterableAttributes": FILTERABLE,
-                                   "sortableAttributes": SORTABLE,
-                                   "searchableAttributes": SEARCHABLE})
-            self._configured = True
+            index.update_settings(INDEX_SETTINGS[kind])
+            self._configured.add(kind)
         return index
 
     def _call(self, fn: Any) -> Any:
@@ -80,16 +96,18 @@ class MeilisearchBackend:
             # parse all mean "not now": the queue row is retried with backoff.
             raise SearchBackendError(f"{type(exc).__name__}: {exc}") from exc
 
-    def upsert(self, documents: Sequence[dict[str, Any]]) -> None:
+    def upsert(self, documents: Sequence[dict[str, Any]], *, kind: str = "torrent") -> None:
         if documents:
-            self._call(lambda: self._index().add_documents(list(documents), primary_key="id"))
+            self._call(lambda: self._index(kind).add_documents(list(documents),
+                                                               primary_key="id"))
 
-    def delete(self, ids: Sequence[str]) -> None:
+    def delete(self, ids: Sequence[str], *, kind: str = "torrent") -> None:
         if ids:
-            self._call(lambda: self._index().delete_documents(list(ids)))
+            self._call(lambda: self._index(kind).delete_documents(list(ids)))
 
-    def search_ids(self, query: str, *, limit: int) -> list[uuid.UUID] | None:
-        result = self._call(lambda: self.client.index(self.index_uid).search(
+    def search_ids(self, query: str, *, limit: int, kind: str = "torrent"
+                   ) -> list[uuid.UUID] | None:
+        result = self._call(lambda: self.client.index(self._uid(kind)).search(
             query, {"limit": limit, "attributesToRetrieve": ["id"]}))
         return [uuid.UUID(hit["id"]) for hit in result.get("hits", [])]
 

@@ -9,6 +9,7 @@ retries with backoff when the database is unreachable.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -19,12 +20,23 @@ from domain.base import TargetType
 from domain.search.backends import SearchBackend, SearchBackendError, search_backend
 from domain.search.models import IndexOperation, IndexStatus, SearchIndexQueueItem
 
+KINDS = {TargetType.TORRENT: "torrent", TargetType.REQUEST: "request",
+         TargetType.COLLECTION: "collection"}
+
+
+def _documents(kind: str, ids: list[Any]) -> list[dict[str, Any]]:
+    from domain.catalog.collection_selectors import collection_search_documents
+    from domain.catalog.request_selectors import request_search_documents
+    from domain.catalog.selectors import torrent_search_documents
+
+    return {"torrent": torrent_search_documents, "request": request_search_documents,
+            "collection": collection_search_documents}[kind](ids)
+
 
 def search_queue_drain_batch(*, backend: SearchBackend | None = None,
                              batch: int | None = None) -> int:
-    """Index one batch of due torrent rows; return how many rows were completed."""
-    from domain.catalog.selectors import torrent_search_documents
-
+    """Index one batch of due rows (torrents, requests, collections); return how many rows
+    were completed."""
     backend = backend or search_backend()
     now = timezone.now()
     with transaction.atomic():
@@ -32,18 +44,23 @@ def search_queue_drain_batch(*, backend: SearchBackend | None = None,
         rows = list(
             SearchIndexQueueItem.objects.select_for_update(skip_locked=True)
             .filter(status=IndexStatus.PENDING, next_attempt_at__lte=now,
-                    target_type=TargetType.TORRENT)
+                    target_type__in=list(KINDS))
             .order_by("-priority", "next_attempt_at")[: batch or settings.SEARCH_QUEUE_BATCH])
         if not rows:
             return 0
-        upsert_ids = [r.target_id for r in rows if r.operation == IndexOperation.UPSERT]
-        documents = torrent_search_documents(upsert_ids)
-        indexable = {d["id"] for d in documents}
-        # An upsert of a torrent that is pending, rejected or deleted removes it instead.
-        delete_ids = [str(r.target_id) for r in rows if str(r.target_id) not in indexable]
         try:
-            backend.upsert(documents)
-            backend.delete(delete_ids)
+            for target_type, kind in KINDS.items():
+                of_kind = [r for r in rows if r.target_type == target_type]
+                if not of_kind:
+                    continue
+                documents = _documents(kind, [r.target_id for r in of_kind
+                                              if r.operation == IndexOperation.UPSERT])
+                indexable = {d["id"] for d in documents}
+                # An upsert of a row that may not be found (a pending torrent, a deleted
+                # request or collection, a private collection) removes it instead.
+                backend.upsert(documents, kind=kind)
+                backend.delete([str(r.target_id) for r in of_kind
+                                if str(r.target_id) not in indexable], kind=kind)
         except SearchBackendError as exc:
             for row in rows:
                 row.attempts += 1

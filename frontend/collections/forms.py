@@ -17,7 +17,8 @@ class CollectionBrowseForm(forms.Form):
                                         choices=[("", "Any kind"), *CollectionType.choices])
     category = forms.SlugField(required=False, max_length=64)
     owner = forms.CharField(required=False, max_length=32)
-    sort = forms.ChoiceField(required=False, choices=[(k, k) for k in COLLECTION_SORTS])
+    sort = forms.ChoiceField(required=False,
+                             choices=[(k, k) for k in [*COLLECTION_SORTS, "relevance"]])
     page = forms.IntegerField(required=False, min_value=1, max_value=100000)
 
     def filters(self) -> CollectionFilters:

@@ -13,7 +13,7 @@ from domain.catalog.request_selectors import REQUEST_SORTS, RequestFilters
 from frontend.torrents.forms import CategoryChoiceField
 
 SORT_LABELS = {"created": "Age", "bounty": "Bounty", "votes": "Votes", "filled": "Filled",
-               "title": "Title"}
+               "title": "Title", "relevance": "Relevance"}
 
 
 def _categories() -> Any:
@@ -33,7 +33,8 @@ class RequestBrowseForm(forms.Form):
     external_id = forms.CharField(required=False, max_length=64)
     requester = forms.CharField(required=False, max_length=32)
     sort = forms.ChoiceField(required=False,
-                             choices=[(k, SORT_LABELS.get(k, k)) for k in REQUEST_SORTS])
+                             choices=[(k, SORT_LABELS.get(k, k))
+                                      for k in [*REQUEST_SORTS, "relevance"]])
     order = forms.ChoiceField(required=False, choices=[("desc", "desc"), ("asc", "asc")])
     page = forms.IntegerField(required=False, min_value=1, max_value=100000)
 

@@ -16,7 +16,9 @@ from typing import Any
 class MeiliDouble:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
-        self.documents: dict[str, dict[str, Any]] = {}
+        # Documents per index uid; `documents` is the torrents index.
+        self.indexes: dict[str, dict[str, dict[str, Any]]] = {"torrents": {}}
+        self.documents: dict[str, dict[str, Any]] = self.indexes["torrents"]
         self.settings: dict[str, Any] = {}
         self.fail = False
         self._task = 0
@@ -55,8 +57,13 @@ class MeiliDouble:
                 uid, action = match.groups()
                 if action == "search":
                     words = (body.get("q") or "").lower().split()
-                    hits = [{"id": d["id"]} for d in double.documents.values()
-                            if all(w in d["name"].lower() for w in words)]
+                    docs = double.indexes.get(uid, {}).values()
+                    hits = [{"id": d["id"]} for d in docs
+                            if all(w in (d.get("name") or d.get("title") or "").lower()
+                                   for w in words)]
+                    # Best first, as Meilisearch ranks: here the shortest text.
+                    hits.sort(key=lambda h: len(str(double.indexes[uid][h["id"]].get(
+                        "name") or double.indexes[uid][h["id"]].get("title") or "")))
                     self._reply(200, {"hits": hits[: body.get("limit", 20)],
                                       "query": body.get("q"), "processingTimeMs": 0,
                                       "limit": body.get("limit", 20), "offset": 0,
@@ -66,10 +73,10 @@ class MeiliDouble:
                     double.settings.update(body)
                 elif action == "documents":
                     for doc in body:
-                        double.documents[doc["id"]] = doc
+                        double.indexes.setdefault(uid, {})[doc["id"]] = doc
                 else:
                     for doc_id in body:
-                        double.documents.pop(doc_id, None)
+                        double.indexes.setdefault(uid, {}).pop(doc_id, None)
                 double._task += 1
                 self._reply(202, {"taskUid": double._task, "indexUid": uid,
                                   "status": "enqueued", "type": action,
