@@ -107,3 +107,9 @@ tracker: install
 .PHONY: bench-api
 bench-api: install
 	$(VPY) tests/bench/api_bench.py
+
+# The hit-and-run job over 1M torrent_history rows in a scratch database, against a
+# count(*) baseline over the same rows (tests/bench/hnr_job.py; BENCH_ROWS=... to resize).
+.PHONY: bench-hnr
+bench-hnr: install
+	$(VPY) tests/bench/hnr_job.py

@@ -55,3 +55,27 @@ def publish_on_commit(group: str, event_type: str, payload: dict[str, Any]) -> N
     """Send `{"type": event_type, "payload": payload}` to `group` after commit."""
     event = {"type": event_type, "payload": payload}
     transaction.on_commit(lambda: _send(group, event))
+
+
+def publish_many_on_commit(events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Send many `(group, event_type, payload)` after commit in one pass through the event
+    loop: a beat job's batch costs one thread hop, not one per event."""
+    if not events:
+        return
+    items = [(group, {"type": event_type, "payload": payload})
+             for group, event_type, payload in events]
+
+    async def send_all(layer: Any) -> None:
+        for group, event in items:
+            await layer.group_send(group, event)
+
+    def run() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(send_all)(layer)
+        except Exception:
+            log.exception("publishing a batch of %d events failed", len(items))
+
+    transaction.on_commit(run)

@@ -12,7 +12,7 @@ from django.template.defaultfilters import filesizeformat
 
 from domain.accounts.admin import DomainAdmin, LogAdmin, ReadOnlyAdmin, hex_display
 from domain.accounts.permissions import Perm
-from domain.tracker.cache import invalidate_client_rules
+from domain.tracker.cache import invalidate_client_rules, invalidate_user
 from domain.tracker.flush import set_aside_forget
 from domain.tracker.models import (
     Announce,
@@ -21,8 +21,10 @@ from domain.tracker.models import (
     Peer,
     PeerHistory,
     PeerHistoryDaily,
+    RatioWatch,
     RefusedClaim,
     SetAsideEntry,
+    TorrentHistory,
     TorrentStatistics,
 )
 
@@ -184,6 +186,45 @@ class SetAsideEntryAdmin(DomainAdmin):
     date_hierarchy = "created_at"
     fields = ("id", "created_at", "batch_id", "error", "raw")
     readonly_fields = fields
+@admin.register(TorrentHistory)
+class TorrentHistoryAdmin(DomainAdmin):
+    """A member's history on a torrent. Everything is the flush's and the hit-and-run
+    job's, except `immune`: staff exempt one download from the hit-and-run rule (the
+    job then clears an active one at its next run)."""
+
+    edit_permission = Perm.USERS_EDIT
+    list_display = ("user", "torrent", "uploaded", "downloaded", "downloaded_raw",
+                    "seedtime_seconds", "completed_at", "prewarned_at", "hnr_at",
+                    "hnr_cleared_at", "immune")
+    list_filter = ("immune", "completed_at", "hnr_at", "hnr_cleared_at")
+    search_fields = ("user__username", "torrent__name")
+    list_select_related = ("torrent", "user")
+    ordering = ("-last_announce_at",)
+    fields = ("user", "torrent", "immune", "uploaded", "downloaded", "uploaded_raw",
+              "downloaded_raw", "seedtime_seconds", "leechtime_seconds", "client",
+              "first_announce_at", "last_announce_at", "completed_at", "seeding_until",
+              "active_until", "prewarned_at", "hnr_at", "hnr_cleared_at", "hnr_warning")
+    readonly_fields = tuple(f for f in fields if f != "immune")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def invalidate(self, row: TorrentHistory) -> None:
+        invalidate_user(row.user_id)
+
+
+@admin.register(RatioWatch)
+class RatioWatchAdmin(DomainAdmin):
+    """Spells on ratio watch, as the ratio-watch job keeps them (read-only)."""
+
+    list_display = ("user", "required_ratio", "ratio_at_start", "started_at", "deadline_at",
+                    "leech_disabled_at", "ended_at")
+    list_filter = ("ended_at", "leech_disabled_at")
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    ordering = ("-started_at",)
+    readonly_fields = ("user", "required_ratio", "ratio_at_start", "started_at",
+                       "deadline_at", "leech_disabled_at", "ended_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

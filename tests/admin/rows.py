@@ -75,8 +75,10 @@ from domain.tracker.models import (
     Peer,
     PeerHistory,
     PeerHistoryDaily,
+    RatioWatch,
     RefusedClaim,
     SetAsideEntry,
+    TorrentHistory,
     TorrentStatistics,
 )
 from tests.factories import make_user
@@ -297,6 +299,19 @@ def _peer_history_daily() -> PeerHistoryDaily:
                                            user=make_user(), uploaded=4096, samples=3)
 
 
+def _torrent_history() -> TorrentHistory:
+    return TorrentHistory.objects.create(torrent=torrent(), user=make_user(), downloaded=4096,
+                                         downloaded_raw=4096, client="qBittorrent 4.6.5",
+                                         completed_at=timezone.now())
+
+
+def _ratio_watch() -> RatioWatch:
+    now = timezone.now()
+    return RatioWatch.objects.create(user=make_user(), required_ratio=Decimal("0.30"),
+                                     ratio_at_start=Decimal("0.1"), started_at=now,
+                                     deadline_at=now + timedelta(days=14))
+
+
 def _torrent_statistics() -> TorrentStatistics:
     return TorrentStatistics.objects.create(torrent=torrent(), seeders=3, leechers=1,
                                             snatches=7)
@@ -444,6 +459,8 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     Announce: announce,
     PeerHistory: _peer_history,
     PeerHistoryDaily: _peer_history_daily,
+    TorrentHistory: _torrent_history,
+    RatioWatch: _ratio_watch,
     TorrentStatistics: _torrent_statistics,
     ClientRule: _client_rule,
     FlushBatch: _flush_batch,
