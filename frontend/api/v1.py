@@ -797,3 +797,119 @@ def request_fill(request: HttpRequest, request_id: uuid.UUID, body: FillIn) -> A
     filled = request_services.request_fill(filler=caller.user, request_id=request_id,
                                            torrent=body.torrent)
     return request_dict(request, filled)
+
+
+# --- collections ------------------------------------------------------------------------
+
+class CollectionOut(Schema):
+    id: uuid.UUID
+    name: str
+    collection_type: str
+    category: str | None
+    owner: str | None = Field(description="null when hidden by the owner's privacy")
+    is_public: bool
+    is_featured: bool
+    item_count: int
+    subscriber_count: int
+    updated_at: datetime
+    details_url: str
+
+
+class CollectionPageOut(Schema):
+    total: int
+    page: int
+    per_page: int
+    results: list[CollectionOut]
+
+
+class CollectionItemOut(Schema):
+    torrent_id: uuid.UUID
+    name: str
+    size: int
+    seeders: int
+    note: str
+    position: int
+
+
+class CollectionDetailOut(CollectionOut):
+    description: str
+    subscribed: bool
+    items: list[CollectionItemOut]
+
+
+class CollectionSearch(Schema):
+    q: Text = Field("", max_length=200)
+    collection_type: Literal["", "personal", "theme", "series", "discography", "label",
+                             "staff_picks"] = ""
+    category: Text = Field("", max_length=64, pattern=r"^[-a-zA-Z0-9_]*$")
+    owner: Text = Field("", max_length=32)
+    sort: Literal["updated", "name", "items", "subscribers", "created"] = "updated"
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(25, ge=1, le=PER_PAGE_MAX)
+
+
+def collection_dict(request: HttpRequest, c: Any, *, owner_shown: bool) -> dict[str, Any]:
+    return {"id": c.pk, "name": c.name, "collection_type": c.collection_type,
+            "category": c.category.slug if c.category else None,
+            "owner": c.owner.username if owner_shown and c.owner else None,
+            "is_public": c.is_public, "is_featured": c.is_featured,
+            "item_count": c.item_count, "subscriber_count": c.subscriber_count,
+            "updated_at": c.updated_at,
+            "details_url": request.build_absolute_uri(
+                reverse("collections:detail", args=[c.pk]))}
+
+
+@api.get("/collections", response={200: CollectionPageOut, **ERRORS}, tags=["collections"],
+         summary="Browse and search collections (scope: search)")
+def collections_list(request: HttpRequest, search: Query[CollectionSearch]) -> Any:
+    from domain.catalog import collection_selectors
+
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    filters = collection_selectors.CollectionFilters(
+        q=search.q, collection_type=search.collection_type, category=search.category,
+        owner=search.owner, sort=search.sort)
+    page = collection_selectors.collections_browse(user=caller.user, filters=filters,
+                                                   page=search.page, per_page=search.per_page)
+    beyond = search.page > page.paginator.num_pages
+    return {"total": page.paginator.count, "page": search.page, "per_page": search.per_page,
+            "results": [] if beyond else [
+                collection_dict(request, c, owner_shown=not getattr(c, "owner_hidden", True))
+                for c in page.object_list]}
+
+
+@api.get("/collections/{collection_id}", response={200: CollectionDetailOut, **ERRORS_404},
+         tags=["collections"], summary="A collection with its torrents (scope: search)")
+def collection_detail(request: HttpRequest, collection_id: uuid.UUID) -> Any:
+    from domain.catalog import collection_selectors
+
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    page = collection_selectors.collection_page(user=caller.user, collection_id=collection_id)
+    out = collection_dict(request, page.collection, owner_shown=page.owner is not None)
+    out.update(description=page.collection.description, subscribed=page.subscribed,
+               items=[{"torrent_id": line.item.torrent_id, "name": line.item.torrent.name,
+                       "size": line.item.torrent.size,
+                       "seeders": getattr(getattr(line.item.torrent, "statistics", None),
+                                          "seeders", 0),
+                       "note": line.item.note, "position": line.item.position}
+                      for line in page.items])
+    return out
+
+
+class SubscribeIn(Schema):
+    subscribe: bool = True
+
+
+class SubscribedOut(Schema):
+    subscribed: bool
+
+
+@api.post("/collections/{collection_id}/subscribe",
+          response={200: SubscribedOut, **ERRORS_404}, tags=["collections"],
+          summary="Follow or stop following a collection (scope: account)")
+def collection_subscribe(request: HttpRequest, collection_id: uuid.UUID,
+                         body: SubscribeIn) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    return {"subscribed": collection_services.collection_subscribe(
+        user=caller.user, collection_id=collection_id, subscribe=body.subscribe)}
