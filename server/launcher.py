@@ -613,10 +613,18 @@ def _clear_stale_redis(instance: Path) -> None:
     state_file.unlink(missing_ok=True)
 
 
-def start_private_redis(base_dir: Path = VAR_DIR, *, port: int | None = None) -> PrivateServer:
-    """A private Redis under base_dir/redis on a free port: no persistence, TCP only."""
+# The tracker's Redis holds accounting (swarm baselines, unflushed announces): an append-only
+# file fsynced every second, and writes refused rather than keys evicted when memory is full.
+TRACKER_REDIS_ARGS = ("--appendonly", "yes", "--appendfsync", "everysec",
+                      "--maxmemory-policy", "noeviction")
+
+
+def start_private_redis(base_dir: Path = VAR_DIR, *, port: int | None = None,
+                        name: str = "redis", persistent: bool = False) -> PrivateServer:
+    """A private Redis under base_dir/<name> on a free port, TCP only: no persistence, or
+    (persistent) the tracker's settings, TRACKER_REDIS_ARGS, its files kept across runs."""
     exe, source = find_redis_server()
-    instance, lock = _claim_instance_dir(Path(base_dir).resolve(), "redis")
+    instance, lock = _claim_instance_dir(Path(base_dir).resolve(), name)
     state_file = instance / "redis.json"
     log_file = instance / "redis.log"
     proc: subprocess.Popen[bytes] | None = None
@@ -636,7 +644,8 @@ def start_private_redis(base_dir: Path = VAR_DIR, *, port: int | None = None) ->
                     # Redis before they do; the launcher stops it last.
                     proc = subprocess.Popen(
                         [exe, "--bind", HOST, "--port", str(candidate), "--save", "",
-                         "--appendonly", "no", "--dir", str(instance), "--daemonize", "no"],
+                         *(TRACKER_REDIS_ARGS if persistent else ("--appendonly", "no")),
+                         "--dir", str(instance), "--daemonize", "no"],
                         stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=instance,
                         start_new_session=True,
                     )
@@ -691,7 +700,7 @@ def stop_leftovers(base_dir: Path = VAR_DIR) -> int:
     if not base_dir.is_dir():
         return 0
     for instance in sorted(base_dir.iterdir()):
-        kind = re.fullmatch(r"(pg|redis)(-\d+)?", instance.name)
+        kind = re.fullmatch(r"(pg|redis|tracker-redis)(-\d+)?", instance.name)
         if not kind or not instance.is_dir():
             continue
         lock = _DirLock(instance / ".launcher.lock")
@@ -912,7 +921,11 @@ def _web_port(requested: str | None) -> int:
 def cmd_run(args: Sequence[str]) -> int:
     environ = dict(os.environ)
     environ.setdefault("DJANGO_DEBUG", "1")  # a development server: Django's error pages
-    with _resolved(environ) as env:
+    with _resolved(environ) as env, contextlib.ExitStack() as own:
+        if not env.get("TRACKER_REDIS_URL"):
+            tracker_redis = start_private_redis(name="tracker-redis", persistent=True)
+            own.callback(stop_servers, [tracker_redis])
+            env["TRACKER_REDIS_URL"] = tracker_redis.url
         env.setdefault("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
         env.setdefault("PYTHONUNBUFFERED", "1")
         VAR_DIR.mkdir(exist_ok=True)

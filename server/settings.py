@@ -468,6 +468,12 @@ RATIO_WATCH_CHECK_SECONDS = float(os.environ.get("RATIO_WATCH_CHECK_SECONDS", "3
 # torrent's size; the rest is refused, recorded and flagged for staff (flush.py).
 TRACKER_MAX_RATE = int(os.environ.get("TRACKER_MAX_RATE", "1250000000"))
 TRACKER_MAX_DOWNLOAD_FACTOR = float(os.environ.get("TRACKER_MAX_DOWNLOAD_FACTOR", "3"))
+# The tracker's own Redis (swarm, buffer, lookup cache): persistent and never evicting, apart
+# from cache and channels; `make run` starts one (server/launcher.py). Empty: REDIS_URL. A
+# batch is written to PostgreSQL only FLUSH_DURABLE_SECONDS after it was taken, once Redis
+# has it on disk (0 turns the wait off, for a Redis without persistence).
+TRACKER_REDIS_URL = os.environ.get("TRACKER_REDIS_URL", "")
+TRACKER_FLUSH_DURABLE_SECONDS = float(os.environ.get("TRACKER_FLUSH_DURABLE_SECONDS", "2"))
 
 # The warning banner on every page (frontend.moderation).
 TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]

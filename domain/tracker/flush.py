@@ -30,11 +30,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from psycopg import sql
@@ -87,6 +89,29 @@ def set_aside_count() -> int:
 
 def _items_key() -> str:
     return store.flushing_key() + ":items"
+
+
+def _durable_wait(taken_at: float) -> None:
+    """Hold a batch back until Redis has it on disk (TRACKER_FLUSH_DURABLE_SECONDS after
+    the take; appendfsync everysec writes within a second or two). Then PostgreSQL never
+    holds an announce, or a batch id, that a Redis crash could still take back: a lost
+    announce takes its peer's new baseline with it (credited at the next announce, once),
+    and a lost take cannot hand the same entries out again under a new id."""
+    wait = taken_at + float(settings.TRACKER_FLUSH_DURABLE_SECONDS) - time.time()
+    if wait > 0 and _persistent():
+        time.sleep(wait)
+
+
+def _persistent() -> bool:
+    """Whether the tracker's Redis writes an append-only file (without one there is no
+    disk to wait for; a Redis that refuses CONFIG is assumed to have one)."""
+    try:
+        got: dict[Any, Any] = store.client().config_get("appendonly")  # type: ignore[assignment]
+    except redis.RedisError:
+        return True
+    values = {(k.decode() if isinstance(k, bytes) else k): v for k, v in got.items()}
+    value = values.get("appendonly", "")
+    return (value.decode() if isinstance(value, bytes) else str(value)) != "no"
 
 
 def flush_take() -> Batch | None:
@@ -452,9 +477,11 @@ def tracker_flush(*, max_batches: int = 100) -> int:
     """Write everything buffered (up to max_batches batches). Returns entries written."""
     written = 0
     for _ in range(max_batches):
+        taken_at = time.time()
         batch = flush_take()
         if batch is None:
             break
+        _durable_wait(taken_at)
         written += flush_write_splitting(batch)
         flush_release(batch)
     return written

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 import hiredis
 
-from domain.tracker.conf import setting
+from domain.tracker.store import url
 
 
 class PipeError(ConnectionError):
@@ -166,12 +166,12 @@ _pipes: dict[tuple[int, str], tuple[asyncio.AbstractEventLoop, RedisPipe]] = {}
 
 
 def pipe() -> RedisPipe:
-    """This event loop's pipe to REDIS_URL."""
+    """This event loop's pipe to the tracker's Redis."""
     loop = asyncio.get_running_loop()
-    key = (id(loop), setting("REDIS_URL"))
+    key = (id(loop), url())
     found = _pipes.get(key)
     if found is None or found[0] is not loop:  # a new loop may reuse a dead one's id
         if len(_pipes) > 64:  # loops of finished tests and threads
             _pipes.clear()
-        found = _pipes[key] = (loop, RedisPipe(setting("REDIS_URL")))
+        found = _pipes[key] = (loop, RedisPipe(key[1]))
     return found[1]

@@ -4,6 +4,11 @@ The hot path talks to Redis with the plain synchronous client: on a hit an annou
 MGET (often skipped by the process-local cache) and one EVALSHA, each answered by a local
 Redis in tens of microseconds, which is cheaper than a hop through redis.asyncio. Key names
 carry TRACKER_REDIS_PREFIX so tests (and two sites on one Redis) never share a swarm.
+
+TRACKER_REDIS_URL names the tracker's Redis (REDIS_URL when unset). In production it is a
+Redis of its own with appendonly yes, appendfsync everysec and maxmemory-policy noeviction:
+the swarm and the unflushed buffer are accounting, not cache, and must survive a restart
+and never be evicted or flushed with the cache (README, "Tracker Redis").
 """
 
 from __future__ import annotations
@@ -18,17 +23,31 @@ _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 
 
+def url() -> str:
+    return str(setting("TRACKER_REDIS_URL") or setting("REDIS_URL"))
+
+
+def watchers_elsewhere() -> bool:
+    """Whether the channel layer lives in another Redis than the tracker's: the announce
+    script cannot then see who watches a torrent (channel_group_key) and publishes every
+    change, still throttled per torrent."""
+    hosts = setting("CHANNEL_LAYERS")["default"]["CONFIG"].get("hosts") or [{}]
+    first = hosts[0]
+    address = first.get("address") if isinstance(first, dict) else first
+    return bool(address) and str(address) != url()
+
+
 def client() -> redis.Redis:
-    url = setting("REDIS_URL")
-    found = _clients.get(url)
+    url_ = url()
+    found = _clients.get(url_)
     if found is not None:
         return found
     with _lock:
-        found = _clients.get(url)
+        found = _clients.get(url_)
         if found is None:
-            found = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5,
+            found = redis.Redis.from_url(url_, socket_timeout=5, socket_connect_timeout=5,
                                          health_check_interval=30)
-            _clients[url] = found
+            _clients[url_] = found
         return found
 
 

@@ -146,7 +146,7 @@ local incomplete = redis.call('ZCOUNT', KEYS[3], '(' .. cutoff, '+inf')
 
 local publish, trail = 0, ''
 if ((not exists) or event ~= '' or seeder ~= was_seed)
-    and redis.call('EXISTS', KEYS[11]) == 1 then
+    and (ARGV[21] == '1' or redis.call('EXISTS', KEYS[11]) == 1) then
   -- The throttle key holds its window's id (the time it began).
   if redis.call('SET', KEYS[9], ARGV[2], 'NX', 'PX', ARGV[17]) then
     publish = 1
@@ -281,8 +281,18 @@ def _torrent_keys(torrent_id: str) -> tuple[str, ...]:
     return found
 
 
+_elsewhere: list[str] = []
+
+
+def _watchers_elsewhere() -> str:
+    if not _elsewhere:
+        _elsewhere.append("1" if store.watchers_elsewhere() else "0")
+    return _elsewhere[0]
+
+
 def _forget_keys(**_: Any) -> None:
     _keys.clear()
+    _elsewhere.clear()
 
 
 setting_changed.connect(_forget_keys, dispatch_uid="tracker_swarm_forget_keys")
@@ -305,7 +315,8 @@ def swarm_command(*, torrent_id: str, user_id: str, ident: str, now: float, even
             max_peers, up_factor, down_factor, address, numwant, entry_prefix, user_id,
             hash_tag, int(setting("TRACKER_PEER_COUNTS_THROTTLE_MS")), torrent_id,
             int(setting("TRACKER_MAX_RATE")),
-            int(size * setting("TRACKER_MAX_DOWNLOAD_FACTOR")) if size > 0 else MAX_COUNTER]
+            int(size * setting("TRACKER_MAX_DOWNLOAD_FACTOR")) if size > 0 else MAX_COUNTER,
+            _watchers_elsewhere()]
     return keys, args
 
 

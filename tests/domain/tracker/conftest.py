@@ -17,6 +17,7 @@ def tracker_redis(settings):
     # torrent's size; the caps on a delta are tested (with their own) in test_hostile.py.
     settings.TRACKER_MAX_RATE = 10**15
     settings.TRACKER_MAX_DOWNLOAD_FACTOR = 10**6
+    settings.TRACKER_FLUSH_DURABLE_SECONDS = 0  # the shared test Redis keeps nothing anyway
     prefix = settings.TRACKER_REDIS_PREFIX
     r = store.client()  # the real one, even if a test points REDIS_URL elsewhere
     cache.local_clear()
