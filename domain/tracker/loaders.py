@@ -39,6 +39,7 @@ from typing import Any
 
 from django.db import connection
 
+from domain.metrics import CACHE_RECORDS_FILLED
 from domain.tracker import store
 from domain.tracker.conf import setting
 from domain.tracker.records import NOT_BANNED, IpBanRecord, MemberRecord, TorrentRecord, encode
@@ -489,6 +490,10 @@ def fill(*, passkeys: Iterable[str] = (), info_hashes: Iterable[bytes] = (),
             out.rules = client_rules_read(cur)
             out.queries += 1
             writes.record(store.client_rules_key(), json.dumps(out.rules), ttl)
+    for kind, n in (("member", len(out.members)), ("torrent", len(out.torrents)),
+                    ("ip_ban", len(out.ip_bans)), ("client_rules", int(rules))):
+        if n:
+            CACHE_RECORDS_FILLED.labels(kind, "miss").inc(n)
     if writes.send(r, epoch) < 0:
         # An invalidation ran meanwhile: these answers serve the announces that asked,
         # and the next miss reads the database again.
@@ -583,6 +588,8 @@ def bulk_load(*, chunk: int = 5000) -> BulkLoad:
         writes.record(store.client_rules_key(), json.dumps(client_rules_read(cur)), ttl)
         writes.send(r, rules_epoch)
     result.seconds = time.perf_counter() - started
+    CACHE_RECORDS_FILLED.labels("member", "bulk").inc(result.members)
+    CACHE_RECORDS_FILLED.labels("torrent", "bulk").inc(result.torrents)
     r.set(warm_key(), json.dumps({"at": time.time(), "members": result.members,
                                   "torrents": result.torrents}))
     return result
