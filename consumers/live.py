@@ -9,9 +9,11 @@ Streams:
     notifications       the member's notifications and unread count (always delivered)
     inbox               the member's private messages (always delivered)
     chat:<room>         a chat room: messages, edits, deletions, typing, presence (the
-                        subscribe reply lists "members"; then {"joined"} / {"left"} as a
-                        member's first socket arrives or their last one goes, on any
-                        server process; consumers.presence)
+                        subscribe reply lists "members"; then "chat.presence" events
+                        {"room", "joined": [names], "left": [names]}, at most one per
+                        room per LIVE_PRESENCE_COALESCE_SECONDS across every server
+                        process, naming each member whose first socket arrived or last
+                        one went since the previous one; consumers.presence)
     forum:<topic id>    new and edited posts in a forum topic, lock/sticky changes
     torrent:<id>        a torrent's live peer counts ("peers.counts")
     moderation          staff: queue items and reports appearing, claimed, resolved
@@ -58,6 +60,13 @@ after it was stamped can still be missed; the window is sized well above any tra
 of ours. The page also drops any event whose "<event id>:<item id>" it already holds
 (a live event can race the replay that repeats it), so nothing reaches a handler twice.
 
+Slow readers. Frames a socket's reader has not taken wait in the server's buffer for it;
+when the unsent bytes pass LIVE_SEND_BUFFER_BYTES as a stream event is due, the socket is
+closed with code 4008 (reason "too slow: <n> bytes unsent") and, as a reader that stopped
+never gets to that close frame, its connection is cut TOO_SLOW_GRACE_SECONDS later (the
+browser then reports 1006). Either way live.js reconnects with backoff and catches up;
+nobody else waits for that socket.
+
 A bad, oversize, too fast or forbidden frame gets an error frame and the socket stays
 open. Every subscribe and action re-reads the member and asks the same access rules the
 pages use. Anonymous and inactive users, and sockets from a banned address, are accepted
@@ -67,12 +76,13 @@ from a network failure (retry).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -82,7 +92,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from consumers import presence
-from consumers.hub import hub
+from consumers.batch import batched
+from consumers.hub import SendBuffer, hub
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
     MODERATION_GROUP,
@@ -97,6 +108,9 @@ from domain.moderation.bans import ip_ban_reason
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+# A reader that fell LIVE_SEND_BUFFER_BYTES behind (see "Slow readers" above).
+CLOSE_TOO_SLOW = 4008
+TOO_SLOW_GRACE_SECONDS = 2.0
 MAX_FRAME_BYTES = 64 * 1024
 MAX_ID_LENGTH = 64
 MAX_STREAM_LENGTH = 100
@@ -231,6 +245,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     streams (through the process's StreamHub) and turns actions into service calls."""
 
     joined_group: str | None = None
+    send_buffer: SendBuffer | None = None
+    too_slow = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -264,6 +280,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.joined_group = group
         await self.accept()
         LIVE_SOCKETS.inc()
+        self.send_buffer = SendBuffer.probe(self.base_send)
         await self.send_json({"type": "hello", "payload": {
             "username": user.username,
             "replay_window_ms": int(settings.LIVE_CATCH_UP_SETTLE_SECONDS * 1000)}})
@@ -281,8 +298,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 log.exception("leaving %s on disconnect failed", stream)
 
     async def push_frame(self, frame: str) -> None:
-        """The hub's way in: one frame, encoded once for every local subscriber."""
+        """The hub's way in: one frame, encoded once for every local subscriber. Checked
+        before the send, so a server whose send waits on a full buffer never makes the
+        hub wait on this socket."""
+        if self.too_slow:
+            return
+        buffer = self.send_buffer
+        if buffer is not None and buffer.unsent() > settings.LIVE_SEND_BUFFER_BYTES:
+            await self._drop_too_slow(buffer)
+            return
         await self.send(text_data=frame)
+
+    async def _drop_too_slow(self, buffer: SendBuffer) -> None:
+        self.too_slow = True
+        unsent = buffer.unsent()
+        log.info("dropping a socket of %s: %d bytes unsent", self.username, unsent)
+        await self.close(code=CLOSE_TOO_SLOW, reason=f"too slow: {unsent} bytes unsent")
+        # The close frame waits behind the unsent bytes: a reader that takes nothing
+        # more never sees it, and its connection is cut.
+        asyncio.get_running_loop().call_later(TOO_SLOW_GRACE_SECONDS, _abort_quietly, buffer)
 
     # -- incoming frames -------------------------------------------------------------
 
@@ -362,31 +396,37 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("too_many_streams",
                              f"A socket follows at most {settings.LIVE_MAX_STREAMS} streams.",
                              request_id)
-        user = await self._fresh_user()
-        snapshot = await database_sync_to_async(_authorize)(user, kind, arg)
-        if kind in ("chat", "forum"):
-            from domain.community.selectors import member_blocked_ids
-
-            self.blocked = await database_sync_to_async(member_blocked_ids)(user.id)
+        # The member, the access check and the block list in one trip to the database
+        # thread, shared with every subscribe waiting meanwhile (a join storm queues them
+        # all on that one thread; consumers.batch).
+        opened = await batched(_open_streams)((self.user_id, kind, arg))
+        if opened is None:
+            raise _SocketGone
+        user, snapshot, blocked = opened
+        if blocked is not None:
+            self.blocked = blocked
         group = _stream_group(kind, arg)
-        change = None
-        if kind == "chat" and stream not in self.streams:
-            change = await presence.presence_join(arg, self.username)
-        elif kind == "chat":
-            change = await presence.presence_members(arg)
-        if change is not None:
-            snapshot["members"] = change.members
-        if group is not None and stream not in self.streams:
+        new = stream not in self.streams
+        # The hub first: a presence frame sent after the member list below was read
+        # reaches this socket.
+        if group is not None and new:
             allows = self._not_blocked if kind in ("chat", "forum") else None
             await hub().subscribe(group, stream, self, allows)
+        if kind == "chat":
+            try:
+                snapshot["members"] = await (presence.presence_join(arg, self.username)
+                                             if new else presence.presence_members(arg))
+            except BaseException:
+                if group is not None and new:
+                    await hub().unsubscribe(group, self)
+                raise
         self.streams[stream] = group or ""
         # The replay is read after joining the group, so nothing falls between the two;
         # an event that arrives live and again in the replay has the same key, and the
         # page keeps the first. Up to len(have) replayed rows are ones the page holds:
         # read that many more, so the limit still leaves REPLAY_LIMIT new ones.
         position = event_id(timezone.now())
-        replay = await database_sync_to_async(_replay)(user, kind, arg, since,
-                                                       REPLAY_LIMIT + len(have))
+        replay = await batched(_replays)((user, kind, arg, since, REPLAY_LIMIT + len(have)))
         if have:
             replay = [(t, item) for t, item in replay if event_key(item) not in have]
         await self.send_json({"type": "subscribed", "stream": stream, "id": request_id,
@@ -394,8 +434,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for event_type, item in replay[:REPLAY_LIMIT]:
             await self.send_json({"type": "event", "stream": stream, "event": event_type,
                                   "event_id": item.get("event_id"), "payload": item})
-        if change is not None:
-            await presence.announce(arg, change)
 
     async def handle_unsubscribe(self, content: dict[str, Any], request_id: RequestId
                                  ) -> None:
@@ -413,7 +451,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await hub().unsubscribe(group, self)
         kind, _, arg = stream.partition(":")
         if kind == "chat":
-            await presence.announce(arg, await presence.presence_leave(arg, self.username))
+            await presence.presence_leave(arg, self.username)
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:
         return payload.get("user_id") not in self.blocked
@@ -613,6 +651,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
 
 
+def _abort_quietly(buffer: SendBuffer) -> None:
+    try:
+        buffer.abort()
+    except Exception:
+        log.debug("aborting a closed connection", exc_info=True)
+
+
 # -- database work, run in the sync thread --------------------------------------------
 
 
@@ -647,6 +692,115 @@ def _authorize(user: Any, kind: str, arg: str) -> dict[str, Any]:
     if kind == "inbox":
         return {"unread": pm_unread_count(user_id=user.id)}
     return {"unread": notifications_unread_count(user_id=user.id)}
+
+
+def _open_streams(requests: Sequence[tuple[Any, str, str]]
+                  ) -> list[tuple[Any, dict[str, Any], set[str] | None] | BaseException | None]:
+    """For each (user id, kind, arg): the fresh member's (user, snapshot, blocked ids for
+    streams filtered by blocks), None when the member is gone (inactive or deleted), or
+    the DomainError that refuses the stream; one query per kind for the whole batch
+    (consumers.batch)."""
+    from collections import defaultdict
+
+    from domain.accounts.models import User
+    from domain.community import access
+    from domain.community.models import ChatRoom, MemberBlock
+    from domain.errors import DomainError, NotFound
+
+    users = {u.id: u for u in User.objects.select_related("group")
+             .filter(id__in={user_id for user_id, _, _ in requests})}
+    names = {arg[:64] for _, kind, arg in requests if kind == "chat"}
+    rooms = ({r.name: r for r in ChatRoom.objects.filter(name__in=names, is_active=True)}
+             if names else {})
+    filtered = {user_id for user_id, kind, _ in requests if kind in ("chat", "forum")}
+    blocks: dict[Any, set[str]] = defaultdict(set)
+    if filtered:
+        for user_id, blocked_id in (MemberBlock.objects.filter(user_id__in=filtered)
+                                    .values_list("user_id", "blocked_id")):
+            blocks[user_id].add(str(blocked_id))
+    results: list[tuple[Any, dict[str, Any], set[str] | None] | BaseException | None] = []
+    for user_id, kind, arg in requests:
+        user = users.get(user_id)
+        if user is None or not user.is_active:
+            results.append(None)
+            continue
+        try:
+            if kind == "chat":
+                # domain.community.selectors.chat_room_get, for a batch of members.
+                room = rooms.get(arg[:64])
+                if room is None or not access.chat_room_can_read(user, room):
+                    raise NotFound("There is no such chat room.")
+                snapshot = {"room": room.name, "max_length": room.max_message_length}
+            else:
+                snapshot = _authorize(user, kind, arg)
+        except DomainError as exc:
+            results.append(exc)
+            continue
+        blocked = set(blocks.get(user.id, ())) if kind in ("chat", "forum") else None
+        results.append((user, snapshot, blocked))
+    return results
+
+
+def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
+             ) -> list[list[tuple[str, dict[str, Any]]] | BaseException]:
+    """_replay for a batch of (user, kind, arg, since, limit). Chat rooms, the storm case,
+    are read once per room: the recent history for those with nothing to catch up, and
+    one read of the changes since the earliest `since` for the others, cut per request
+    (a read that hit its limit may lack what a later `since` needs: those are read alone).
+    """
+    from domain.community import access, selectors
+    from domain.community.events import event_id
+    from domain.community.models import ChatRoom
+    from domain.community.services import CHAT_MESSAGE_EVENT
+    from domain.errors import DomainError, NotFound
+
+    results: list[list[tuple[str, dict[str, Any]]] | BaseException | None] = (
+        [None] * len(requests))
+    chat: dict[str, list[int]] = {}
+    for n, (user, kind, arg, since, limit) in enumerate(requests):
+        if kind == "chat":
+            chat.setdefault(arg[:64], []).append(n)
+        else:
+            try:
+                results[n] = _replay(user, kind, arg, since, limit)
+            except DomainError as exc:
+                results[n] = exc
+    rooms = ({r.name: r for r in ChatRoom.objects.filter(name__in=list(chat), is_active=True)}
+             if chat else {})
+    for name, indexes in chat.items():
+        room = rooms.get(name)
+        readers = []
+        for n in indexes:
+            user = requests[n][0]
+            if room is None or not access.chat_room_can_read(user, room):
+                results[n] = NotFound("There is no such chat room.")
+            else:
+                readers.append(n)
+        if not readers or room is None:
+            continue
+        fresh = [n for n in readers if requests[n][3] is None]
+        if fresh:
+            history = selectors.chat_history(requests[fresh[0]][0], room)
+            for n in fresh:
+                results[n] = [(CHAT_MESSAGE_EVENT, p) for p in history]
+        behind = [n for n in readers if requests[n][3] is not None]
+        if not behind:
+            continue
+        earliest = min(requests[n][3] for n in behind)
+        limit = max(requests[n][4] for n in behind)
+        changes = selectors.chat_changes_since(requests[behind[0]][0], room, earliest,
+                                               limit=limit)
+        complete = len(changes) < limit
+        for n in behind:
+            user, _kind, _arg, since, own_limit = requests[n]
+            if complete or since == earliest:
+                after = event_id(since)
+                results[n] = [(CHAT_MESSAGE_EVENT, p) for p in changes
+                              if p["event_id"] > after][:own_limit]
+            else:
+                results[n] = [(CHAT_MESSAGE_EVENT, p) for p in
+                              selectors.chat_changes_since(user, room, since, limit=own_limit)]
+    return [r if r is not None else [] for r in results]
 
 
 def _torrent_snapshot(user: Any, torrent_id: str) -> dict[str, Any]:

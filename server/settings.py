@@ -186,7 +186,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "tracker"),
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2,
+                    # One pool per process, not one per request or socket (server/cache_pool.py).
+                    "pool_class": "server.cache_pool.SharedConnectionPool"},
     }
 }
 
@@ -363,6 +365,10 @@ LIVE_CATCH_UP_SETTLE_SECONDS = float(os.environ.get("LIVE_CATCH_UP_SETTLE_SECOND
 # often; a process silent for 3 of these (consumers.presence.PRESENCE_STALE_PERIODS: a
 # crash) drops out, its members with it.
 LIVE_PRESENCE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_PRESENCE_HEARTBEAT_SECONDS", "15"))
+# Presence changes in a room are announced together, at most one frame per this interval.
+LIVE_PRESENCE_COALESCE_SECONDS = float(os.environ.get("LIVE_PRESENCE_COALESCE_SECONDS", "0.5"))
+# A socket whose reader leaves more than this many bytes unsent is dropped (close 4008).
+LIVE_SEND_BUFFER_BYTES = int(os.environ.get("LIVE_SEND_BUFFER_BYTES", str(1024 * 1024)))
 
 # --- tracker ---
 # Announce timing: clients are told INTERVAL (+ up to JITTER seconds, spreading the herd

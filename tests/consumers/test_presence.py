@@ -1,7 +1,8 @@
 """Chat presence across server processes, through the real ASGI stack and the real Redis:
-only a member's first socket joining and last socket leaving are announced, a member with a
-socket on another live process stays, and a process that died without disconnecting (its
-entry left behind, its liveness key gone) drops out on its own.
+only a member's first socket joining and last socket leaving are announced, coalesced (one
+script per room per round, one frame per room per interval); a member with a socket on
+another live process stays, and a process that died without disconnecting (its entry left
+behind, its liveness key gone) drops out on its own.
 
 Each test uses a room of its own: presence lives in the Redis that other test runs share."""
 
@@ -29,7 +30,8 @@ async def room() -> AsyncIterator[str]:
     name = f"presence-{uuid.uuid4().hex[:12]}"
     await sync_to_async(ChatRoom.objects.create)(name=name, display_name=name)
     yield name
-    await presence._client().delete(presence.room_key(name))
+    await presence._client().delete(presence.room_key(name), presence.touched_key(name),
+                                    presence.flush_lock_key(name))
 
 
 async def member_and_headers():
@@ -55,31 +57,107 @@ async def other_process(alive_for_ms: int | None) -> str:
     return process_id
 
 
-async def test_only_a_members_first_join_and_last_leave_are_announced(room):
+def became(frames: list[dict[str, Any]], key: str, name: str) -> bool:
+    return any(name in f.get("payload", {}).get(key, []) for f in frames
+               if f.get("event") == "chat.presence")
+
+
+async def until_presence(socket: Any, key: str, name: str, timeout: float = 5
+                         ) -> list[dict[str, Any]]:
+    """Frames until one says `name` joined (key "joined") or left ("left")."""
+    frames: list[dict[str, Any]] = []
+    while not became(frames, key, name):
+        frames.append(await socket.receive_json_from(timeout=timeout))
+    return frames
+
+
+async def test_only_a_members_first_join_and_last_leave_are_announced(room, settings):
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.2
     alice, alice_headers = await member_and_headers()
     bob, bob_headers = await member_and_headers()
     async with open_socket(alice_headers) as a:
         await subscribe(a, f"chat:{room}")
-        await drain(a)
+        await until_presence(a, "joined", alice.username)
         async with open_socket(bob_headers) as tab1:
             reply = await subscribe(tab1, f"chat:{room}")
             assert reply["payload"]["members"] == sorted([alice.username, bob.username],
                                                          key=str.lower)
             async with open_socket(bob_headers) as tab2:
                 await subscribe(tab2, f"chat:{room}")
-                assert presence_frames(await drain(a, until=lambda f: "joined" in
-                                                   f.get("payload", {}))) == [
-                    {"joined": bob.username}]
+                frames = await until_presence(a, "joined", bob.username)
+                assert presence_frames(frames) == [{"joined": [bob.username], "left": []}]
             # One of bob's tabs went: he is still here, nothing is said.
             assert presence_frames(await drain(a)) == []
             assert bob.username in await stored(room)
-        assert presence_frames(await drain(a, until=lambda f: "left" in f.get("payload", {}))
-                               ) == [{"left": bob.username}]
+        frames = await until_presence(a, "left", bob.username)
+        assert presence_frames(frames) == [{"joined": [], "left": [bob.username]}]
         assert list(await stored(room)) == [alice.username]
     assert await stored(room) == {}
 
 
-async def test_a_dead_processs_entries_are_ignored_and_purged_on_the_next_join(room):
+async def test_concurrent_joins_are_one_round_and_one_frame(room, settings):
+    """Fifty members arriving together (a restart's reconnect storm) cost one script and
+    one presence frame naming them all, not fifty of each."""
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.3
+    alice, alice_headers = await member_and_headers()
+    names = [f"storm{n:02d}-{uuid.uuid4().hex[:6]}" for n in range(50)]
+    async with open_socket(alice_headers) as a:
+        await subscribe(a, f"chat:{room}")
+        await until_presence(a, "joined", alice.username)
+        process = presence._process()
+        rounds = process.rounds
+        lists = await asyncio.gather(*(presence.presence_join(room, n) for n in names))
+        assert process.rounds == rounds + 1
+        everyone = sorted([alice.username, *names], key=str.lower)
+        assert all(members == everyone for members in lists)
+        frames = await until_presence(a, "joined", names[-1])
+        assert presence_frames(frames) == [{"joined": sorted(names, key=str.lower),
+                                            "left": []}]
+        assert presence_frames(await drain(a)) == []
+
+        await asyncio.gather(*(presence.presence_leave(room, n) for n in names))
+        frames = await until_presence(a, "left", names[0])
+        assert presence_frames(frames) == [{"joined": [], "left": sorted(names,
+                                                                       key=str.lower)}]
+        assert list(await stored(room)) == [alice.username]
+
+
+async def test_a_member_who_came_and_went_within_one_interval_is_said_to_be_gone(
+        room, settings):
+    """The frame states each touched member's state at the end of the interval: a page
+    whose member list showed bob for that moment is told he left."""
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.5
+    alice, alice_headers = await member_and_headers()
+    async with open_socket(alice_headers) as a:
+        await subscribe(a, f"chat:{room}")
+        await until_presence(a, "joined", alice.username)
+        members = await presence.presence_join(room, "bob")
+        assert "bob" in members
+        await presence.presence_leave(room, "bob")
+        frames = await until_presence(a, "left", "bob")
+        assert presence_frames(frames) == [{"joined": [], "left": ["bob"]}]
+
+
+async def test_a_flush_left_by_a_dead_owner_is_taken_over(room, settings):
+    """Another process claimed the room's flush and died before sending it: once its lock
+    runs out, this process's heartbeat takes the changes over and announces them."""
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.1
+    alice, alice_headers = await member_and_headers()
+    client = presence._client()
+    await client.set(presence.flush_lock_key(room), "dead-owner", px=400)
+    async with open_socket(alice_headers) as a:
+        await subscribe(a, f"chat:{room}")
+        assert presence_frames(await drain(a)) == []  # the dead owner's to send
+        assert await client.sismember(presence.touched_key(room), alice.username)
+        await asyncio.sleep(0.5)  # its lock runs out
+        await presence.presence_heartbeat_once()
+        frames = await until_presence(a, "joined", alice.username)
+        assert presence_frames(frames) == [{"joined": [alice.username], "left": []}]
+
+
+async def test_a_dead_processs_entries_are_ignored_and_purged_on_the_next_join(room,
+                                                                             settings):
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.2
     _alice, alice_headers = await member_and_headers()
     bob, bob_headers = await member_and_headers()
     dead = await other_process(alive_for_ms=None)  # crashed: its key has expired
@@ -92,18 +170,22 @@ async def test_a_dead_processs_entries_are_ignored_and_purged_on_the_next_join(r
         assert bob.username not in reply["payload"]["members"]
         entries = await stored(room)
         assert "ghost" not in entries and bob.username not in entries
+        # Whoever read the list while that process lived saw them: they are said to go.
+        frames = await until_presence(a, "joined", _alice.username)
+        assert presence_frames(frames) == [{"joined": [_alice.username],
+                                            "left": sorted([bob.username, "ghost"],
+                                                           key=str.lower)}]
 
         # Bob comes back on a live process: he is announced and counted once.
-        await drain(a)
         await subscribe(b, f"chat:{room}")
-        frames = presence_frames(await drain(a, until=lambda f: "joined" in
-                                             f.get("payload", {})))
-        assert frames == [{"joined": bob.username}]
+        frames = await until_presence(a, "joined", bob.username)
+        assert presence_frames(frames) == [{"joined": [bob.username], "left": []}]
         assert (await stored(room))[bob.username] == presence._process().id
 
 
 async def test_a_member_on_another_live_process_stays_until_it_dies(room, settings):
     settings.LIVE_PRESENCE_HEARTBEAT_SECONDS = 0.3
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.1
     ttl_ms = int(0.3 * presence.PRESENCE_STALE_PERIODS * 1000)
     _alice, alice_headers = await member_and_headers()
     bob, bob_headers = await member_and_headers()
@@ -113,7 +195,7 @@ async def test_a_member_on_another_live_process_stays_until_it_dies(room, settin
     async with open_socket(alice_headers) as a:
         reply = await subscribe(a, f"chat:{room}")
         assert bob.username in reply["payload"]["members"]
-        await drain(a)
+        await until_presence(a, "joined", _alice.username)
         # A tab of bob's on this process comes and goes: he never left, nothing is said.
         async with open_socket(bob_headers) as b:
             await subscribe(b, f"chat:{room}")
@@ -124,10 +206,9 @@ async def test_a_member_on_another_live_process_stays_until_it_dies(room, settin
         # heartbeats this process's heartbeat sweeps bob out and says so.
         await presence._client().set(presence.process_key(other), "1", px=ttl_ms)
         crashed_at = time.monotonic()
-        frames = await drain(a, until=lambda f: f.get("payload", {}).get("left")
-                             == bob.username, timeout=10)
+        frames = await until_presence(a, "left", bob.username, timeout=10)
         took = time.monotonic() - crashed_at
-        assert presence_frames(frames) == [{"left": bob.username}]
+        assert presence_frames(frames) == [{"joined": [], "left": [bob.username]}]
         assert took < (presence.PRESENCE_STALE_PERIODS + 2) * 0.3 + 2
         assert bob.username not in await stored(room)
         # Alice, on this live process, stays (her process kept renewing its key).
@@ -138,19 +219,21 @@ async def test_a_process_taken_for_dead_puts_its_members_back(room, settings):
     """A process stalled past its liveness (its key expired, another process swept its
     entries) re-asserts its own members at its next heartbeat, and says they are back."""
     settings.LIVE_PRESENCE_HEARTBEAT_SECONDS = 0.3
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.1
     alice, alice_headers = await member_and_headers()
     _bob, bob_headers = await member_and_headers()
     async with open_socket(alice_headers) as a, open_socket(bob_headers) as b:
         await subscribe(a, f"chat:{room}")
         await subscribe(b, f"chat:{room}")
+        await until_presence(b, "joined", _bob.username)
         await drain(b)
         client = presence._client()
         await client.delete(presence.process_key(presence._process().id))
         await client.delete(presence.room_key(room))
 
-        frames = await drain(b, until=lambda f: "joined" in f.get("payload", {}), timeout=5)
-        assert {alice.username, _bob.username} == {
-            f["joined"] for f in presence_frames(frames) if "joined" in f}
+        frames = await until_presence(b, "joined", alice.username)
+        assert presence_frames(frames) == [{
+            "joined": sorted([alice.username, _bob.username], key=str.lower), "left": []}]
         assert set(await stored(room)) == {alice.username, _bob.username}
 
 

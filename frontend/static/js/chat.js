@@ -1,6 +1,9 @@
 // A chat room made live: messages, edits and deletions arrive over the tab's socket and are
 // upserted by message id; the form sends over the socket (it still posts without it);
 // presence and typing hints; older history on demand. Member text is set with textContent.
+// Each message carries the actions the member may take on it, sent over the socket: edit
+// (own), delete (own, or a room moderator's), mute the author (moderators, others'
+// messages). The buttons only spare a useless click: the server checks every action.
 import { live } from "./live.js";
 
 const TYPING_SHOWN_MS = 3000;
@@ -23,8 +26,48 @@ function messageItem(p) {
   return li;
 }
 
+const MUTE_MINUTES = 10;
+
+function actionButton(action, label) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `link-button chat-${action}`;
+  button.dataset.action = action;
+  button.textContent = label;
+  return button;
+}
+
+// The buttons one message gets: a server-rendered delete form stays as the no-JS way.
+function addActions(li, { own, canModerate, deleted }) {
+  let box = li.querySelector(".chat-actions");
+  if (deleted) {
+    box?.remove();
+    li.querySelector("form.inline-form")?.remove();
+    return;
+  }
+  if (box) return;
+  box = document.createElement("span");
+  box.className = "chat-actions";
+  if (own) box.append(actionButton("edit", "edit"));
+  if (own || canModerate) box.append(actionButton("delete", "delete"));
+  if (canModerate && !own) box.append(actionButton("mute", "mute"));
+  if (!box.childElementCount) return;
+  li.querySelector("form.inline-form")?.remove();
+  li.append(" ", box);
+}
+
+function showError(li, message) {
+  li.querySelector(".chat-error")?.remove();
+  const box = document.createElement("span");
+  box.className = "chat-error form-errors";
+  box.setAttribute("role", "alert");
+  box.textContent = message || "Not done.";
+  li.append(" ", box);
+}
+
 function render(li, p) {
   li.dataset.eventId = p.event_id;
+  if (p.username) li.dataset.username = p.username;
   li.querySelector(".body").textContent = p.deleted ? "(deleted)" : p.body;
   li.classList.toggle("deleted", p.deleted);
   if (p.edited && !li.querySelector(".edited")) {
@@ -49,6 +92,11 @@ if (root && live) {
     presence.textContent = [...here].sort((a, b) => a.localeCompare(b)).join(", ");
   };
 
+  const me = root.dataset.username;
+  const canModerate = root.dataset.canModerate === "1";
+  const actionsFor = (li, deleted) => addActions(li, {
+    own: li.dataset.username === me, canModerate, deleted });
+
   const upsert = (p, { prepend = false } = {}) => {
     root.querySelector(".chat-empty")?.remove();
     let li = document.getElementById(`msg-${p.id}`);
@@ -59,7 +107,89 @@ if (root && live) {
       else log.append(li);
     }
     render(li, p);
+    actionsFor(li, p.deleted);
   };
+
+  // Messages the server rendered: their author's name is in the markup.
+  for (const li of log.querySelectorAll(".chat-message[data-id]")) {
+    li.dataset.username = li.querySelector(".author")?.textContent ?? "";
+    actionsFor(li, li.classList.contains("deleted"));
+  }
+
+  const act = (li, frame) => live.request(frame).then(
+    () => li.querySelector(".chat-error")?.remove(),
+    (error) => { showError(li, error.message); throw error; });
+
+  const startEdit = (li) => {
+    if (li.querySelector(".chat-edit-form")) return;
+    const edit = document.createElement("form");
+    edit.className = "chat-edit-form inline-form";
+    const field = document.createElement("input");
+    field.name = "body";
+    field.value = li.querySelector(".body").textContent;
+    field.setAttribute("aria-label", "Edit message");
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.textContent = "save";
+    const cancel = actionButton("cancel-edit", "cancel");
+    edit.append(field, " ", save, " ", cancel);
+    li.append(edit);
+    field.focus();
+    cancel.addEventListener("click", () => edit.remove());
+    edit.addEventListener("submit", (event) => {
+      event.preventDefault();
+      act(li, { type: "chat.edit", stream,
+                payload: { message_id: li.dataset.id, body: field.value } })
+        .then(() => edit.remove(), () => {});
+    });
+  };
+
+  const startMute = (li) => {
+    if (li.querySelector(".chat-mute-form")) return;
+    const mute = document.createElement("form");
+    mute.className = "chat-mute-form inline-form";
+    const minutes = document.createElement("input");
+    minutes.name = "minutes";
+    minutes.type = "number";
+    minutes.min = "1";
+    minutes.value = String(MUTE_MINUTES);
+    minutes.setAttribute("aria-label", "Minutes");
+    const reason = document.createElement("input");
+    reason.name = "reason";
+    reason.placeholder = "reason";
+    reason.setAttribute("aria-label", "Reason");
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.textContent = `mute ${li.dataset.username}`;
+    const cancel = actionButton("cancel-mute", "cancel");
+    mute.append(minutes, " ", reason, " ", save, " ", cancel);
+    li.append(mute);
+    cancel.addEventListener("click", () => mute.remove());
+    mute.addEventListener("submit", (event) => {
+      event.preventDefault();
+      act(li, { type: "chat.mute", stream, payload: {
+        username: li.dataset.username, minutes: Number(minutes.value), reason: reason.value } })
+        .then((frame) => {
+          mute.remove();
+          const note = document.createElement("small");
+          note.className = "chat-muted";
+          note.textContent = ` (muted until ${String(frame.payload?.until ?? "").slice(0, 16)})`;
+          li.append(note);
+        }, () => {});
+    });
+  };
+
+  log.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    const li = button?.closest(".chat-message");
+    if (!li) return;
+    if (button.dataset.action === "edit") startEdit(li);
+    else if (button.dataset.action === "mute") startMute(li);
+    else if (button.dataset.action === "delete") {
+      act(li, { type: "chat.delete", stream, payload: { message_id: li.dataset.id } })
+        .catch(() => {});
+    }
+  });
 
   live.subscribe(stream, (frame) => {
     const p = frame.payload;
@@ -68,8 +198,10 @@ if (root && live) {
       upsert(p);
       if (atBottom) log.scrollTop = log.scrollHeight;
     } else if (frame.event === "chat.presence") {
-      if (p.joined) here.add(p.joined);
-      if (p.left) here.delete(p.left);
+      // Coalesced: each frame names everyone whose presence changed since the last one,
+      // with their state now; applied as a set, a frame racing the member list is harmless.
+      for (const name of p.left || []) here.delete(name);
+      for (const name of p.joined || []) here.add(name);
       showPresence();
     } else if (frame.event === "chat.typing" && p.username !== root.dataset.username) {
       typing.textContent = `${p.username} is typing…`;
