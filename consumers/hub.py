@@ -14,6 +14,7 @@ process out of a group that still has local subscribers.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import weakref
@@ -137,6 +138,51 @@ class StreamHub:
                         await self.layer.group_add(group, entry.channel)
                     except Exception:
                         log.exception("re-adding %s failed", group)
+
+
+class SendBuffer:
+    """What the server still holds unsent for one socket, read from its transport.
+
+    ASGI gives an application no backpressure on websocket.send: daphne (Twisted) buffers
+    whatever a reader does not take, without bound, and uvicorn's websockets protocol
+    makes the send wait instead, which would stall the hub's fan-out loop for everyone.
+    So the consumer looks at the transport behind the `send` callable it was given
+    (daphne: partial(server.handle_reply, protocol); uvicorn: a method of its protocol)
+    and drops a socket whose unsent bytes pass LIVE_SEND_BUFFER_BYTES. None from
+    `probe` means an unknown server: no bound is enforced there."""
+
+    __slots__ = ("transport", "twisted")
+
+    def __init__(self, transport: Any, twisted: bool) -> None:
+        self.transport, self.twisted = transport, twisted
+
+    @classmethod
+    def probe(cls, send: Any) -> SendBuffer | None:
+        owner = send.args[0] if isinstance(send, functools.partial) and send.args else (
+            getattr(send, "__self__", None))
+        transport = getattr(owner, "transport", None)
+        if transport is None:
+            return None
+        if hasattr(transport, "get_write_buffer_size") and hasattr(transport, "abort"):
+            return cls(transport, twisted=False)
+        if all(hasattr(transport, a) for a in ("dataBuffer", "offset", "_tempDataLen",
+                                               "abortConnection")):
+            return cls(transport, twisted=True)
+        return None
+
+    def unsent(self) -> int:
+        t = self.transport
+        if self.twisted:
+            return len(t.dataBuffer) - t.offset + t._tempDataLen
+        return int(t.get_write_buffer_size())
+
+    def abort(self) -> None:
+        """Drop the connection now, unsent bytes with it (a stalled reader would never
+        take them, nor the close frame queued behind them)."""
+        if self.twisted:
+            self.transport.abortConnection()
+        else:
+            self.transport.abort()
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StreamHub] = (

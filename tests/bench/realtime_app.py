@@ -92,6 +92,43 @@ if os.environ.get("BENCH_GC_LOG"):  # the longest collector pauses, written at e
     gc.callbacks.append(_gc_cb)
     atexit.register(_gc_dump)
 
+if os.environ.get("BENCH_TRACEMALLOC"):
+    # Where idle sockets' memory goes: SIGUSR1 once marks a baseline, a second time writes
+    # the allocation growth by line and the growth in live objects by type.
+    import gc
+    import signal
+    import tracemalloc
+    from collections import Counter
+
+    tracemalloc.start(int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "1")))
+    _marks: dict[str, Any] = {}
+
+    def _count() -> Counter[str]:
+        return Counter(type(o).__qualname__ for o in gc.get_objects())
+
+    def _mark(signum: int, frame: Any) -> None:
+        snapshot, counts = tracemalloc.take_snapshot(), _count()
+        if "base" not in _marks:
+            _marks["base"] = (snapshot, counts)
+            return
+        base, base_counts = _marks.pop("base")
+        sockets = int(os.environ.get("BENCH_TRACEMALLOC_SOCKETS", "1"))
+        stats = snapshot.compare_to(base, "traceback" if tracemalloc.get_traceback_limit() > 1
+                                    else "lineno")
+        total = sum(s.size_diff for s in stats)
+        with open(os.environ["BENCH_TRACEMALLOC"], "w") as f:
+            f.write(f"traced growth {total / 1024 / sockets:.1f} KiB per socket\n")
+            for stat in stats[:40]:
+                where = " <- ".join(f"{fr.filename.split('site-packages/')[-1]}:{fr.lineno}"
+                                    for fr in stat.traceback)
+                f.write(f"{stat.size_diff / sockets:9.0f} B {stat.count_diff / sockets:6.1f}"
+                        f" blocks  {where}\n")
+            f.write("objects per socket by type:\n")
+            for name, n in (counts - base_counts).most_common(40):
+                f.write(f"{n / sockets:8.2f}  {name}\n")
+
+    signal.signal(signal.SIGUSR1, _mark)
+
 application = ProtocolTypeRouter({
     "websocket": AuthMiddlewareStack(URLRouter([
         path("ws/", LiveConsumer.as_asgi()),
