@@ -147,7 +147,8 @@ class SendBuffer:
     whatever a reader does not take, without bound, and uvicorn's websockets protocol
     makes the send wait instead, which would stall the hub's fan-out loop for everyone.
     So the consumer looks at the transport behind the `send` callable it was given
-    (daphne: partial(server.handle_reply, protocol); uvicorn: a method of its protocol)
+    (daphne: partial(server.handle_reply, protocol); uvicorn: a method of its protocol;
+    either under channels' session wrapper)
     and drops a socket whose unsent bytes pass LIVE_SEND_BUFFER_BYTES. None from
     `probe` means an unknown server: no bound is enforced there."""
 
@@ -158,9 +159,17 @@ class SendBuffer:
 
     @classmethod
     def probe(cls, send: Any) -> SendBuffer | None:
-        owner = send.args[0] if isinstance(send, functools.partial) and send.args else (
-            getattr(send, "__self__", None))
-        transport = getattr(owner, "transport", None)
+        transport = None
+        for _ in range(8):
+            owner = send.args[0] if isinstance(send, functools.partial) and send.args else (
+                getattr(send, "__self__", None))
+            transport = getattr(owner, "transport", None)
+            if transport is not None:
+                break
+            # channels' SessionMiddleware hands the app a wrapper of the server's send.
+            send = getattr(owner, "real_send", None)
+            if send is None:
+                return None
         if transport is None:
             return None
         if hasattr(transport, "get_write_buffer_size") and hasattr(transport, "abort"):

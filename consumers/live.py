@@ -86,6 +86,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -284,6 +285,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "hello", "payload": {
             "username": user.username,
             "replay_window_ms": int(settings.LIVE_CATCH_UP_SETTLE_SECONDS * 1000)}})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """channels' own dispatch first runs close_old_connections on the database thread
+        for every message: one more trip queued on that one thread per frame, a storm's
+        worth in a storm. Every database call here goes through database_sync_to_async,
+        which closes stale connections itself, before and after."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         if self.joined_group is None:
