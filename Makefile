@@ -74,9 +74,11 @@ bench-%: export DJANGO_SECRET_KEY ?= $(shell $(VPY) -c 'from server.launcher imp
 bench-bonus: install
 	$(VPY) tests/bench/bonus_earning.py
 
-# The live socket under load: idle sockets' memory and delivery latency in a 500-member
-# room, the hub (consumers/hub.py) against naive per-socket group_send in the same run
-# (tests/bench/realtime.py; BENCH_IDLE_SOCKETS, BENCH_ROOM_SOCKETS, BENCH_RATE, BENCH_SECONDS).
+# The live socket under load: idle sockets' memory, a 1,000-member join storm, delivery
+# latency in the room (with garbage senders and a stalled reader), a restart, two
+# processes; the hub (consumers/hub.py) against naive per-socket group_send in the same run
+# (tests/bench/realtime.py; BENCH_IDLE_SOCKETS, BENCH_ROOM_SOCKETS, BENCH_RATE, BENCH_SECONDS,
+# BENCH_PHASES).
 .PHONY: bench-realtime bench-ws
 bench-realtime: install
 	$(VPY) tests/bench/realtime.py

@@ -70,7 +70,8 @@ GARBAGE = int(os.environ.get("BENCH_GARBAGE", "20"))
 SEND_BUFFER = int(os.environ.get("BENCH_SEND_BUFFER", "32768"))
 # Which apps and phases to measure (comma lists): the ratios need both apps.
 APPS = [a for a in os.environ.get("BENCH_APPS", "naive,hub").split(",") if a]
-PHASES = [p for p in os.environ.get("BENCH_PHASES", "idle,room,two").split(",") if p]
+PHASES = [p for p in os.environ.get("BENCH_PHASES", "idle,room,restart,two").split(",")
+          if p]
 ASGI = [s for s in os.environ.get("BENCH_ASGI", "daphne").split(",") if s]
 CONNECT_CONCURRENCY = 50
 SUBSCRIBE_CONCURRENCY = 50
@@ -87,8 +88,9 @@ def free_port() -> int:
 class Server:
     """One server process (daphne, or uvicorn) serving tests/bench/realtime_app.py."""
 
-    def __init__(self, env: dict[str, str], asgi: str = "daphne") -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], asgi: str = "daphne", port: int | None = None
+                 ) -> None:
+        self.port = port or free_port()
         app = "tests.bench.realtime_app:application"
         if asgi == "daphne":
             cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
@@ -451,6 +453,122 @@ async def stalled_outcome(ws: Any) -> float:
     return float(code) if code is not None else 1006.0
 
 
+class Tab:
+    """A bench client that behaves like live.js across a restart: it keeps the last event
+    id and the keys it holds, and reconnects with the same jittered backoff."""
+
+    __slots__ = ("drops", "held", "last_id", "repeats", "resubscribed", "ws")
+
+    def __init__(self) -> None:
+        self.ws: Any = None
+        self.last_id = ""
+        self.held: set[str] = set()
+        self.repeats = 0  # events the server sent again (live.js drops them by key)
+        self.resubscribed = asyncio.Event()
+        self.drops = 0
+
+    def take(self, frame: dict[str, Any]) -> None:
+        if frame.get("type") == "subscribed":
+            if not self.last_id:
+                self.last_id = frame.get("event_id") or ""
+            self.resubscribed.set()
+        if frame.get("event") != "chat.message":
+            return
+        key = f"{frame.get('event_id')}:{frame['payload'].get('id')}"
+        if key in self.held:
+            self.repeats += 1
+            return
+        self.held.add(key)
+        self.last_id = max(self.last_id, str(frame.get("event_id") or ""))
+
+    async def run(self, port: int, cookie: str, stop: asyncio.Event) -> None:
+        import random
+
+        attempt = 0
+        while not stop.is_set():
+            try:
+                self.ws = await open_socket(port, "/ws/", cookie)
+                attempt = 0
+                frame: dict[str, Any] = {"type": "subscribe", "stream": "chat:general",
+                                         "id": 1}
+                if self.last_id:
+                    frame["payload"] = {"since": self.last_id,
+                                        "have": sorted(self.held, reverse=True)[:500]}
+                await self.ws.send(json.dumps(frame))
+                async for raw in self.ws:
+                    self.take(json.loads(raw))
+            except Exception:  # the server went away: reconnect, as the page does
+                self.drops += 1
+            self.resubscribed.clear()
+            # live.js backoffDelay: "equal jitter", 1 s doubling to 30 s.
+            delay = min(30.0, 2.0 ** attempt)
+            attempt += 1
+            await asyncio.sleep(delay / 2 + random.random() * delay / 2)
+
+
+async def measure_restart(server: Server, cookies: list[str], env: dict[str, str]
+                          ) -> dict[str, float]:
+    """ROOM tabs in #general; the server stops, messages are posted meanwhile, it starts
+    again on the same port; every tab reconnects and catches up. Messages go through the
+    chat service (rows, then the channel layer on commit), also during the reconnect."""
+    from asgiref.sync import sync_to_async
+
+    from consumers.live import event_key
+    from domain.community.events import chat_message_payload
+    from domain.community.models import ChatMessage
+    from domain.community.services import chat_message_post
+    from tests.factories import make_user
+
+    poster = await sync_to_async(make_user)("member", password=None)  # type: ignore[arg-type]
+    post = sync_to_async(lambda body: chat_message_post(user=poster, room_name=ROOM_NAME,
+                                                        body=body))
+    stop = asyncio.Event()
+    tabs = [Tab() for _ in range(ROOM)]
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def first(tab: Tab, n: int) -> None:
+        async with gate:
+            tasks.append(asyncio.create_task(tab.run(server.port, cookies[n % len(cookies)],
+                                                     stop)))
+            await asyncio.wait_for(tab.resubscribed.wait(), 300)
+
+    tasks: list[asyncio.Task[None]] = []
+    await asyncio.gather(*(first(t, n) for n, t in enumerate(tabs)))
+    for n in range(5):
+        await post(f"before {n}")
+    await asyncio.sleep(2)
+
+    server.stop()
+    for n in range(20):
+        await post(f"while down {n}")
+    restarted = Server(env, port=server.port)
+    started = time.perf_counter()
+    during = 0
+    while not all(t.resubscribed.is_set() for t in tabs):
+        if time.perf_counter() - started > 300:
+            break
+        await post(f"during the reconnect {during}")
+        during += 1
+        await asyncio.sleep(1 / RATE)
+    back_s = time.perf_counter() - started
+    await asyncio.sleep(3)
+    rows = await sync_to_async(lambda: {
+        event_key(chat_message_payload(m, username=poster.username))
+        for m in ChatMessage.objects.filter(user=poster).select_related("room")})()
+    lost = sum(len(rows - t.held) for t in tabs)
+    repeats = sum(t.repeats for t in tabs)
+    stop.set()
+    for t in tabs:
+        if t.ws is not None:
+            await t.ws.close()
+    for task in tasks:
+        task.cancel()
+    restarted.stop()
+    return {"restart_back_s": back_s, "restart_lost": lost, "restart_repeats": repeats,
+            "restart_msgs": len(rows), "restart_back": sum(t.resubscribed.is_set()
+                                                           for t in tabs)}
+
+
 def login_cookies(count: int) -> list[str]:
     from django.conf import settings
     from django.db import connections
@@ -546,6 +664,17 @@ def main() -> int:
                       f"{r['client_cpu']:.0%}; garbage: {int(r['garbage_sent'])} frames, "
                       f"{int(r['garbage_open'])}/{GARBAGE} senders still open; stalled "
                       f"socket's close code {int(r['stalled_code'])}", flush=True)
+            if "restart" in PHASES and label == "hub" and asgi == "daphne":
+                server = Server(env, asgi)
+                try:
+                    r.update(asyncio.run(measure_restart(server, cookies, env)))
+                finally:
+                    server.stop()
+                print(f"  {key:5}: restart with {ROOM} tabs: {int(r['restart_back'])} back "
+                      f"and resubscribed {r['restart_back_s']:.1f} s after the start; of "
+                      f"{int(r['restart_msgs'])} messages, {int(r['restart_lost'])} missing "
+                      f"across all tabs, {int(r['restart_repeats'])} sent twice (dropped "
+                      "by the key check)", flush=True)
             if "two" in PHASES and asgi == "daphne":
                 pair = [Server(env, asgi), Server(env, asgi)]
                 try:
