@@ -14,6 +14,7 @@ BENCH_TORRENTS and BENCH_REQUESTS (per scenario, default 100) change the sizes.
 from __future__ import annotations
 
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -122,6 +123,8 @@ def main() -> int:
                                   f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
+    # Settings refuse to start without a key when DEBUG is off; the scratch run gets its own.
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ["CACHE_PREFIX"] = f"bench-api-{uuid.uuid4().hex[:8]}"
     for limit in ("API_RATE_PER_KEY", "API_RATE_PER_IP"):
         os.environ[limit] = "100000000"
