@@ -161,8 +161,18 @@ class Swarm:
         """What the tracker saw and what the clients said, for a failing test."""
         lines = ["buffered announces:"]
         for e in buffered():
-            lines.append(f"  {e['u'][:8]} ev={e['ev']!r} up={e['up']} down={e['down']} "
+            lines.append(f"  {e['u'][:8]} {e['pid'][:16]} ev={e['ev']!r} up={e['up']} "
+                         f"down={e['down']} "
                          f"left={e['left']} cl={e['cl']!r} ip={e['ip']} port={e['port']}")
+        from domain.metrics import ANNOUNCES
+
+        for metric in ANNOUNCES.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total") and sample.labels["result"] != "ok":
+                    lines.append(f"tracker answered {sample.labels}: {sample.value:.0f}")
+        for peer in Peer.objects.filter(torrent=self.torrent):
+            lines.append(f"peer row: {str(peer.user_id)[:8]} {bytes(peer.peer_id)!r} "
+                         f"left={peer.left}")
         for log in self.logs:
             if log.exists():
                 lines.append(f"--- {log.name} (tail)")
@@ -265,7 +275,7 @@ def assert_accounted(swarm: Swarm, entries: list[dict[str, Any]], *,
             assert stats.uploaded == reported
     leecher_stats = UserStatistics.objects.get(user=swarm.leecher)
     assert leecher_stats.snatched_count == 1
-    assert not Peer.objects.filter(torrent=swarm.torrent).exists()  # both stopped
+    assert not Peer.objects.filter(torrent=swarm.torrent).exists(), swarm.report()
     if client_name is not None:
         names = {e["cl"] for e in entries}
         assert all(n.startswith(client_name) for n in names), names

@@ -73,7 +73,7 @@ def test_aria2_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
 
 
 def _swarm_pair(swarm, seeder_argv, leecher_argv, *, name: str, stop_signal: int,
-                cwd_seed=None, cwd_leech=None, env=None) -> list[dict]:
+                cwd_seed=None, cwd_leech=None, env=None, grace: float = 15.0) -> list[dict]:
     """Start both, wait for the whole file and the leecher's `completed`, stop both
     gracefully; the buffered announces."""
     seeder = start(seeder_argv, swarm.log(f"{name}-seeder"), cwd=cwd_seed, env=env)
@@ -82,8 +82,8 @@ def _swarm_pair(swarm, seeder_argv, leecher_argv, *, name: str, stop_signal: int
         swarm.wait_leeched(seeder, leecher)
         wait_event(swarm, swarm.leecher, "completed")
     finally:
-        stop(leecher, sig=stop_signal)
-        stop(seeder, sig=stop_signal)
+        stop(leecher, sig=stop_signal, grace=grace)
+        stop(seeder, sig=stop_signal, grace=grace)
     return wait_stopped(swarm)
 
 
@@ -265,6 +265,7 @@ def test_ctorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server
     # connection to -i too, so the tracker sees 127.0.0.2).
     entries = _swarm_pair(swarm, argv(swarm.seed_torrent, swarm.seed_dir, "127.0.0.1"),
                           argv(swarm.leech_torrent, swarm.leech_dir, "127.0.0.2"),
-                          name="ctorrent", stop_signal=signal.SIGINT,
+                          # On ^C it says `stopped` 15 s after its last announce.
+                          name="ctorrent", stop_signal=signal.SIGINT, grace=40.0,
                           cwd_seed=swarm.seed_dir, cwd_leech=swarm.leech_dir)
     assert_accounted(swarm, entries, client_name="Unknown (-CD0303-)")
