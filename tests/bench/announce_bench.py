@@ -432,6 +432,8 @@ def start_opentracker(hashes: list[tuple[bytes, ...]]) -> tuple[subprocess.Popen
     if exe is None:
         raise FileNotFoundError("opentracker")
     port, root = free_port(), tempfile.mkdtemp(prefix="bench-opentracker-")
+    # It drops root for an unprivileged user after the chroot, who must still read these.
+    os.chmod(root, 0o755)  # noqa: S103 (a whitelist of public hashes)
     # Debian builds it with a whitelist only (WANT_ACCESSLIST_WHITE): every hash a client
     # may announce, hex, one a line. It chroots into its rootdir, hence the path.
     with open(os.path.join(root, "whitelist.txt"), "w") as f:
@@ -439,6 +441,7 @@ def start_opentracker(hashes: list[tuple[bytes, ...]]) -> tuple[subprocess.Popen
     with open(os.path.join(root, "opentracker.conf"), "w") as f:
         f.write(f"listen.tcp 127.0.0.1:{port}\nlisten.udp.workers 0\n"
                 f"access.whitelist /whitelist.txt\ntracker.rootdir {root}\n")
+    os.chmod(os.path.join(root, "whitelist.txt"), 0o644)
     proc = subprocess.Popen([exe, "-f", os.path.join(root, "opentracker.conf")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_port(port, proc, "opentracker")
