@@ -66,7 +66,10 @@ clean:
 
 # Benchmarks import the settings, which need a secret key when DEBUG is off: this
 # checkout's own (var/secret_key, made by the launcher on first use) unless one is given.
-bench-%: export DJANGO_SECRET_KEY ?= $(shell $(VPY) -c 'from server.launcher import local_secret_key; print(local_secret_key())')
+LOCAL_SECRET_KEY = $(shell $(VPY) -c 'from server.launcher import local_secret_key; print(local_secret_key())')
+bench-%: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
+# mypy's Django plugin loads the settings too.
+lint: export DJANGO_SECRET_KEY ?= $(LOCAL_SECRET_KEY)
 
 # One earning period over 1M synthetic peers in a scratch database, against a count(*)
 # baseline over the same rows (tests/bench/bonus_earning.py; BENCH_PEERS=... to resize).
