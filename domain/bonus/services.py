@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 GIB = 1024**3
 CENT = Decimal("0.01")
+# Above any balance the ledger's numeric column holds: a larger amount is refused outright.
+POINTS_MAX = Decimal(10) ** 15
 
 
 def _price(setting: str) -> Decimal:
@@ -48,6 +50,9 @@ def _points(value: Any, *, field: str = "amount") -> Decimal:
                                field=field) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationFailed("The amount must be more than zero.", field=field)
+    if amount >= POINTS_MAX:
+        # "1e400" is a finite Decimal that quantize() cannot represent (InvalidOperation).
+        raise ValidationFailed("That is more points than anyone has.", field=field)
     if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
         raise ValidationFailed("Points have at most two decimals.", field=field)
     return amount

@@ -107,6 +107,8 @@ def test_a_gift_moves_points_with_a_message_and_notifies(member):
     ("abc", "friend", "amount", "Enter a number"),
     ("1.005", "friend", "amount", "two decimals"),
     ("NaN", "friend", "amount", "more than zero"),
+    ("1e400", "friend", "amount", "more points than anyone"),
+    ("9" * 40, "friend", "amount", "more points than anyone"),
     ("10", "nobody-here", "recipient", "no active member"),
     ("10", "self", "recipient", "yourself"),
     ("60", "friend", "amount", "you have 50"),
