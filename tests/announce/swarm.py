@@ -231,12 +231,14 @@ def wait_event(swarm: Swarm, member: Any, event: str, *, timeout: float = 30.0) 
 
 
 def wait_stopped(swarm: Swarm, *, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """The buffer once both members' clients have said `stopped`."""
+    """The buffer once both members' clients have said `stopped` as their last word (not
+    only earlier: Transmission says `stopped` while it verifies, before `started`)."""
     deadline = time.monotonic() + timeout
     want = {str(swarm.seeder.id), str(swarm.leecher.id)}
     while True:
         entries = buffered()
-        if {e["u"] for e in entries if e["ev"] == "stopped"} >= want:
+        last = {e["u"]: e["ev"] for e in entries}
+        if all(last.get(u) == "stopped" for u in want):
             return entries
         if time.monotonic() > deadline:
             raise AssertionError(f"both clients did not announce `stopped`\n{swarm.report()}")
