@@ -7,6 +7,8 @@ const root = document.getElementById("moderation-feed");
 if (root && live) {
   const status = root.querySelector(".feed-live");
   const find = (kind, id) => root.querySelector(`.feed-item[data-kind="${kind}"][data-id="${id}"]`);
+  // Marked once the feed follows the stream: from then on nothing new is missed.
+  const onSubscribed = () => { root.dataset.subscribed = "1"; };
   live.subscribe("moderation", (frame) => {
     const p = frame.payload;
     if (frame.event === "moderation.item" || frame.event === "moderation.report") {
@@ -48,5 +50,5 @@ if (root && live) {
       if (item) item.remove();
       status.textContent = p.resolved_by ? `${p.resolved_by} resolved an item` : "An item was resolved";
     }
-  });
+  }, { onSubscribed });
 }
