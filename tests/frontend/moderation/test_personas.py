@@ -217,3 +217,20 @@ def test_the_banned_page_links_to_an_appeal_form_that_works_without_login(world)
     assert response.status_code == 302
     assert Ban.objects.get(pk=ban.pk).appeal_status == "pending"
     assert "Appeal pending" in anonymous.get(link).content.decode()
+
+
+def test_a_received_private_message_has_a_report_link_the_sent_one_not():
+    from domain.community.services import pm_send
+
+    sender, recipient = make_user("member"), make_user("member")
+    pm = pm_send(sender=sender, recipient_username=recipient.username, subject="Hi",
+                 body="buy my stuff")
+    link = f"/report/private_message/{pm.pk}/"
+    for user, shown in ((recipient, True), (sender, False)):
+        client = Client()
+        client.force_login(user)
+        page = client.get(f"/messages/{pm.conversation_id}/").content.decode()
+        assert (link in page) is shown
+    outsider = Client()
+    outsider.force_login(sender)
+    assert outsider.get(link).status_code == 404  # only the recipient may report it
