@@ -56,6 +56,7 @@ PG_USER = "postgres"
 PG_SYSTEM_USER = "pgserver"
 # Must agree with the seed_demo management command.
 DEMO_USERNAME = "sysop"
+DEMO_MEMBER = "reelfan"
 DEFAULT_DEMO_PASSWORD = "demo-password-123"  # noqa: S105 -- public demo login
 DEFAULT_WEB_PORT = 8000
 BANNER_DELAY = 3.0  # seconds
@@ -981,7 +982,11 @@ def _supervise(children: Sequence[tuple[str, subprocess.Popen[bytes]]], port: in
             announced = True
             url = f"http://{HOST}:{port}/"
             rule = "=" * 72
-            print(f"\n{rule}\nTracker is up: {url}  login: {DEMO_USERNAME} / {password}\n"
+            code = f"{sys.executable} -m server.launcher manage demo_2fa_code"
+            print(f"\n{rule}\nTracker is up: {url}\n"
+                  f"  member login: {DEMO_MEMBER} / {password}\n"
+                  f"  staff login:  {DEMO_USERNAME} / {password}, then the code from:\n"
+                  f"                {code}\n"
                   f"admin: {url}admin/    Ctrl-C stops everything.\n{rule}\n", flush=True)
         time.sleep(0.2)
 

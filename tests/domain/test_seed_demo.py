@@ -57,7 +57,8 @@ def seeded(db, monkeypatch, settings) -> str:
 
 def test_prints_the_demo_login_once(seeded):
     lines = [line for line in seeded.splitlines() if line.startswith("Demo login:")]
-    assert lines == [f"Demo login: sysop / {DEMO_PASSWORD}"]
+    assert lines == [f"Demo login: reelfan / {DEMO_PASSWORD} (a member); sysop / "
+                     f"{DEMO_PASSWORD} (staff: the code comes from `manage.py demo_2fa_code`)"]
     assert seeded.rstrip().splitlines()[-1] == lines[0]
 
 
@@ -67,6 +68,44 @@ def test_sysop_can_log_in_and_is_staff(seeded):
     assert sysop.status == UserStatus.ACTIVE
     assert sysop.is_staff and sysop.is_superuser
     assert Client().login(username="sysop", password=DEMO_PASSWORD)
+
+
+def _log_in_through_the_form(username: str, code_command: bool = False) -> Client:
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    if code_command:
+        assert response["Location"].startswith("/login/2fa/")
+        out = io.StringIO()
+        call_command("demo_2fa_code", username, stdout=out, stderr=io.StringIO())
+        response = client.post("/login/2fa/", {"code": out.getvalue().strip()})
+        assert response.status_code == 302, response.content.decode()[-2500:]
+    return client
+
+
+def test_both_printed_logins_land_on_the_home_page(seeded):
+    """What make run prints: the member logs in with the password, the staff account with
+    the password and the code `manage.py demo_2fa_code` prints; neither is sent to a
+    forced enrolment."""
+    for username, needs_code in (("reelfan", False), ("sysop", True)):
+        client = _log_in_through_the_form(username, code_command=needs_code)
+        home = client.get("/")
+        assert home.status_code == 200, (username, home.get("Location"))
+        assert username in home.content.decode()
+    assert client.get("/admin/").status_code == 200  # the staff session reaches admin
+
+
+def test_the_code_command_refuses_accounts_that_are_not_the_demos(seeded):
+    from django.core.management import CommandError
+
+    from tests.domain.accounts.factories import enable_two_factor
+
+    real = User.objects.create_user(username="realstaff", email="real@example.org",
+                                    password=DEMO_PASSWORD, group=User.objects.get(
+                                        username="sysop").group)
+    enable_two_factor(real)
+    with pytest.raises(CommandError, match="not a demo account"):
+        call_command("demo_2fa_code", "realstaff", stdout=io.StringIO())
 
 
 def test_members_share_the_password_and_span_the_groups(seeded):
@@ -85,7 +124,7 @@ def test_members_share_the_password_and_span_the_groups(seeded):
 def test_password_comes_from_the_environment(db, monkeypatch):
     monkeypatch.setenv("DEMO_PASSWORD", "another-secret-456")
     out = _seed()  # with the project's real (Argon2) hasher
-    assert out.rstrip().splitlines()[-1] == "Demo login: sysop / another-secret-456"
+    assert "sysop / another-secret-456" in out.rstrip().splitlines()[-1]
     assert User.objects.get(username="sysop").password.startswith("argon2")
     assert Client().login(username="sysop", password="another-secret-456")
 

@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pyotp
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from domain.accounts.models import User, UserGroup, UserStatistics, UserStatus
+from domain.accounts.models import User, UserGroup, UserStatistics, UserStatus, UserTwoFactor
 from domain.base import TargetType
 from domain.bonus.models import BonusRule, BonusTransaction, FreeleechToken, TransactionType
 from domain.catalog.demo import build_torrent
@@ -67,6 +68,7 @@ from domain.moderation.models import (
 from domain.tracker.models import TorrentStatistics
 
 DEMO_USERNAME = "sysop"
+DEMO_MEMBER = "reelfan"
 DEFAULT_DEMO_PASSWORD = "demo-password-123"  # noqa: S105 -- the public demo login
 ALREADY_SEEDED = "Database already has members; demo data not loaded."
 TORRENT_SOURCE = "DEMO"
@@ -532,6 +534,11 @@ class DemoSeeder:
                 last_seen_at=(None if spec.seen_hours_ago is None
                               else self.ago(hours=spec.seen_hours_ago)),
             )
+            if groups[spec.group].requires_2fa:
+                # Staff classes require a second factor: enrolled, so the printed staff
+                # login lands on the site (`manage.py demo_2fa_code` prints the code).
+                UserTwoFactor.objects.create(user=user, secret=pyotp.random_base32(),
+                                             is_enabled=True, confirmed_at=self.now)
             if spec.stats:
                 UserStatistics.objects.filter(user=user).update(**spec.stats)
             if spec.hide:
@@ -898,4 +905,6 @@ class Command(BaseCommand):
                 return
             summary = DemoSeeder(password).run()
         self.stdout.write(summary)
-        self.stdout.write(f"Demo login: {DEMO_USERNAME} / {password}")
+        self.stdout.write(f"Demo login: {DEMO_MEMBER} / {password} (a member); "
+                          f"{DEMO_USERNAME} / {password} (staff: the code comes from "
+                          "`manage.py demo_2fa_code`)")
