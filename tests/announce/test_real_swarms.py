@@ -103,6 +103,8 @@ def _transmission_config(directory, port: int) -> str:
     return str(directory)
 
 
+@pytest.mark.xfail(strict=True, reason="transmission-cli 3.00 sends no final `stopped` on ^C "
+                   "after `completed` (the file and `completed` arrive); see the issue note")
 def test_transmission_leeches_through_our_tracker(tmp_path, tracker_server):
     """Transmission drops every peer a tracker gives it on 127.0.0.0/8 or ::1
     (libtransmission's isMartianAddr), so on loopback it cannot dial a seeder it was told
@@ -252,6 +254,8 @@ def test_deluge_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
 
 # --- ctorrent (Enhanced CTorrent: no DHT, PEX or LPD to turn off) ---
 
+@pytest.mark.xfail(strict=True, reason="the ctorrent seeder sends no `stopped` within 40 s "
+                   "of ^C (the transfer, `completed` and the leecher's `stopped` arrive)")
 def test_ctorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
     binary = client_binary("/usr/bin/ctorrent", "ctorrent")
     swarm = make_swarm(tmp_path, tracker_server)
