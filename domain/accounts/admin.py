@@ -40,6 +40,7 @@ from django.utils.functional import cached_property
 from domain.accounts.models import (
     STATISTICS_COUNTERS,
     AchievementRule,
+    ApiKey,
     Invite,
     User,
     UserAchievement,
@@ -662,3 +663,17 @@ class AchievementRuleAdmin(DomainAdmin):
     list_filter = ("counter", "is_active")
     search_fields = ("achievement", "title")
     readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """Members make and revoke their keys on their settings page (audited there); staff see
+    which keys exist and when they were last used. The hash is never shown."""
+
+    view_permission = Perm.USERS_VIEW_PRIVATE
+    list_display = ("name", "user", "prefix", "scopes", "created_at", "last_used_at",
+                    "last_used_ip", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    exclude = ("key_hash",)

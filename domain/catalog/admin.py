@@ -24,6 +24,8 @@ from domain.accounts.permissions import Perm
 from domain.catalog.models import (
     Comment,
     FeedToken,
+    SiteStatisticsDaily,
+    Top10Entry,
     Torrent,
     TorrentCategory,
     TorrentCollection,
@@ -515,3 +517,21 @@ class FeedTokenAdmin(DomainAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Top10Entry)
+class Top10EntryAdmin(ReadOnlyAdmin):
+    """Computed by the top 10 beat job; each refresh replaces the rows."""
+
+    list_display = ("board", "period", "rank", "label", "value", "computed_at")
+    list_filter = ("board", "period")
+    ordering = ("board", "period", "rank")
+
+
+@admin.register(SiteStatisticsDaily)
+class SiteStatisticsDailyAdmin(ReadOnlyAdmin):
+    """One snapshot a day, written by the statistics beat job."""
+
+    list_display = ("day", "members", "active_today", "torrents", "peers", "seeders",
+                    "leechers", "transferred")
+    ordering = ("-day",)

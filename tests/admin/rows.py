@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from domain.accounts.models import (
     AchievementRule,
+    ApiKey,
     Invite,
     User,
     UserAchievement,
@@ -28,6 +29,8 @@ from domain.bonus.models import BonusRule, BonusTransaction, EarningPeriod, Free
 from domain.catalog.models import (
     Comment,
     FeedToken,
+    SiteStatisticsDaily,
+    Top10Entry,
     Torrent,
     TorrentCategory,
     TorrentCollection,
@@ -424,6 +427,22 @@ def _queue_item() -> ModerationQueueItem:
                                               flags=["new_uploader"])
 
 
+def _api_key() -> ApiKey:
+    return ApiKey.objects.create(user=make_user(), name=f"Prowlarr {next(_seq)}",
+                                 prefix="trk_abcd", key_hash=hashlib.sha256(
+                                     uuid.uuid4().bytes).hexdigest(), scopes=["search"])
+
+
+def _top10_entry() -> Top10Entry:
+    return Top10Entry.objects.create(board="active", period="week", rank=next(_seq) % 30000,
+                                     target_id=uuid.uuid4(), label="Big.Buck.Bunny", value=12)
+
+
+def _site_statistics() -> SiteStatisticsDaily:
+    day = timezone.now().date() - timedelta(days=next(_seq))
+    return SiteStatisticsDaily.objects.create(day=day, members=10, torrents=3)
+
+
 def _search_item() -> SearchIndexQueueItem:
     return SearchIndexQueueItem.objects.create(target_type="torrent", target_id=torrent().pk)
 
@@ -490,4 +509,7 @@ ROW_FACTORIES: dict[type[models.Model], Callable[[], models.Model]] = {
     AuditLog: audit_log,
     ModerationQueueItem: _queue_item,
     SearchIndexQueueItem: _search_item,
+    ApiKey: _api_key,
+    Top10Entry: _top10_entry,
+    SiteStatisticsDaily: _site_statistics,
 }

@@ -40,4 +40,7 @@ OUR_TABLES = frozenset({
     "warning_thresholds", "appeals", "auto_flag_rules",      # moderation (issue 14)
     "staff_notes",
     "top10_entries", "site_statistics_daily",                # catalog (issue 13)
+    "api_keys",                                              # accounts (issue 16)
+    "tracker_refused_claims", "tracker_set_aside_entries",   # tracker (issue 11)
+    "torrent_history", "tracker_ratio_watch",                # tracker (issue 15)
 })
