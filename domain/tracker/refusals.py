@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.base import TargetType
-from domain.moderation.models import QueueSource, QueueStatus
+from domain.moderation.models import AutoFlagKind, QueueSource, QueueStatus
 
 FLAG = "implausible_transfer"
 
@@ -56,15 +56,18 @@ def implausible_transfer_flag(cur: Any, user_ids: list[str]) -> None:
         return
     summary = ("The tracker refused transfer figures no link could carry (see Tracker > "
                "Refused claims for this member).")
+    # Staff switch the flag off in admin by deactivating the "Implausible transfer figures"
+    # rule (auto_flag_rules): the refused claims are still recorded, no item is queued.
     cur.execute(
         """INSERT INTO moderation_queue (id, created_at, updated_at, target_type, target_id,
                source, status, priority, summary, flags, flag_score, resolution_note)
            SELECT gen_random_uuid(), now(), now(), %s, u, %s, %s, 1, %s, %s::jsonb, 1.0, ''
            FROM unnest(%s::uuid[]) AS u
+           WHERE EXISTS (SELECT 1 FROM auto_flag_rules WHERE kind = %s AND is_active)
            ON CONFLICT (target_type, target_id)
                WHERE status IN ('pending', 'claimed', 'escalated')
            DO UPDATE SET flags = moderation_queue.flags || EXCLUDED.flags,
                updated_at = now()
            WHERE NOT moderation_queue.flags @> EXCLUDED.flags""",
         [TargetType.USER.value, QueueSource.AUTO_FLAG.value, QueueStatus.PENDING.value,
-         summary, json.dumps([FLAG]), user_ids])
+         summary, json.dumps([FLAG]), user_ids, AutoFlagKind.TRANSFER_IMPLAUSIBLE.value])

@@ -164,6 +164,21 @@ def test_one_member_flagged_once_however_many_refusals(member, settings):
     assert ModerationQueueItem.objects.filter(target_id=member.id).count() == 1
 
 
+def test_the_rule_switched_off_in_admin_records_claims_but_queues_nothing(member, settings):
+    from domain.moderation.models import AutoFlagRule
+
+    settings.TRACKER_MIN_INTERVAL = 0
+    switched = AutoFlagRule.objects.filter(kind="transfer_implausible").update(is_active=False)
+    assert switched >= 1  # the seeded rule
+    torrent = make_torrent()
+    ih, pid = bytes(torrent.info_hash_v1), peer_id()
+    ok(announce(member, ih, pid, left=0, event="started"))
+    ok(announce(member, ih, pid, uploaded=HUGE, left=0))
+    tracker_flush()
+    assert RefusedClaim.objects.filter(user=member).count() == 1
+    assert not ModerationQueueItem.objects.filter(target_id=member.id).exists()
+
+
 def test_an_open_item_of_the_member_gets_the_flag_added(member, settings):
     settings.TRACKER_MIN_INTERVAL = 0
     ModerationQueueItem.objects.create(target_type="user", target_id=member.id,
