@@ -24,7 +24,7 @@ from domain.community.services import (
 )
 from tests.domain.bonus.factories import fund
 from tests.e2e.cdp import Browser, Page
-from tests.e2e.test_chat_browser import log_in, open_room, say
+from tests.e2e.test_chat_browser import log_in, open_room, say, wait_for_message
 from tests.factories import make_torrent, make_user
 
 # Each sets window.__xss (or calls alert, which the page's guard turns into the marker).
@@ -166,8 +166,15 @@ def test_member_markup_arriving_live_over_the_socket_is_inert(browser: Browser,
     messages.append(f"@{reader.username} <img src=x onerror=alert(1)>")
     for body in messages:
         say(page_a, body)
+        # The form clears on the server's answer: the next message waits for this one.
+        wait_for_message(page_a, body)
     bodies = _live_chat(page_r, len(messages))
     assert any("window.__xss='nested'" in body for body in bodies), bodies
+    # Each live message of someone else's carries its Report link (issue 14).
+    reports = page_r.evaluate("[...document.querySelectorAll('#chat-room .chat-report')]"
+                              ".map((a) => a.getAttribute('href'))")
+    assert len(reports) >= len(messages) and all(
+        h.startswith("/report/chat_message/") for h in reports), reports
     page_r.wait_for("!document.querySelector('#live-notifications .badge').hidden",
                     what="the mention's live notification")
     _assert_inert(page_r, "chat room, live")

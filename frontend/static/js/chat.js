@@ -43,7 +43,16 @@ function addActions(li, { own, canModerate, deleted }) {
   if (deleted) {
     box?.remove();
     li.querySelector("form.inline-form")?.remove();
+    li.querySelector(".chat-report")?.remove();
     return;
+  }
+  if (!own && !li.querySelector(".chat-report")) {
+    // Reporting is a page of its own (reason and text), like on the server-rendered list.
+    const report = document.createElement("a");
+    report.className = "chat-report";
+    report.href = `/report/chat_message/${encodeURIComponent(li.dataset.id)}/`;
+    report.textContent = "report";
+    li.append(" ", report);
   }
   if (box) return;
   box = document.createElement("span");
