@@ -78,8 +78,9 @@ def test_a_cold_redis_fills_a_batch_of_misses_with_a_bounded_number_of_queries()
     # the client rules): one query per kind per batch (members, their tokens, their
     # hit-and-run and ratio-watch restrictions, torrents, addresses, rules), and a batch
     # takes every miss that came while the one before ran. One at a time this was
-    # 120 x 6 queries or more.
-    assert len(queries.captured_queries) <= 3 * 7, [q["sql"][:60] for q in
+    # 120 x 6 queries or more. How many batches form depends on timing (two fill threads;
+    # seen 3 and 4): the bound is a few batches' worth, far from one per miss.
+    assert len(queries.captured_queries) <= 5 * 7, [q["sql"][:60] for q in
                                                      queries.captured_queries]
     # Everything the announces needed is in Redis now: the next round reads no database.
     cache.local_clear()
