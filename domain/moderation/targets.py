@@ -105,7 +105,12 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
         return Target(kind, tid, f"Request {request.title}", _short(request.description),
                       f"/requests/{tid}/", request.requester_id)
     if kind == TargetType.COLLECTION:
-        collection = TorrentCollection.objects.filter(pk=tid, deleted_at__isnull=True).first()
+        from domain.catalog.collection_selectors import collections_visible
+
+        # A private collection is reported only by those who may open it.
+        collections = (TorrentCollection.objects.filter(deleted_at__isnull=True) if staff
+                       else collections_visible(viewer))
+        collection = collections.filter(pk=tid).first()
         if collection is None:
             raise missing
         return Target(kind, tid, f"Collection {collection.name}",

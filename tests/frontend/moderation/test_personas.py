@@ -234,3 +234,43 @@ def test_a_received_private_message_has_a_report_link_the_sent_one_not():
     outsider = Client()
     outsider.force_login(sender)
     assert outsider.get(link).status_code == 404  # only the recipient may report it
+
+
+def test_request_and_collection_pages_have_report_links_that_file(settings):
+    """A member reports a request, a collection and a comment under it from the page;
+    the owner sees no Report link of their own and keeps their controls."""
+    from domain.catalog.collections import collection_comment_post, collection_create
+    from domain.catalog.models import TorrentCategory
+    from domain.catalog.requests import request_create
+    from domain.moderation.models import Report
+    from tests.domain.bonus.factories import fund
+
+    settings.REQUEST_MIN_BOUNTY = "100"
+    owner, member = make_user("power_user"), make_user("member")
+    fund(owner, 100)
+    req = request_create(requester=owner, title="Alien 1979", bounty="100",
+                         category_id=TorrentCategory.objects.get(slug="movies-hd").pk)
+    hidden = collection_create(owner=owner, name="Secret", is_public=False)
+    shown = collection_create(owner=owner, name="Hitchcock")
+    comment = collection_comment_post(author=owner, collection_id=shown.pk, body="Mine")
+    cases = [(f"/requests/{req.pk}/", f"/report/request/{req.pk}/", "request"),
+             (f"/collections/{shown.pk}/", f"/report/collection/{shown.pk}/", "collection"),
+             (f"/collections/{shown.pk}/", f"/report/comment/{comment.pk}/", "comment")]
+    mine, theirs = Client(), Client()
+    mine.force_login(owner)
+    theirs.force_login(member)
+    for page, link, target_type in cases:
+        assert link not in mine.get(page).content.decode()
+        assert f'href="{link}"' in theirs.get(page).content.decode()
+        form = theirs.get(link)
+        assert form.status_code == 200
+        response = theirs.post(link, {"reason": "spam", "next": page})
+        assert response.status_code == 302 and response["Location"] == page
+        assert Report.objects.filter(reporter=member, target_type=target_type).count() == 1
+    owner_page = mine.get(f"/collections/{shown.pk}/").content.decode()
+    assert f'href="/collections/{shown.pk}/edit/"' in owner_page
+    assert f"/collections/{shown.pk}/edit/" not in theirs.get(
+        f"/collections/{shown.pk}/").content.decode()
+    # A private collection cannot be reported (nor probed) by those who cannot open it.
+    assert theirs.get(f"/report/collection/{hidden.pk}/").status_code == 404
+    assert mine.get(f"/report/collection/{hidden.pk}/").status_code == 200
