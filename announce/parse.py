@@ -221,13 +221,13 @@ def ip_allowed(ip: str, networks: tuple[str, ...]) -> bool:
 
 def client_ip(peer: str | None, forwarded_for: bytes | None) -> str:
     """The connection's address; X-Forwarded-For only when the connection comes from a
-    trusted proxy (TRACKER_TRUSTED_PROXIES), taking the nearest untrusted hop."""
+    trusted proxy (settings.TRUSTED_PROXIES), taking the nearest untrusted hop."""
     if not peer:
         raise Malformed("address", "is unknown (no client address on the connection)")
     ip = _normal(peer)
     if not forwarded_for:
         return ip
-    proxies = tuple(setting("TRACKER_TRUSTED_PROXIES"))
+    proxies = tuple(setting("TRUSTED_PROXIES"))
     if not proxies:
         return ip
     nets = _trusted(proxies)

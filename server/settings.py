@@ -392,9 +392,9 @@ METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Reverse proxies (CIDRs) whose X-Forwarded-For is believed: one list for pages, sockets
 # and announces (server/proxy.py, announce/parse.py); none by default.
-# TRACKER_TRUSTED_PROXIES is the older name of the same setting.
+# The environment's older name, TRACKER_TRUSTED_PROXIES, is still read when the new one is
+# unset; the code reads only settings.TRUSTED_PROXIES.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", os.environ.get("TRACKER_TRUSTED_PROXIES", ""))
-TRACKER_TRUSTED_PROXIES = TRUSTED_PROXIES
 # Site-wide freeleech (also switchable live: domain.tracker.cache.global_freeleech_set).
 TRACKER_FREELEECH = env_bool("TRACKER_FREELEECH", False)
 TRACKER_REDIS_PREFIX = os.environ.get("TRACKER_REDIS_PREFIX", "trk")

@@ -154,7 +154,7 @@ def test_forwarded_for_only_from_trusted_proxies(member, torrent, settings):
     leecher = announce(make_user("member"), ih, peer_id(), left=5)
     assert leecher[b"peers"][:4] == ipaddress.ip_address("10.0.0.1").packed
 
-    settings.TRACKER_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     q = query(info_hash=ih, peer_id=peer_id(), port=7002, uploaded=0, downloaded=0, left=0)
     raw_get(f"/announce/{make_user('member').passkey}", q, ip="10.0.0.1", headers=xff)
     leecher = announce(make_user("member"), ih, peer_id(), left=5, numwant=10)

@@ -71,3 +71,16 @@ def test_pages_carry_a_content_security_policy_without_inline_script(client):
     assert directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'none'"
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+
+def test_trusted_proxies_take_the_older_environment_name_too():
+    dump = ("import json, django; from django.conf import settings; django.setup(); "
+            "print(json.dumps([settings.TRUSTED_PROXIES, "
+            "hasattr(settings, 'TRACKER_TRUSTED_PROXIES')]))")
+    key = "k" * 50
+    old = json.loads(_python(dump, DJANGO_SECRET_KEY=key,
+                             TRACKER_TRUSTED_PROXIES="10.0.0.0/8").stdout)
+    assert old == [["10.0.0.0/8"], False]  # one setting; code reads only the new name
+    both = json.loads(_python(dump, DJANGO_SECRET_KEY=key, TRACKER_TRUSTED_PROXIES="10.0.0.0/8",
+                              TRUSTED_PROXIES="192.0.2.1/32,192.0.2.2/32").stdout)
+    assert both[0] == ["192.0.2.1/32", "192.0.2.2/32"]

@@ -77,7 +77,7 @@ def _failure_ips(user: Any) -> list[str]:
 
 
 async def test_pages_see_the_client_behind_a_trusted_proxy_only(member, settings):
-    settings.TRACKER_TRUSTED_PROXIES = [f"{PROXY}/32"]
+    settings.TRUSTED_PROXIES = [f"{PROXY}/32"]
     await _failed_login(client=PROXY, forwarded="198.51.100.7", username=member.username)
     # From anywhere else the header is the client's own words, and is ignored.
     await _failed_login(client="192.0.2.9", forwarded="198.51.100.8", username=member.username)
@@ -89,14 +89,14 @@ async def test_pages_see_the_client_behind_a_trusted_proxy_only(member, settings
 
 
 async def test_without_trusted_proxies_the_header_is_ignored(member, settings):
-    settings.TRACKER_TRUSTED_PROXIES = []
+    settings.TRUSTED_PROXIES = []
     await _failed_login(client=PROXY, forwarded="198.51.100.7", username=member.username)
     assert await database_sync_to_async(_failure_ips)(member) == [PROXY]
 
 
 async def test_one_members_failures_behind_the_proxy_do_not_lock_out_the_others(
         member, moderator, settings):
-    settings.TRACKER_TRUSTED_PROXIES = [f"{PROXY}/32"]
+    settings.TRUSTED_PROXIES = [f"{PROXY}/32"]
     settings.LOGIN_MAX_FAILURES_PER_IP = 2
     for _ in range(2):
         await _failed_login(client=PROXY, forwarded="198.51.100.20", username=member.username)
@@ -123,7 +123,7 @@ async def _socket_closed_code(headers, *, client: str) -> int | None:
 
 async def test_sockets_from_a_banned_address_behind_the_proxy_are_closed(member, sysop,
                                                                          settings):
-    settings.TRACKER_TRUSTED_PROXIES = [f"{PROXY}/32"]
+    settings.TRUSTED_PROXIES = [f"{PROXY}/32"]
     await database_sync_to_async(_ban_ip)(sysop, "198.51.100.66")
     headers = await database_sync_to_async(session_headers)(member)
     banned = [*headers, (b"x-forwarded-for", b"198.51.100.66")]

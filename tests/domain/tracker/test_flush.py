@@ -103,7 +103,7 @@ def test_a_forged_forwarded_address_cannot_rewrite_the_entry(member, settings):
     rename fields. The zone is dropped and every text escaped."""
     from tests.announce.factories import query, raw_get
 
-    settings.TRACKER_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
     victim = make_user("member")
     torrent = make_torrent()
     forged = f'fe80::1%" "u": "{victim.id}'.encode()  # no comma: XFF splits on those
