@@ -32,7 +32,8 @@ Client -> server:
     {"type": "chat.delete", "stream", "id", "payload": {"message_id"}}
     {"type": "chat.mute", "stream", "id", "payload": {"username", "minutes", "reason"?}}
     {"type": "chat.typing", "stream"}                        (no reply)
-    {"type": "chat.history", "stream", "id", "payload": {"before": <event id>}}
+    {"type": "chat.history", "stream", "id", "payload": {"before_id": <oldest message id>}}
+        (or {"before": <event id>}: by creation time)
         -> {"type": "history", "stream", "id", "payload": {"items": [...]}}
     {"type": "forum.post", "stream": "forum:<topic>", "id", "payload": {"body", "quoted_id"?}}
     {"type": "notifications.read", "id", "payload": {"id"?}}  (no id: all)
@@ -538,12 +539,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         from domain.community.events import event_id_parse
 
         room = self._require_stream(content, request_id, "chat")
-        before = _payload(content, request_id).get("before")
+        payload = _payload(content, request_id)
+        before = payload.get("before")
         before_at = event_id_parse(before) if before is not None else None
         if before is not None and before_at is None:
             raise FrameError("bad_before", "\"before\" must be an event id.", request_id)
+        before_id = payload.get("before_id")  # the cursor: the oldest message the page has
+        if before_id is not None and not isinstance(before_id, str):
+            raise FrameError("bad_before", "\"before_id\" must be a message id.", request_id)
         user = await self._fresh_user()
-        items = await database_sync_to_async(_chat_history)(user, room, before_at)
+        items = await database_sync_to_async(_chat_history)(user, room, before_at,
+                                                            before_id)
         await self.send_json({"type": "history", "stream": f"chat:{room}", "id": request_id,
                               "payload": {"items": items}})
 
@@ -868,8 +874,9 @@ def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
     return []  # torrent counts and the moderation feed come whole in the snapshot
 
 
-def _chat_history(user: Any, room_name: str, before: Any) -> list[dict[str, Any]]:
+def _chat_history(user: Any, room_name: str, before: Any, before_id: Any = None
+                  ) -> list[dict[str, Any]]:
     from domain.community import selectors
 
     room = selectors.chat_room_get(user, room_name)
-    return selectors.chat_history(user, room, before=before)
+    return selectors.chat_history(user, room, before=before, before_id=before_id)

@@ -242,6 +242,7 @@ class ChatMessage(UUIDModel):
 
 class NotificationKind(models.TextChoices):
     FORUM_REPLY = "forum_reply", "New post in a subscribed topic"
+    FORUM_TOPIC = "forum_topic", "New topic in a subscribed forum"
     QUOTE = "quote", "Quoted"
     MENTION = "mention", "Mentioned"
     TORRENT_COMMENT = "torrent_comment", "Comment on your torrent"

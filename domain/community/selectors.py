@@ -59,14 +59,29 @@ def _chat_payloads(messages: list[ChatMessage]) -> list[dict[str, Any]]:
 
 
 def chat_history(user: Any, room: ChatRoom, *, before: datetime | None = None,
+                 before_id: Any = None,
                  limit: int = CHAT_HISTORY_SIZE) -> list[dict[str, Any]]:
-    """The last `limit` messages (older than `before`), oldest first, deleted ones left out."""
+    """The last `limit` messages (older than `before`, or than the message `before_id`),
+    oldest first, deleted ones left out. `before_id` is the cursor a page scrolling back
+    sends: its oldest message, compared by (created_at, id), so an edit (which moves a
+    message's event id forward) or two messages in one microsecond never repeat or skip a
+    page."""
     if not access.chat_room_can_read(user, room):
         raise NotFound("There is no such chat room.")
     queryset = (ChatMessage.objects.select_related("user", "room")
                 .filter(room=room, deleted_at__isnull=True).order_by("-created_at", "-id"))
     if before is not None:
         queryset = queryset.filter(created_at__lt=before)
+    if before_id is not None:
+        try:
+            cursor = ChatMessage.objects.filter(room=room, id=uuid.UUID(str(before_id))).values(
+                "created_at", "id").first()
+        except ValueError:
+            cursor = None
+        if cursor is None:
+            return []
+        queryset = queryset.filter(Q(created_at__lt=cursor["created_at"])
+                                   | Q(created_at=cursor["created_at"], id__lt=cursor["id"]))
     return _chat_payloads(list(reversed(queryset[:max(1, min(limit, 100))])))
 
 
@@ -95,6 +110,49 @@ def chat_changes_since(user: Any, room: ChatRoom, since: datetime, *,
 def forums_for(user: Any) -> list[Forum]:
     return [f for f in Forum.objects.filter(is_active=True).select_related("last_topic")
             if access.forum_can_read(user, f)]
+
+
+@dataclass(frozen=True)
+class ForumNode:
+    """A forum with the children the member may read, for the index and a forum's page."""
+
+    forum: Forum
+    children: list[ForumNode]
+
+
+def forum_tree(user: Any, *, under: Forum | None = None) -> list[ForumNode]:
+    """The readable forums as the hierarchy `parent` makes: the roots (or the children of
+    `under`), each with its readable descendants. A forum under one the member may not read
+    is left out with it, so a hidden forum hides its sub-forums too."""
+    readable = forums_for(user)
+    by_parent: dict[Any, list[Forum]] = {}
+    for forum in readable:
+        by_parent.setdefault(forum.parent_id, []).append(forum)
+
+    def nodes(parent_id: Any, depth: int) -> list[ForumNode]:
+        if depth > 8:  # a cycle made in admin must not hang the page
+            return []
+        return [ForumNode(f, nodes(f.id, depth + 1)) for f in by_parent.get(parent_id, [])]
+
+    return nodes(under.id if under is not None else None, 0)
+
+
+def forum_ancestors(forum: Forum) -> list[Forum]:
+    """The forums above `forum`, outermost first (breadcrumbs)."""
+    chain: list[Forum] = []
+    parent_id = forum.parent_id
+    while parent_id is not None and len(chain) < 8:
+        parent = Forum.objects.filter(id=parent_id).first()
+        if parent is None:
+            break
+        chain.append(parent)
+        parent_id = parent.parent_id
+    return list(reversed(chain))
+
+
+def forum_subscribed_ids(user: Any) -> set[uuid.UUID]:
+    return set(ForumSubscription.objects.filter(user=user, forum__isnull=False)
+               .values_list("forum_id", flat=True))
 
 
 def forum_get(user: Any, forum_id: Any) -> Forum:

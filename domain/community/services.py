@@ -436,7 +436,9 @@ def forum_topic_create(*, user: User, forum_id: Any, title: Any, body: Any) -> F
             topic_count=F("topic_count") + 1, post_count=F("post_count") + 1,
             last_post_at=now, last_topic=topic)
         ForumSubscription.objects.get_or_create(user=user, topic=topic)
-        _notify_mentions(post, author=user, forum=forum, already=set())
+        notified = {user.id}
+        _notify_mentions(post, author=user, forum=forum, already=notified)
+        _notify_forum_subscribers(topic, author=user, forum=forum, already=notified)
         autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id,
                       text=f"{title}\n{body}", author_id=user.id)
     return topic
@@ -453,6 +455,32 @@ def _notify_mentions(post: ForumPost, *, author: User, forum: Forum,
             title=f"{author.username} mentioned you in {post.topic.title}"[:200],
             body=post.body[:300], url=f"/forums/topic/{post.topic_id}/#post-{post.id}",
             actor_id=author.id, target_type=TargetType.FORUM_POST, target_id=post.id)
+
+
+def _forum_lineage_ids(forum: Forum) -> list[Any]:
+    """The forum and the ones above it: a subscription to a category covers its
+    sub-forums."""
+    ids, parent_id = [forum.id], forum.parent_id
+    while parent_id is not None and parent_id not in ids and len(ids) < 9:
+        ids.append(parent_id)
+        parent_id = Forum.objects.filter(id=parent_id).values_list("parent_id", flat=True).first()
+    return ids
+
+
+def _notify_forum_subscribers(topic: ForumTopic, *, author: User, forum: Forum,
+                              already: set[uuid.UUID]) -> None:
+    subscribers = (User.objects.select_related("group")
+                   .filter(forum_subscriptions__forum_id__in=_forum_lineage_ids(forum))
+                   .exclude(id__in=already).distinct())
+    for subscriber in subscribers:
+        if not subscriber.is_active or not access.forum_can_read(subscriber, forum):
+            continue
+        already.add(subscriber.id)
+        notification_send(
+            user_id=subscriber.id, kind=NotificationKind.FORUM_TOPIC,
+            title=f"New topic in {forum.name}: {topic.title}"[:200],
+            url=f"/forums/topic/{topic.id}/", actor_id=author.id,
+            target_type=TargetType.FORUM_TOPIC, target_id=topic.id)
 
 
 def forum_post_create(*, user: User, topic_id: Any, body: Any,
@@ -611,6 +639,19 @@ def forum_topic_subscribe(*, user: User, topic_id: Any, subscribe: bool) -> bool
         ForumSubscription.objects.get_or_create(user=user, topic=topic)
     else:
         ForumSubscription.objects.filter(user=user, topic=topic).delete()
+    return subscribe
+
+
+def forum_subscribe(*, user: User, forum_id: Any, subscribe: bool) -> bool:
+    """Follow (or stop following) a forum: a notification for each new topic in it or in
+    its sub-forums."""
+    forum = _forum(forum_id)
+    if not access.forum_can_read(user, forum):
+        raise NotFound("There is no such forum.")
+    if subscribe:
+        ForumSubscription.objects.get_or_create(user=user, forum=forum)
+    else:
+        ForumSubscription.objects.filter(user=user, forum=forum).delete()
     return subscribe
 
 

@@ -21,6 +21,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
          name="conversation_delete"),
     path("forums/", views.forum_index, name="forums"),
     path("forums/<uuid:forum_id>/", views.forum_view, name="forum"),
+    path("forums/<uuid:forum_id>/subscribe/", views.forum_subscribe, name="forum_subscribe"),
     path("forums/<uuid:forum_id>/new/", views.topic_new, name="topic_new"),
     path("forums/topic/<uuid:topic_id>/", views.topic_view, name="topic"),
     path("forums/topic/<uuid:topic_id>/subscribe/", views.topic_subscribe,

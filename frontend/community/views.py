@@ -62,9 +62,13 @@ def chat_room(request: HttpRequest, room: str) -> HttpResponse:
             user=_member(request), room_name=chat.name, body=form.cleaned_data["body"]))
         if posted is not None:
             return redirect("community:chat_room", room=chat.name)
-    history = selectors.chat_history(_member(request), chat)
+    # ?before=<message id>: the page of older messages, the no-JS way back in history.
+    before = request.GET.get("before") or None
+    history = selectors.chat_history(_member(request), chat, before_id=before)
     return render(request, "community/chat_room.html", {
-        "room": chat, "history": history, "form": form,
+        "room": chat, "history": history, "form": form, "older_page": before is not None,
+        "older_cursor": history[0]["id"] if len(history) >= selectors.CHAT_HISTORY_SIZE
+        else "",
         "last_event_id": history[-1]["event_id"] if history else "",
         "can_post": access.chat_room_can_post(_member(request), chat),
         "can_moderate": access.chat_room_can_moderate(_member(request), chat),
@@ -179,16 +183,23 @@ def unblock(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 def forum_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "community/forum_index.html",
-                  {"forums": selectors.forums_for(_member(request))})
+    tree = selectors.forum_tree(_member(request))
+    # A root forum with forums under it is a category: a heading over its own table.
+    return render(request, "community/forum_index.html", {
+        "plain": [n for n in tree if not n.children],
+        "categories": [n for n in tree if n.children],
+        "subscribed_forums": selectors.forum_subscribed_ids(_member(request)),
+    })
 
 
 @login_required
 def forum_view(request: HttpRequest, forum_id: str) -> HttpResponse:
     forum = selectors.forum_get(_member(request), forum_id)
     return render(request, "community/forum.html", {
-        "forum": forum, "page": selectors.forum_topics_page(_member(request), forum,
-                                                            request.GET.get("page")),
+        "forum": forum, "ancestors": selectors.forum_ancestors(forum),
+        "tree": selectors.forum_tree(_member(request), under=forum),
+        "subscribed": forum.id in selectors.forum_subscribed_ids(_member(request)),
+        "page": selectors.forum_topics_page(_member(request), forum, request.GET.get("page")),
         "can_create": access.forum_can_create_topic(_member(request), forum),
     })
 
@@ -235,6 +246,7 @@ def topic_view(request: HttpRequest, topic_id: str) -> HttpResponse:
         and (not topic.is_locked or access.forum_can_moderate(_member(request), topic.forum)),
         "can_moderate": access.forum_can_moderate(_member(request), topic.forum),
         "subscribed": selectors.forum_is_subscribed(_member(request), topic),
+        "ancestors": selectors.forum_ancestors(topic.forum),
         "forums": selectors.forums_for(_member(request)),
         "is_last_page": page.number == page.paginator.num_pages,
     }, status=400 if form.errors else 200)
@@ -268,6 +280,14 @@ def topic_subscribe(request: HttpRequest, topic_id: str) -> HttpResponse:
     services.forum_topic_subscribe(user=_member(request), topic_id=topic_id,
                                    subscribe=request.POST.get("subscribe") == "1")
     return redirect("community:topic", topic_id=topic_id)
+
+
+@login_required
+@require_POST
+def forum_subscribe(request: HttpRequest, forum_id: str) -> HttpResponse:
+    services.forum_subscribe(user=_member(request), forum_id=forum_id,
+                             subscribe=request.POST.get("subscribe") == "1")
+    return redirect("community:forum", forum_id=forum_id)
 
 
 @login_required

@@ -137,6 +137,33 @@ async def test_history_presence_and_edit_delete_own():
         assert deleted["payload"]["deleted"] is True and deleted["payload"]["body"] == ""
 
 
+async def test_history_pages_back_by_the_oldest_message_even_after_edits():
+    alice, alice_headers = await user_and_headers()
+    room = await sync_to_async(ChatRoom.objects.get)(name="general")
+    made = [await sync_to_async(ChatMessage.objects.create)(room=room, user=alice,
+                                                            body=f"m{n}") for n in range(4)]
+    async with open_socket(alice_headers) as a:
+        await subscribe(a, "chat:general")
+        await drain(a, until=lambda f: f.get("payload", {}).get("body") == "m3")
+        # An edit moves m0's event id past the others; the cursor is by creation.
+        await a.send_json_to({"type": "chat.edit", "stream": "chat:general", "id": 1,
+                              "payload": {"message_id": str(made[0].id), "body": "m0 again"}})
+        await drain(a, until=is_type("ok"))
+        await a.send_json_to({"type": "chat.history", "stream": "chat:general", "id": 2,
+                              "payload": {"before_id": str(made[2].id)}})
+        page = next(f for f in await drain(a, until=is_type("history"))
+                    if f["type"] == "history")
+        assert [i["body"] for i in page["payload"]["items"]] == ["m0 again", "m1"]
+        await a.send_json_to({"type": "chat.history", "stream": "chat:general", "id": 3,
+                              "payload": {"before_id": str(made[0].id)}})
+        page = next(f for f in await drain(a, until=is_type("history"))
+                    if f["type"] == "history")
+        assert page["payload"]["items"] == []
+        error = await error_of(a, {"type": "chat.history", "stream": "chat:general", "id": 4,
+                                   "payload": {"before_id": 7}})
+        assert error["payload"]["code"] == "bad_before"
+
+
 async def test_a_member_cannot_edit_or_delete_someone_elses_message():
     _alice, alice_headers = await user_and_headers()
     bob = await sync_to_async(make_user)("member")

@@ -40,9 +40,9 @@ def open_room(page: Page, base: str, room: str) -> None:
     page.navigate(f"{base}/chat/{room}/")
     page.wait_for(f"location.pathname === {_js(f'/chat/{room}/')} && "
                   "document.readyState === 'complete'", what=f"#{room} loaded")
-    # chat.js shows "Older messages" once the socket has subscribed to the room's stream.
+    # chat.js marks the room once the socket has subscribed to the room's stream.
     page.wait_for("document.getElementById('live-notifications').dataset.state === 'online'"
-                  " && !document.querySelector('#chat-room .load-older').hidden",
+                  " && document.getElementById('chat-room').dataset.subscribed === '1'",
                   what=f"#{room} subscribed over the socket")
 
 

@@ -1,12 +1,15 @@
 // A chat room made live: messages, edits and deletions arrive over the tab's socket and are
 // upserted by message id; the form sends over the socket (it still posts without it);
-// presence and typing hints; older history on demand. Member text is set with textContent.
+// presence and typing hints; the viewer's @name marked; older history as the top of the
+// log scrolls into view. Member text is set with textContent.
 // Each message carries the actions the member may take on it, sent over the socket: edit
 // (own), delete (own, or a room moderator's), mute the author (moderators, others'
 // messages). The buttons only spare a useless click: the server checks every action.
 import { live } from "./live.js";
 
 const TYPING_SHOWN_MS = 3000;
+// The server drops hints closer together than this (TYPING_EVERY_SECONDS): send no more.
+const TYPING_EVERY_MS = 2000;
 const root = document.getElementById("chat-room");
 
 function messageItem(p) {
@@ -74,10 +77,32 @@ function showError(li, message) {
   li.append(" ", box);
 }
 
+// The viewer's own @name, as the service finds mentions (not inside a word).
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const MENTION = root?.dataset.username
+  ? new RegExp(`(?<![\\w@])@${escapeRe(root.dataset.username)}(?![A-Za-z0-9_.-])`, "gi")
+  : null;
+
+// Member text as text nodes, the viewer's mentions inside <mark> (never parsed as HTML).
+function setBody(el, text) {
+  el.textContent = "";
+  let last = 0;
+  for (const match of MENTION ? text.matchAll(MENTION) : []) {
+    el.append(text.slice(last, match.index));
+    const mark = document.createElement("mark");
+    mark.className = "mention";
+    mark.textContent = match[0];
+    el.append(mark);
+    last = match.index + match[0].length;
+  }
+  el.append(text.slice(last));
+}
+
 function render(li, p) {
   li.dataset.eventId = p.event_id;
   if (p.username) li.dataset.username = p.username;
-  li.querySelector(".body").textContent = p.deleted ? "(deleted)" : p.body;
+  if (p.deleted) li.querySelector(".body").textContent = "(deleted)";
+  else setBody(li.querySelector(".body"), p.body);
   li.classList.toggle("deleted", p.deleted);
   if (p.edited && !li.querySelector(".edited")) {
     const small = document.createElement("small");
@@ -95,7 +120,12 @@ if (root && live) {
   const typing = root.querySelector(".typing");
   const presence = root.querySelector(".presence-names");
   const older = root.querySelector(".load-older");
+  const top = root.querySelector(".history-top");
+  const typers = new Map(); // name -> when their hint goes stale
   let typingTimer = null;
+  let lastTyping = 0;
+  let historyDone = false;
+  let historyBusy = false;
   const here = new Set();
   const showPresence = () => {
     presence.textContent = [...here].sort((a, b) => a.localeCompare(b)).join(", ");
@@ -213,9 +243,9 @@ if (root && live) {
       for (const name of p.joined || []) here.add(name);
       showPresence();
     } else if (frame.event === "chat.typing" && p.username !== root.dataset.username) {
-      typing.textContent = `${p.username} is typing…`;
-      window.clearTimeout(typingTimer);
-      typingTimer = window.setTimeout(() => { typing.textContent = ""; }, TYPING_SHOWN_MS);
+      // One line for everyone typing, each name dropped TYPING_SHOWN_MS after its last hint.
+      typers.set(p.username, Date.now() + TYPING_SHOWN_MS);
+      showTyping();
     }
   }, {
     // The messages the server rendered are held already: a catch-up leaves them out.
@@ -226,9 +256,21 @@ if (root && live) {
       here.clear();
       for (const name of payload.members || []) here.add(name);
       showPresence();
-      if (older) older.hidden = false;
+      root.dataset.subscribed = "1";
     },
   });
+
+  function showTyping() {
+    const now = Date.now();
+    for (const [name, until] of typers) if (until <= now) typers.delete(name);
+    const names = [...typers.keys()].sort((a, b) => a.localeCompare(b));
+    typing.textContent = names.length === 0 ? ""
+      : names.length === 1 ? `${names[0]} is typing…`
+      : names.length <= 3 ? `${names.join(", ")} are typing…`
+      : `${names.length} people are typing…`;
+    window.clearTimeout(typingTimer);
+    if (names.length) typingTimer = window.setTimeout(showTyping, 500);
+  }
 
   form?.addEventListener("submit", (event) => {
     if (live.socket?.readyState !== WebSocket.OPEN) return; // fall back to the plain post
@@ -246,16 +288,39 @@ if (root && live) {
     });
   });
 
-  input?.addEventListener("input", () => live.send({ type: "chat.typing", stream }));
+  input?.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - lastTyping < TYPING_EVERY_MS) return;
+    lastTyping = now;
+    live.send({ type: "chat.typing", stream });
+  });
 
-  older?.addEventListener("click", () => {
-    const first = log.querySelector(".chat-message");
-    if (!first) return;
-    live.request({ type: "chat.history", stream, payload: { before: first.dataset.eventId } })
+  // History on scroll: when the top of the log comes into view, the page before its
+  // oldest message (cursor: that message's id), kept in place on screen.
+  const loadOlder = () => {
+    const first = log.querySelector(".chat-message[data-id]");
+    if (!first || historyDone || historyBusy || root.dataset.subscribed !== "1") return;
+    historyBusy = true;
+    const height = document.documentElement.scrollHeight;
+    live.request({ type: "chat.history", stream, payload: { before_id: first.dataset.id } })
       .then((frame) => {
         const items = frame.payload.items;
         for (const p of items.reverse()) upsert(p, { prepend: true });
-        if (!items.length) older.hidden = true;
-      }, () => {});
+        window.scrollBy(0, document.documentElement.scrollHeight - height);
+        if (!items.length) {
+          historyDone = true;
+          if (older) older.hidden = true;
+        }
+      }, () => {}).finally(() => { historyBusy = false; });
+  };
+  older?.addEventListener("click", (event) => {
+    if (live.socket?.readyState !== WebSocket.OPEN) return; // the plain link then
+    event.preventDefault();
+    loadOlder();
   });
+  if (top && older && "IntersectionObserver" in window) {
+    new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) loadOlder();
+    }).observe(top);
+  }
 }

@@ -209,3 +209,77 @@ def test_moderation_feed_is_for_staff_and_claims(member, moderator):
     assert item.status == "claimed" and item.claimed_by_id == moderator.id
     assert client_for(member).post(
         reverse("community:moderation_claim", args=["queue", item.id])).status_code == 403
+
+
+def test_forum_hierarchy_shows_categories_and_sub_forums_hidden_ones_left_out(member):
+    general = Forum.objects.get(slug="general")
+    encoding = Forum.objects.create(slug="enc", name="Encoding", parent=general,
+                                    min_rank_read=100, min_rank_write=100,
+                                    min_rank_create_topic=100)
+    Forum.objects.create(slug="x26x", name="x264 and x265", parent=encoding,
+                         min_rank_read=100, min_rank_write=100, min_rank_create_topic=100)
+    Forum.objects.create(slug="secret-sub", name="Staff corner", parent=general,
+                         min_rank_read=100, min_rank_write=100, min_rank_create_topic=100,
+                         required_permission="staff_access")
+    client = client_for(member)
+    index = client.get(reverse("community:forums")).content.decode()
+    # General has forums under it: a category heading over Encoding, whose sub-forum is named.
+    assert 'class="forum-category"' in index and ">General</a></h2>" in index
+    assert "Encoding" in index and "Sub-forums:" in index and "x264 and x265" in index
+    staff = Forum.objects.get(slug="staff")
+    assert "Staff corner" not in index and f"/forums/{staff.id}/" not in index
+    page = client.get(reverse("community:forum", args=[encoding.id])).content.decode()
+    assert "x264 and x265" in page and 'aria-label="Breadcrumbs"' in page
+    assert f'href="/forums/{general.id}/"' in page  # the way up
+
+
+def test_forum_subscription_notifies_new_topics_there_and_in_sub_forums(member):
+    general = Forum.objects.get(slug="general")
+    sub = Forum.objects.create(slug="sub", name="Sub", parent=general, min_rank_read=100,
+                               min_rank_write=100, min_rank_create_topic=100)
+    client = client_for(member)
+    assert client.post(reverse("community:forum_subscribe", args=[general.id]),
+                       {"subscribe": "1"}).status_code == 302
+    assert ForumSubscription.objects.filter(user=member, forum=general).exists()
+    assert "Unsubscribe from new topics" in client.get(
+        reverse("community:forum", args=[general.id])).content.decode()
+
+    author = make_user("member")
+    forum_topic_create(user=author, forum_id=general.id, title="Top level", body="a")
+    forum_topic_create(user=author, forum_id=sub.id, title="Below", body="b")
+    forum_topic_create(user=member, forum_id=general.id, title="Mine", body="c")
+    titles = sorted(Notification.objects.filter(user=member, kind="forum_topic")
+                    .values_list("title", flat=True))
+    assert titles == ["New topic in General: Top level", "New topic in Sub: Below"]
+
+    client.post(reverse("community:forum_subscribe", args=[general.id]), {"subscribe": "0"})
+    forum_topic_create(user=author, forum_id=general.id, title="After", body="d")
+    assert Notification.objects.filter(user=member, kind="forum_topic").count() == 2
+    # A forum the member may not read cannot be followed.
+    staff = Forum.objects.get(slug="staff")
+    assert client.post(reverse("community:forum_subscribe", args=[staff.id]),
+                       {"subscribe": "1"}).status_code == 404
+    assert not ForumSubscription.objects.filter(user=member, forum=staff).exists()
+
+
+def test_chat_marks_the_viewers_mentions_and_pages_back_by_cursor(member, settings):
+    from domain.community.selectors import CHAT_HISTORY_SIZE
+    from domain.community.services import chat_message_post
+
+    settings.COMMUNITY_CHAT_BURST = 1000
+    other = make_user("member")
+    chat_message_post(user=other, room_name="general", body=f"first <b> @{member.username}")
+    for n in range(CHAT_HISTORY_SIZE):
+        chat_message_post(user=other, room_name="general", body=f"line {n}")
+    client = client_for(member)
+    page = client.get(reverse("community:chat_room", args=["general"])).content.decode()
+    assert "line 0<" in page and "first &lt;b&gt;" not in page  # a full page: 50 newest
+    cursor = ChatMessage.objects.get(body="line 0").id
+    assert f'href="?before={cursor}"' in page
+    older = client.get(reverse("community:chat_room", args=["general"]),
+                       {"before": str(cursor)}).content.decode()
+    assert (f'first &lt;b&gt; <mark class="mention">@{member.username}</mark>' in older)
+    assert "line 0<" not in older and "Latest messages" in older
+    # A cursor that names no message is an empty page, not a server error.
+    assert client.get(reverse("community:chat_room", args=["general"]),
+                      {"before": "not-a-uuid"}).status_code == 200

@@ -403,6 +403,13 @@ TAG_VOTES = (
 # --------------------------------------------------------------------------- community
 
 
+# slug, name, description, parent slug
+SUB_FORUMS = [
+    ("encoding", "Encoding", "Sources, settings and tools for making releases.", "general"),
+    ("encoding-x26x", "x264 / x265", "Encoder settings, presets and comparisons.", "encoding"),
+    ("clients", "Torrent clients", "Setting up and troubleshooting clients.", "support"),
+]
+
 # forum slug, title, sticky, locked, views, [(author, days ago, body)]
 TOPICS: tuple[tuple[str, str, bool, bool, int, tuple[tuple[str, float, str], ...]], ...] = (
     ("announcements", "Welcome! Read the rules before your first download", True, False, 2_841, (
@@ -439,6 +446,11 @@ TOPICS: tuple[tuple[str, str, bool, bool, int, tuple[tuple[str, float, str], ...
          "announce URL. Re-download them from the site (or use your client's \"edit "
          "tracker\" to paste the new announce URL) and they will work again."),
         ("nightowl", 2.8, "That fixed it, thank you!"),
+    )),
+    ("encoding-x26x", "CRF 18 or 20 for 1080p animation?", False, False, 41, (
+        ("seedbox_sam", 8, "Sintel at CRF 18 with --tune animation is about 40% bigger "
+                           "than CRF 20 and I cannot tell them apart. Thoughts?"),
+        ("velvet", 7.5, "CRF 20 and a slower preset: the preset buys more than two CRF steps."),
     )),
     ("vip-lounge", "Remux groups: which ones do you trust?", False, False, 58, (
         ("velvet", 10, "After the PDCLASSiC Night of the Living Dead remux, I am curious "
@@ -712,6 +724,12 @@ class DemoSeeder:
     # forums, chat, messages ---------------------------------------------------------
 
     def create_forum_topics(self) -> None:
+        # Sub-forums, so the hierarchy shows: General > Encoding > x264 / x265.
+        for order, (slug, name, description, parent) in enumerate(SUB_FORUMS, start=20):
+            Forum.objects.create(
+                slug=slug, name=name, description=description, sort_order=order,
+                parent=Forum.objects.get(slug=parent), min_rank_read=100, min_rank_write=100,
+                min_rank_create_topic=100)
         forums = {f.slug: f for f in Forum.objects.all()}
         touched: set[str] = set()
         for slug, title, sticky, locked, views, posts in TOPICS:
