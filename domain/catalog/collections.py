@@ -299,10 +299,11 @@ def collection_feature(*, actor: User, collection_id: Any, featured: bool,
 def collection_comment_post(*, author: User, collection_id: Any, body: str,
                             quoted_id: uuid.UUID | None = None) -> Comment:
     """A comment on a collection, with the torrents' rules (the owner is notified)."""
-    from domain.catalog.services import _comment_body
+    from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
 
     require_perm(author, Perm.COMMENT, "Your account may not post comments.")
     body = _comment_body(body)
+    _comment_rate_limit(author)
     with transaction.atomic():
         try:
             pk = uuid.UUID(str(collection_id))
@@ -323,6 +324,7 @@ def collection_comment_post(*, author: User, collection_id: Any, body: str,
                                          target_id=collection.pk, author=author, body=body,
                                          quoted=quoted)
         statistics_bump(user_id=author.pk, counter="comments_count")
+        comment_text_check(comment)
         url = f"{collection_url(collection.pk)}#comment-{comment.pk}"
         if collection.owner_id and collection.owner_id != author.pk:
             notification_send(user_id=collection.owner_id,

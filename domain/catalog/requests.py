@@ -460,10 +460,11 @@ def request_comment_post(*, author: User, request_id: Any, body: str,
                          quoted_id: uuid.UUID | None = None) -> Comment:
     """A comment on a request, with the torrents' rules (COMMENT permission, quotes of
     comments on the same request, the requester and a quoted author notified)."""
-    from domain.catalog.services import _comment_body
+    from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
 
     require_perm(author, Perm.COMMENT, "Your account may not post comments.")
     body = _comment_body(body)
+    _comment_rate_limit(author)
     with transaction.atomic():
         try:
             pk = uuid.UUID(str(request_id))
@@ -482,6 +483,7 @@ def request_comment_post(*, author: User, request_id: Any, body: str,
         comment = Comment.objects.create(target_type=TargetType.REQUEST, target_id=request.pk,
                                          author=author, body=body, quoted=quoted)
         statistics_bump(user_id=author.pk, counter="comments_count")
+        comment_text_check(comment)
         url = f"{request_url(request.pk)}#comment-{comment.pk}"
         if request.requester_id and request.requester_id != author.pk:
             notification_send(user_id=request.requester_id,

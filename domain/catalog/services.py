@@ -48,7 +48,7 @@ from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
 from domain.events import MODERATION_GROUP, publish_on_commit
-from domain.moderation.autoflag import autoflag_torrent
+from domain.moderation.autoflag import autoflag_text, autoflag_torrent
 from domain.moderation.bans import ban_active_for_user
 from domain.moderation.models import ModerationQueueItem, QueueSource, QueueStatus
 from domain.moderation.services import audit_log_write
@@ -412,6 +412,14 @@ def _comment_rate_limit(user: User) -> None:
                    window_seconds=60, message="You are commenting too fast. Wait a minute.")
 
 
+def comment_text_check(comment: Comment) -> None:
+    """Call in the transaction that wrote a comment's body (on a torrent, request or
+    collection; new or edited): the auto-flag word list sees it as it sees chat and forum
+    text."""
+    autoflag_text(target_type=TargetType.COMMENT, target_id=comment.pk, text=comment.body,
+                  author_id=comment.author_id)
+
+
 def _tag_rate_limit(user: User) -> None:
     rate_limit_hit(key=f"tag:{user.pk}", limit=settings.CATALOG_TAG_ACTIONS_PER_MINUTE,
                    window_seconds=60, message="You are tagging too fast. Wait a minute.")
@@ -436,6 +444,7 @@ def comment_post(*, author: User, torrent_id: uuid.UUID, body: str,
         comment = Comment.objects.create(target_type=TargetType.TORRENT, target_id=torrent.pk,
                                          author=author, body=body, quoted=quoted)
         statistics_bump(user_id=author.pk, counter="comments_count")
+        comment_text_check(comment)
         url = f"/torrents/{torrent.pk}/#comment-{comment.pk}"
         if torrent.uploader_id and torrent.uploader_id != author.pk:
             notification_send(user_id=torrent.uploader_id, kind=NotificationKind.TORRENT_COMMENT,
@@ -465,6 +474,7 @@ def comment_edit(*, actor: User, comment_id: uuid.UUID, body: str) -> Comment:
         comment.edited_at = timezone.now()
         comment.edit_count += 1
         comment.save(update_fields=["body", "edited_at", "edit_count", "updated_at"])
+        comment_text_check(comment)
     return comment
 
 

@@ -4,7 +4,7 @@ the moderation queue with flags.
 Each kind has its checker, called by the area where the thing happens, inside the
 transaction that writes it:
     autoflag_torrent(torrent)                 first uploads, name pattern, description links
-    autoflag_text(target_type, target_id, text, author_id)   word list (chat, forum)
+    autoflag_text(target_type, target_id, text, author_id)   word list (chat, forum, comments)
     autoflag_reports(target_type, target_id, count)          many reports on one target
     autoflag_raise(kind=..., ...)             anything else, e.g. the tracker's implausible
                                               transfer figures (kind "transfer_implausible")

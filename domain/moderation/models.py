@@ -393,7 +393,7 @@ class AutoFlagKind(models.TextChoices):
     FIRST_UPLOADS = "first_uploads", "A new uploader's first uploads"
     NAME_PATTERN = "name_pattern", "Torrent name matches a banned pattern"
     DESCRIPTION_LINKS = "description_links", "Description with many links"
-    WORD_LIST = "word_list", "Chat or forum text matches a word list"
+    WORD_LIST = "word_list", "Chat, forum or comment text matches a word list"
     REPORT_COUNT = "report_count", "Many reports on one target"
     TRANSFER_IMPLAUSIBLE = "transfer_implausible", "Implausible transfer figures"
 

@@ -103,6 +103,50 @@ def test_chat_and_forum_text_matching_the_word_list_is_flagged():
     assert ChatRoom.objects.filter(name="general").exists()
 
 
+def test_comments_on_torrents_requests_and_collections_go_through_the_word_list(settings):
+    """A word-list rule made as data for comments only: new and edited comments under a
+    torrent, a request and a collection are flagged; chat is not (not among its targets)."""
+    from domain.catalog.collections import collection_comment_post, collection_create
+    from domain.catalog.requests import request_comment_post, request_create
+    from domain.catalog.services import comment_edit, comment_post
+    from tests.domain.bonus.factories import fund
+    from tests.factories import make_torrent
+
+    AutoFlagRule.objects.update(is_active=False)
+    AutoFlagRule.objects.create(name="Comment spam", kind="word_list", score=0.7, priority=1,
+                                parameters={"words": ["casino bonus"], "targets": ["comment"]})
+    rules_forget()
+    settings.REQUEST_MIN_BOUNTY = "100"
+    author = make_user("power_user")
+    fund(author, 100)
+    request = request_create(requester=author, title="Alien", bounty="100",
+                             category_id=TorrentCategory.objects.get(slug="movies-hd").pk)
+    collection = collection_create(owner=author, name="Hitchcock")
+    on_torrent = comment_post(author=author, torrent_id=make_torrent().pk,
+                              body="Best CASINO BONUS here")
+    on_request = request_comment_post(author=author, request_id=request.pk,
+                                      body="casino bonus!")
+    on_collection = collection_comment_post(author=author, collection_id=collection.pk,
+                                            body="see Casino Bonus")
+    clean = collection_comment_post(author=author, collection_id=collection.pk,
+                                    body="casinobonus is one word")
+    for comment in (on_torrent, on_request, on_collection):
+        item, kinds = _flags(comment.pk)
+        assert (item.target_type, item.source, kinds) == ("comment", "auto_flag",
+                                                          ["word_list"])
+        assert item.submitted_by_id == author.pk and item.priority == 1
+    assert not ModerationQueueItem.objects.filter(target_id=clean.pk).exists()
+    comment_edit(actor=author, comment_id=clean.pk, body="now a casino bonus")
+    assert _flags(clean.pk)[1] == ["word_list"]
+    message = chat_message_post(user=author, room_name="general", body="casino bonus")
+    assert not ModerationQueueItem.objects.filter(target_id=message.pk).exists()
+
+
+def test_the_default_word_list_covers_comments():
+    rule = AutoFlagRule.objects.get(kind="word_list")
+    assert rule.parameters["targets"] == ["chat_message", "forum_post", "comment"]
+
+
 def test_many_reports_on_one_target_flag_it():
     _only("report_count")
     target = uuid.uuid4()
