@@ -35,6 +35,7 @@ from domain.accounts.sessions import (
     ENROL_REQUIRED_KEY,
     session_key_hash,
 )
+from domain.catalog.collection_selectors import member_collections
 from domain.errors import DomainError, NotPermitted, RateLimited
 from frontend.accounts import forms
 from frontend.accounts.middleware import client_ip
@@ -205,7 +206,8 @@ def confirm_view(request: HttpRequest) -> HttpResponse:
 def profile_view(request: AuthedRequest, username: str) -> HttpResponse:
     profile = selectors.profile_for_viewer(request.user, username)
     return render(request, "accounts/profile.html", {
-        "profile": profile, "member": profile.member, "stat_rows": _stat_rows(profile)})
+        "profile": profile, "member": profile.member, "stat_rows": _stat_rows(profile),
+        "collections": member_collections(viewer=request.user, member=profile.member)})
 
 
 STAT_ROWS = (

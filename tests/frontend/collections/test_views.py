@@ -106,3 +106,24 @@ def test_anonymous_is_sent_to_login():
     for response in (client.get("/collections/"), client.get(f"/collections/{c.pk}/"),
                      client.post(f"/collections/{c.pk}/subscribe/", {"subscribe": "1"})):
         assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_the_profile_lists_the_members_collections_as_paranoia_allows():
+    owner, other, moderator = make_user("power_user"), make_user("member"), make_user(
+        "moderator")
+    collection_create(owner=owner, name="Hitchcock films")
+    collection_create(owner=owner, name="Private stash", is_public=False)
+    url = f"/users/{owner.username}/"
+
+    def shown(viewer: User) -> str:
+        return login(viewer).get(url).content.decode()
+
+    page = shown(other)
+    assert "Hitchcock films" in page and "Private stash" not in page
+    owner.privacy.show_collections = False
+    owner.privacy.save()
+    page = shown(other)
+    assert "Hitchcock films" not in page and 'class="member-collections started"' not in page
+    for viewer in (owner, moderator):  # themself and staff who see through paranoia
+        page = shown(viewer)
+        assert "Hitchcock films" in page and "Private stash" in page
