@@ -187,3 +187,52 @@ def test_report_warn_banner_appeal_accept_in_chromium(browser: Browser,
     warning.refresh_from_db()
     author.refresh_from_db()
     assert warning.revoked_at is not None and author.warning_points == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claim_and_resolve_buttons_go_over_the_socket_and_update_every_feed(
+        browser: Browser, asgi_server: str) -> None:
+    """Two moderators with the feed open on a report; one claims it and resolves it with
+    the feed's buttons (sent over the socket: no page load); both feeds follow live."""
+    from domain.moderation.reports import report_file
+
+    first, second = make_user("moderator"), make_user("moderator")
+    first_totp, second_totp = enable_two_factor(first), enable_two_factor(second)
+    author, reporter = make_user("member"), make_user("member")
+    topic = forum_topic_create(user=author, forum_id=Forum.objects.get(slug="general").pk,
+                               title="Rude", body="You are all idiots")
+    # Filed here, before the feeds open (this process's events use another channel prefix
+    # than the server's): the buttons are the server-rendered ones.
+    report = report_file(reporter=reporter, target_type="forum_post",
+                         target_id=topic.posts.get().pk, reason="abuse")
+    item = f".feed-item[data-kind=report][data-id=\"{report.pk}\"]"
+    a, b = browser.new_page(), browser.new_page()
+    _log_in_with_code(a, asgi_server, first.username, first_totp)
+    _log_in_with_code(b, asgi_server, second.username, second_totp)
+    for page in (a, b):
+        _open_feed(page, asgi_server)
+        _online(page, "the moderator's socket")
+
+    a.evaluate(f"""document.querySelector({_js(item)})
+        .querySelector("form[action$='/claim/'] button").click()""")
+    for page in (a, b):
+        page.wait_for(f"document.querySelector({_js(item + ' .claimed-by')})?.textContent"
+                      f" === {_js('claimed by ' + first.username)}", timeout=WAIT,
+                      what="the claim shown in every feed")
+    report.refresh_from_db()
+    assert report.status == "claimed" and report.claimed_by_id == first.pk
+
+    a.evaluate(f"""(() => {{
+        const form = document.querySelector({_js(item)})
+            .querySelector("form[action$='/resolve/']");
+        form.elements.note.value = 'Warned the author';
+        form.querySelector('button').click();
+    }})()""")
+    for page in (a, b):
+        page.wait_for(f"!document.querySelector({_js(item)})", timeout=WAIT,
+                      what="the resolved report gone from every feed")
+        assert _still_same_page(page)
+    assert b.evaluate("document.querySelector('.feed-live').textContent") == (
+        f"{first.username} resolved an item")
+    report.refresh_from_db()
+    assert report.status == "resolved" and report.resolution_note == "Warned the author"
