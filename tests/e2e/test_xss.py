@@ -4,8 +4,8 @@ page (HTTP) and arriving live over the socket. The test fails if any payload run
 (a violation means markup got past the sanitizer and only the policy stopped it).
 
 Fields: chat messages, private messages (subject and body), forum topics and posts,
-torrent titles, descriptions and comments, request titles and descriptions, and the
-member title shown on a profile."""
+torrent titles, descriptions and comments, request titles and descriptions, collection
+names and descriptions, and the member title and profile text shown on a profile."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.catalog.collections import collection_create
 from domain.catalog.requests import request_create
 from domain.catalog.services import comment_post, torrent_edit
 from domain.community.models import Forum
@@ -107,8 +108,10 @@ def _content(author, other, uploader) -> dict[str, str]:
     fund(author, Decimal("1000"))
     request = request_create(requester=author, category_id=torrent.category_id,
                              title=CHUNKS[3], bounty="100", description=ALL)
+    collection = collection_create(owner=uploader, name=CHUNKS[5][:100], description=ALL)
     author.title = CHUNKS[4][:64]
-    author.save(update_fields=["title"])
+    author.profile_text = ALL
+    author.save(update_fields=["title", "profile_text"])
     return {
         "torrent page": f"/torrents/{torrent.pk}/",
         "torrent browse": "/torrents/",
@@ -121,6 +124,8 @@ def _content(author, other, uploader) -> dict[str, str]:
         "request page": f"/requests/{request.pk}/",
         "requests browse": "/requests/",
         "profile": f"/users/{author.username}/",
+        "collection page": f"/collections/{collection.pk}/",
+        "collections browse": "/collections/",
     }
 
 
@@ -134,7 +139,8 @@ def test_member_markup_is_inert_in_every_page(browser: Browser, asgi_server: str
     log_in(page, asgi_server, other.username)
     for where, path in pages.items():
         text = _visit(page, asgi_server + path, where)
-        if where in ("torrent page", "forum topic", "request page", "conversation"):
+        if where in ("torrent page", "forum topic", "request page", "conversation",
+                     "collection page", "profile"):
             # Shown as the text the member wrote, not dropped silently.
             assert "window.__xss" in text, f"{where} lost the member's text"
 
