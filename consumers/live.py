@@ -83,7 +83,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -99,8 +99,11 @@ from consumers.hub import SendBuffer, hub
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
     MODERATION_GROUP,
+    ChatMessagePayload,
+    ChatTyping,
     chat_room_group,
     forum_topic_group,
+    publish_now,
     torrent_group,
     user_group,
 )
@@ -225,7 +228,7 @@ def _have(payload: dict[str, Any], request_id: RequestId) -> frozenset[str]:
     return frozenset(have)
 
 
-def event_key(item: dict[str, Any]) -> str:
+def event_key(item: Mapping[str, Any]) -> str:
     """How the page and the server name one event of an item: "<event id>:<item id>"."""
     return f"{item.get('event_id')}:{item.get('id')}"
 
@@ -530,9 +533,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if now - self.last_typing < TYPING_EVERY_SECONDS:
             return  # a typing hint is advisory: extra ones are dropped silently
         self.last_typing = now
-        await self.channel_layer.group_send(chat_room_group(room), {
-            "type": "chat.typing",
-            "payload": {"room": room, "user_id": str(self.user_id), "username": self.username}})
+        await publish_now(ChatTyping(room=room, payload={
+            "room": room, "user_id": str(self.user_id), "username": self.username}))
 
     async def handle_chat_history(self, content: dict[str, Any], request_id: RequestId
                                   ) -> None:
@@ -759,7 +761,7 @@ def _open_streams(requests: Sequence[tuple[Any, str, str]]
 
 
 def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
-             ) -> list[list[tuple[str, dict[str, Any]]] | BaseException]:
+             ) -> list[list[tuple[str, Mapping[str, Any]]] | BaseException]:
     """_replay for a batch of (user, kind, arg, since, limit). Chat rooms, the storm case,
     are read once per room: the recent history for those with nothing to catch up, and
     one read of the changes since the earliest `since` for the others, cut per request
@@ -771,7 +773,7 @@ def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
     from domain.community.services import CHAT_MESSAGE_EVENT
     from domain.errors import DomainError, NotFound
 
-    results: list[list[tuple[str, dict[str, Any]]] | BaseException | None] = (
+    results: list[list[tuple[str, Mapping[str, Any]]] | BaseException | None] = (
         [None] * len(requests))
     chat: dict[str, list[int]] = {}
     for n, (user, kind, arg, since, limit) in enumerate(requests):
@@ -812,8 +814,8 @@ def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
             user, _kind, _arg, since, own_limit = requests[n]
             if complete or since == earliest:
                 after = event_id(since)
-                results[n] = [(CHAT_MESSAGE_EVENT, p) for p in changes
-                              if p["event_id"] > after][:own_limit]
+                results[n] = [(CHAT_MESSAGE_EVENT, p) for p in
+                              [c for c in changes if c["event_id"] > after][:own_limit]]
             else:
                 results[n] = [(CHAT_MESSAGE_EVENT, p) for p in
                               selectors.chat_changes_since(user, room, since, limit=own_limit)]
@@ -835,7 +837,7 @@ def _torrent_snapshot(user: Any, torrent_id: str) -> dict[str, Any]:
 
 
 def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
-            ) -> list[tuple[str, dict[str, Any]]]:
+            ) -> list[tuple[str, Mapping[str, Any]]]:
     """The first `limit` changes on a stream after `since`, in event id order (None:
     nothing to catch up; a chat room then sends its recent history)."""
     from domain.community import selectors
@@ -875,7 +877,7 @@ def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
 
 
 def _chat_history(user: Any, room_name: str, before: Any, before_id: Any = None
-                  ) -> list[dict[str, Any]]:
+                  ) -> list[ChatMessagePayload]:
     from domain.community import selectors
 
     room = selectors.chat_room_get(user, room_name)

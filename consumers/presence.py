@@ -40,10 +40,9 @@ import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
-from channels.layers import get_channel_layer
 from django.conf import settings
 
-from domain.events import chat_room_group
+from domain.events import ChatPresence, publish_now
 
 log = logging.getLogger(__name__)
 
@@ -471,5 +470,5 @@ async def announce(room: str, *, joined: list[str], left: list[str]) -> None:
     """One presence frame on the room's stream: who is here now and who is gone."""
     if not joined and not left:
         return
-    await get_channel_layer().group_send(chat_room_group(room), {
-        "type": "chat.presence", "payload": {"room": room, "joined": joined, "left": left}})
+    await publish_now(ChatPresence(room=room, payload={
+        "room": room, "joined": joined, "left": left}))

@@ -110,3 +110,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         kwargs = {"serialized_rollback": True, **marker.kwargs}
         item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+class PublishedEvents(list):
+    """What went to the channel layer during a test, in order: (group, type, payload)."""
+
+    def of(self, event_type: str) -> list[dict]:
+        """The payloads of every `event_type` event sent."""
+        return [payload for _group, type_, payload in self if type_ == event_type]
+
+    def types(self) -> list[str]:
+        return [type_ for _group, type_, _payload in self]
+
+
+@pytest.fixture
+def published_events(monkeypatch) -> PublishedEvents:
+    """Records every event domain.events sends (and still sends it). Events leave after
+    commit: a test in the default rolled-back transaction runs the commit callbacks with
+    pytest-django's `django_capture_on_commit_callbacks(execute=True)`."""
+    from domain import events
+
+    sent = PublishedEvents()
+    original = events._group_send
+
+    async def recording(layer, group: str, message: dict) -> None:
+        sent.append((group, message["type"], message["payload"]))
+        await original(layer, group, message)
+
+    monkeypatch.setattr(events, "_group_send", recording)
+    return sent

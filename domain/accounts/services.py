@@ -50,14 +50,13 @@ from domain.accounts.selectors import account_access_refusal
 from domain.accounts.sessions import session_key_hash
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
-from domain.events import publish_on_commit, user_group
+from domain.events import SessionRevoked, publish
 from domain.moderation.bans import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
 
 log = logging.getLogger(__name__)
 
-SESSION_REVOKED_EVENT = "session.revoked"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 
 
@@ -409,11 +408,11 @@ def sessions_revoke_all(*, user_id: uuid.UUID, reason: str,
     count = rows.update(revoked_at=timezone.now())
     _drop_session_data(hashes)
     if keep is None:
-        publish_on_commit(user_group(user_id), SESSION_REVOKED_EVENT, {"reason": reason})
+        publish(SessionRevoked(user_id=user_id, payload={"reason": reason}))
     else:
         for token_hash in hashes:
-            publish_on_commit(user_group(user_id), SESSION_REVOKED_EVENT,
-                              {"session_key_hash": token_hash, "reason": reason})
+            publish(SessionRevoked(user_id=user_id, payload={
+                "session_key_hash": token_hash, "reason": reason}))
     return count
 
 
@@ -438,8 +437,8 @@ def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = 
         row.revoked_at = timezone.now()
         row.save(update_fields=["revoked_at"])
         _drop_session_data([row.token_hash])
-        publish_on_commit(user_group(user.pk), SESSION_REVOKED_EVENT,
-                          {"session_key_hash": row.token_hash, "reason": "revoked"})
+        publish(SessionRevoked(user_id=user.pk, payload={
+            "session_key_hash": row.token_hash, "reason": "revoked"}))
         _audit("session.revoke", user=user, ip=ip,
                metadata={"session_id": str(row.pk),
                          "current": current_session_key is not None

@@ -47,7 +47,7 @@ from domain.catalog.torrentfile import (
 from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
-from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.events import ModerationItem, ModerationResolved, publish
 from domain.moderation.autoflag import autoflag_text, autoflag_torrent
 from domain.moderation.bans import ban_active_for_user
 from domain.moderation.models import ModerationQueueItem, QueueSource, QueueStatus
@@ -158,10 +158,10 @@ def torrent_upload(
                 item = ModerationQueueItem.objects.create(
                     target_type=TargetType.TORRENT, target_id=torrent.pk,
                     source=QueueSource.NEW_UPLOAD, summary=title[:255], submitted_by=uploader)
-                publish_on_commit(MODERATION_GROUP, "moderation.item", {
+                publish(ModerationItem(payload={
                     "id": str(item.pk), "target_type": "torrent", "target_id": str(torrent.pk),
                     "source": item.source, "summary": item.summary,
-                    "created_at": item.created_at.isoformat()})
+                    "created_at": item.created_at.isoformat()}))
             invalidate_torrent(torrent.pk, info_hashes=_hashes(torrent))
             search_enqueue(target_type=TargetType.TORRENT, target_id=torrent.pk)
             autoflag_torrent(torrent)
@@ -213,8 +213,8 @@ def torrent_moderate(*, actor: User, torrent_id: uuid.UUID, approve: bool, reaso
                 title=f"Your upload {torrent.name} was {verdict}", body=reason,
                 url=f"/torrents/{torrent.pk}/", actor_id=actor.pk,
                 target_type=TargetType.TORRENT, target_id=torrent.pk)
-        publish_on_commit(MODERATION_GROUP, "moderation.resolved", {
-            "target_type": "torrent", "target_id": str(torrent.pk), "status": status.value})
+        publish(ModerationResolved(payload={
+            "target_type": "torrent", "target_id": str(torrent.pk), "status": status.value}))
         invalidate_torrent(torrent.pk, info_hashes=_hashes(torrent))
         search_enqueue(target_type=TargetType.TORRENT, target_id=torrent.pk)
     return torrent

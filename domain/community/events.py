@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.community.models import ChatMessage, ForumPost, PrivateMessage
+from domain.events import ChatMessagePayload, ForumPostPayload, PmPayload
 
 EVENT_ID_DIGITS = 17
 
@@ -39,7 +40,7 @@ def _changed_at(*stamps: datetime | None) -> datetime:
     return max(s for s in stamps if s is not None)
 
 
-def chat_message_payload(message: ChatMessage, *, username: str) -> dict[str, Any]:
+def chat_message_payload(message: ChatMessage, *, username: str) -> ChatMessagePayload:
     deleted = message.deleted_at is not None
     return {
         "event_id": event_id(_changed_at(message.created_at, message.edited_at,
@@ -56,7 +57,7 @@ def chat_message_payload(message: ChatMessage, *, username: str) -> dict[str, An
     }
 
 
-def forum_post_payload(post: ForumPost, *, username: str) -> dict[str, Any]:
+def forum_post_payload(post: ForumPost, *, username: str) -> ForumPostPayload:
     deleted = post.deleted_at is not None
     return {
         "event_id": event_id(_changed_at(post.created_at, post.edited_at, post.deleted_at)),
@@ -72,7 +73,7 @@ def forum_post_payload(post: ForumPost, *, username: str) -> dict[str, Any]:
     }
 
 
-def pm_payload(message: PrivateMessage, *, sender_name: str, unread: int) -> dict[str, Any]:
+def pm_payload(message: PrivateMessage, *, sender_name: str, unread: int) -> PmPayload:
     return {
         "event_id": event_id(message.created_at),
         "id": str(message.id),

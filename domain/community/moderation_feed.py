@@ -24,7 +24,12 @@ from domain.base import TargetType
 from domain.community.access import moderation_feed_can_read
 from domain.community.events import event_id
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
-from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.events import (
+    ModerationClaimed,
+    ModerationReportPayload,
+    ModerationResolved,
+    publish,
+)
 from domain.moderation.models import ModerationQueueItem, QueueStatus, Report, ReportStatus
 from domain.moderation.reports import report_closed
 from domain.moderation.services import audit_log_write
@@ -44,7 +49,7 @@ def _queue_row(item: ModerationQueueItem) -> dict[str, Any]:
     }
 
 
-def _report_row(report: Report) -> dict[str, Any]:
+def _report_row(report: Report) -> ModerationReportPayload:
     # One shape for the snapshot and the live "moderation.report" event.
     from domain.moderation.reports import report_feed_row
 
@@ -58,7 +63,7 @@ def moderation_feed_open(user: Any) -> dict[str, list[dict[str, Any]]]:
         raise NotPermitted("The moderation feed is for staff.")
     from domain.accounts.permissions import user_has_perm
 
-    feed: dict[str, list[dict[str, Any]]] = {"queue": [], "reports": []}
+    feed: dict[str, list[Any]] = {"queue": [], "reports": []}
     if user_has_perm(user, Perm.MODERATION_QUEUE):
         feed["queue"] = [_queue_row(i) for i in ModerationQueueItem.objects
                          .filter(status__in=OPEN_QUEUE).select_related("claimed_by")
@@ -94,9 +99,9 @@ def moderation_item_claim(*, actor: User, item_id: Any) -> ModerationQueueItem:
         audit_log_write(action="moderation.item_claim", actor=actor,
                         target_type=item.target_type, target_id=item.target_id,
                         metadata={"queue_item_id": str(item.id)})
-        publish_on_commit(MODERATION_GROUP, "moderation.claimed",
-                          {"event_id": event_id(now), "kind": "queue", "id": str(item.id),
-                           "claimed_by": actor.username})
+        publish(ModerationClaimed(payload={
+            "event_id": event_id(now), "kind": "queue", "id": str(item.id),
+            "claimed_by": actor.username}))
     return item
 
 
@@ -114,9 +119,9 @@ def report_claim(*, actor: User, report_id: Any) -> Report:
         report.save(update_fields=["status", "claimed_by", "claimed_at", "updated_at"])
         audit_log_write(action="report.claim", actor=actor, target_type=TargetType.REPORT,
                         target_id=report.id)
-        publish_on_commit(MODERATION_GROUP, "moderation.claimed",
-                          {"event_id": event_id(now), "kind": "report", "id": str(report.id),
-                           "claimed_by": actor.username})
+        publish(ModerationClaimed(payload={
+            "event_id": event_id(now), "kind": "report", "id": str(report.id),
+            "claimed_by": actor.username}))
     return report
 
 
@@ -145,7 +150,7 @@ def report_resolve(*, actor: User, report_id: Any, dismiss: bool, note: str) -> 
         audit_log_write(action=f"report.{status.value}", actor=actor,
                         target_type=TargetType.REPORT, target_id=report.id,
                         changes={"status": [old, status.value]}, metadata={"note": note})
-        publish_on_commit(MODERATION_GROUP, "moderation.resolved",
-                          {"event_id": event_id(now), "kind": "report", "id": str(report.id),
-                           "status": status.value, "resolved_by": actor.username})
+        publish(ModerationResolved(payload={
+            "event_id": event_id(now), "kind": "report", "id": str(report.id),
+            "status": status.value, "resolved_by": actor.username}))
     return report

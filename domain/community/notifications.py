@@ -1,5 +1,5 @@
 """notification_send: the one way any area tells a member something. Stores the row and,
-after commit, pushes it to the member's open tabs (group domain.events.user_group)."""
+after commit, pushes it to the member's open tabs (domain.events.NotificationNew)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import uuid
 from typing import Any
 
 from domain.community.models import Notification, NotificationKind
-from domain.events import publish_on_commit, user_group
-
-NOTIFICATION_EVENT = "notification.new"
+from domain.events import NotificationNew, NotificationPayload, publish
 
 
-def notification_payload(notification: Notification, *, unread: int) -> dict[str, Any]:
+def notification_payload(notification: Notification, *, unread: int) -> NotificationPayload:
     from domain.community.events import event_id
 
     return {
@@ -45,6 +43,6 @@ def notification_send(
         payload=payload or {},
     )
     unread = Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
-    publish_on_commit(user_group(user_id), NOTIFICATION_EVENT,
-                      notification_payload(notification, unread=unread))
+    publish(NotificationNew(user_id=user_id,
+                            payload=notification_payload(notification, unread=unread)))
     return notification

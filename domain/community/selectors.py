@@ -29,6 +29,7 @@ from domain.community.models import (
     PrivateMessage,
 )
 from domain.errors import NotFound
+from domain.events import ChatMessagePayload, ForumPostPayload
 
 CHAT_HISTORY_SIZE = 50
 TOPICS_PER_PAGE = 25
@@ -53,14 +54,14 @@ def chat_room_get(user: Any, name: Any) -> ChatRoom:
     return room
 
 
-def _chat_payloads(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+def _chat_payloads(messages: list[ChatMessage]) -> list[ChatMessagePayload]:
     return [chat_message_payload(m, username=m.user.username if m.user else "[deleted]")
             for m in messages]
 
 
 def chat_history(user: Any, room: ChatRoom, *, before: datetime | None = None,
                  before_id: Any = None,
-                 limit: int = CHAT_HISTORY_SIZE) -> list[dict[str, Any]]:
+                 limit: int = CHAT_HISTORY_SIZE) -> list[ChatMessagePayload]:
     """The last `limit` messages (older than `before`, or than the message `before_id`),
     oldest first, deleted ones left out. `before_id` is the cursor a page scrolling back
     sends: its oldest message, compared by (created_at, id), so an edit (which moves a
@@ -93,7 +94,7 @@ def _changed_at() -> Greatest:
 
 
 def chat_changes_since(user: Any, room: ChatRoom, since: datetime, *,
-                       limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+                       limit: int = REPLAY_LIMIT) -> list[ChatMessagePayload]:
     """Messages created, edited or deleted after `since`, for a socket catching up; the
     first `limit` changes in event id order."""
     if not access.chat_room_can_read(user, room):
@@ -205,7 +206,7 @@ def forum_post_get(user: Any, post_id: Any) -> ForumPost:
 
 
 def forum_topic_changes_since(user: Any, topic: ForumTopic, since: datetime, *,
-                              limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+                              limit: int = REPLAY_LIMIT) -> list[ForumPostPayload]:
     if not access.forum_can_read(user, topic.forum):
         raise NotFound("There is no such topic.")
     changed = (Q(created_at__gt=since) | Q(edited_at__gt=since) | Q(deleted_at__gt=since))

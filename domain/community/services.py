@@ -3,7 +3,7 @@
 Every function takes trusted-shape input from a handler (view or consumer), checks what
 the acting member may do (domain.community.access, user_has_perm), writes in one
 transaction, writes the audit row in it when staff act on someone else's words, and
-publishes live events after commit (domain.events.publish_on_commit).
+publishes live events after commit (domain.events.publish).
 """
 
 from __future__ import annotations
@@ -40,7 +40,15 @@ from domain.community.models import (
 )
 from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
-from domain.events import chat_room_group, forum_topic_group, publish_on_commit, user_group
+from domain.events import (
+    ChatMessageChanged,
+    ForumPostChanged,
+    ForumTopicChanged,
+    NotificationRead,
+    PmNew,
+    PmRead,
+    publish,
+)
 from domain.moderation.autoflag import autoflag_text
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
@@ -52,12 +60,10 @@ PM_SUBJECT_MAX = 200
 FORUM_POST_MAX = 65536
 PM_BODY_MAX = 65536
 
-# Event types on the community's groups (handlers: chat_message, forum_post, pm_new...).
-CHAT_MESSAGE_EVENT = "chat.message"
-FORUM_POST_EVENT = "forum.post"
-FORUM_TOPIC_EVENT = "forum.topic"
-PM_EVENT = "pm.new"
-NOTIFICATIONS_READ_EVENT = "notification.read"
+# The type strings the socket's catch-up replays under (declared in domain.events).
+CHAT_MESSAGE_EVENT = ChatMessageChanged.type
+FORUM_POST_EVENT = ForumPostChanged.type
+PM_EVENT = PmNew.type
 
 
 def _setting(name: str, default: int) -> int:
@@ -139,8 +145,8 @@ def chat_message_post(*, user: User, room_name: str, body: Any) -> ChatMessage:
                 title=f"{user.username} mentioned you in #{room.name}", body=body[:300],
                 url=f"/chat/{room.name}/", actor_id=user.id,
                 target_type=TargetType.CHAT_MESSAGE, target_id=message.id)
-        publish_on_commit(chat_room_group(room.name), CHAT_MESSAGE_EVENT,
-                          chat_message_payload(message, username=user.username))
+        publish(ChatMessageChanged(room=room.name, payload=chat_message_payload(
+            message, username=user.username)))
         autoflag_text(target_type=TargetType.CHAT_MESSAGE, target_id=message.id, text=body,
                       author_id=user.id)
     return message
@@ -163,8 +169,8 @@ def chat_message_edit(*, user: User, message_id: Any, body: Any) -> ChatMessage:
         message.body = _clean_body(body, limit=message.room.max_message_length)
         message.edited_at = timezone.now()
         message.save(update_fields=["body", "edited_at"])
-        publish_on_commit(chat_room_group(message.room.name), CHAT_MESSAGE_EVENT,
-                          chat_message_payload(message, username=user.username))
+        publish(ChatMessageChanged(room=message.room.name, payload=chat_message_payload(
+            message, username=user.username)))
     return message
 
 
@@ -183,8 +189,8 @@ def chat_message_delete(*, user: User, message_id: Any) -> ChatMessage:
                             target_type=TargetType.CHAT_MESSAGE, target_id=message.id,
                             metadata={"room": message.room.name, "author_id":
                                       str(message.user_id) if message.user_id else None})
-        publish_on_commit(chat_room_group(message.room.name), CHAT_MESSAGE_EVENT,
-                          chat_message_payload(message, username=_username(message.user)))
+        publish(ChatMessageChanged(room=message.room.name, payload=chat_message_payload(
+            message, username=_username(message.user))))
     return message
 
 
@@ -247,8 +253,8 @@ def _pm_deliver(message: PrivateMessage, sender: User) -> None:
     if message.recipient_id is None:
         return
     unread = pm_unread_count(user_id=message.recipient_id)
-    publish_on_commit(user_group(message.recipient_id), PM_EVENT,
-                      pm_payload(message, sender_name=sender.username, unread=unread))
+    publish(PmNew(user_id=message.recipient_id,
+                  payload=pm_payload(message, sender_name=sender.username, unread=unread)))
     notification_send(
         user_id=message.recipient_id, kind=NotificationKind.PRIVATE_MESSAGE,
         title=f"Message from {sender.username}: {message.subject}"[:200],
@@ -352,9 +358,9 @@ def pm_conversation_mark_read(*, user: User, conversation_id: uuid.UUID) -> int:
                    .filter(conversation_id=conversation_id, recipient=user, is_read=False)
                    .update(is_read=True, read_at=timezone.now()))
         if changed:
-            publish_on_commit(user_group(user.id), "pm.read",
-                              {"conversation_id": str(conversation_id),
-                               "unread": pm_unread_count(user_id=user.id)})
+            publish(PmRead(user_id=user.id, payload={
+                "conversation_id": str(conversation_id),
+                "unread": pm_unread_count(user_id=user.id)}))
     return changed
 
 
@@ -529,8 +535,8 @@ def forum_post_create(*, user: User, topic_id: Any, body: Any,
                     user_id=subscriber.id, kind=NotificationKind.FORUM_REPLY,
                     title=f"New post in {topic.title}"[:200], body=body[:300], url=url,
                     actor_id=user.id, target_type=TargetType.FORUM_POST, target_id=post.id)
-        publish_on_commit(forum_topic_group(topic.id), FORUM_POST_EVENT,
-                          forum_post_payload(post, username=user.username))
+        publish(ForumPostChanged(topic_id=topic.id, payload=forum_post_payload(
+            post, username=user.username)))
         autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
                       author_id=user.id)
     return post
@@ -561,8 +567,8 @@ def forum_post_edit(*, user: User, post_id: Any, body: Any) -> ForumPost:
         if not own:
             audit_log_write(action="forum.post_edit", actor=user,
                             target_type=TargetType.FORUM_POST, target_id=post.id)
-        publish_on_commit(forum_topic_group(post.topic_id), FORUM_POST_EVENT,
-                          forum_post_payload(post, username=_username(post.author)))
+        publish(ForumPostChanged(topic_id=post.topic_id, payload=forum_post_payload(
+            post, username=_username(post.author))))
     return post
 
 
@@ -582,8 +588,8 @@ def forum_post_delete(*, actor: User, post_id: Any) -> ForumPost:
         audit_log_write(action="forum.post_delete", actor=actor,
                         target_type=TargetType.FORUM_POST, target_id=post.id,
                         metadata={"topic_id": str(post.topic_id)})
-        publish_on_commit(forum_topic_group(post.topic_id), FORUM_POST_EVENT,
-                          forum_post_payload(post, username=_username(post.author)))
+        publish(ForumPostChanged(topic_id=post.topic_id, payload=forum_post_payload(
+            post, username=_username(post.author))))
     return post
 
 
@@ -625,9 +631,9 @@ def forum_topic_moderate(*, actor: User, topic_id: Any, action: str,
         audit_log_write(action=f"forum.topic_{action}", actor=actor,
                         target_type=TargetType.FORUM_TOPIC, target_id=topic.id,
                         changes=changes)
-        publish_on_commit(forum_topic_group(topic.id), FORUM_TOPIC_EVENT,
-                          {"topic_id": str(topic.id), "action": action,
-                           "is_locked": topic.is_locked, "is_sticky": topic.is_sticky})
+        publish(ForumTopicChanged(topic_id=topic.id, payload={
+            "topic_id": str(topic.id), "action": action,
+            "is_locked": topic.is_locked, "is_sticky": topic.is_sticky}))
     return topic
 
 
@@ -677,7 +683,7 @@ def notifications_mark_read(*, user: User, notification_id: Any = None) -> int:
             except ValueError as exc:
                 raise NotFound("There is no such notification.") from exc
         changed = queryset.update(read_at=timezone.now())
-        publish_on_commit(user_group(user.id), NOTIFICATIONS_READ_EVENT,
-                          {"unread": notifications_unread_count(user_id=user.id),
-                           "id": str(notification_id) if notification_id else None})
+        publish(NotificationRead(user_id=user.id, payload={
+            "unread": notifications_unread_count(user_id=user.id),
+            "id": str(notification_id) if notification_id else None}))
     return changed

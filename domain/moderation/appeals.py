@@ -23,7 +23,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.events import ModerationItem, ModerationItemPayload, ModerationResolved, publish
 from domain.moderation.models import (
     Appeal,
     AppealDecision,
@@ -143,7 +143,7 @@ def _appealed_action(member: User, target_type: str, target_id: uuid.UUID) -> An
     raise ValidationFailed("That cannot be appealed.", field="target_type")
 
 
-def _queue_payload(item: ModerationQueueItem, appeal: Appeal) -> dict[str, Any]:
+def _queue_payload(item: ModerationQueueItem, appeal: Appeal) -> ModerationItemPayload:
     return {"kind": "queue", "id": str(item.pk), "target_type": item.target_type,
             "target_id": str(item.target_id), "source": item.source, "status": item.status,
             "summary": item.summary, "priority": item.priority, "claimed_by": None,
@@ -181,8 +181,7 @@ def appeal_file(*, appellant: User, target_type: str, target_id: Any, text: str,
                     target_type=kind, target_id=tid, source=QueueSource.APPEAL, priority=1,
                     summary=f"Appeal by {appellant.username}: {text}"[:255],
                     submitted_by=appellant)
-                publish_on_commit(MODERATION_GROUP, "moderation.item",
-                                  _queue_payload(item, appeal))
+                publish(ModerationItem(payload=_queue_payload(item, appeal)))
             audit_log_write(action="appeal.file", actor=appellant, target_type=kind,
                             target_id=tid, ip_address=ip_address,
                             metadata={"appeal_id": str(appeal.pk), "text": text[:1000]})
@@ -274,9 +273,9 @@ def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
             status=status, resolved_by=actor, resolved_at=now, resolution_note=note,
             updated_at=now)
         for item_id in items:
-            publish_on_commit(MODERATION_GROUP, "moderation.resolved", {
+            publish(ModerationResolved(payload={
                 "kind": "queue", "id": str(item_id), "status": status.value,
-                "resolved_by": actor.username})
+                "resolved_by": actor.username}))
         audit_log_write(action="appeal.accept" if accept else "appeal.deny", actor=actor,
                         target_type=appeal.target_type, target_id=appeal.target_id,
                         ip_address=ip_address,

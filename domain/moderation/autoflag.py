@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from domain.base import TargetType
 from domain.errors import ValidationFailed
-from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.events import ModerationItem, publish
 from domain.moderation.models import (
     AutoFlagKind,
     AutoFlagRule,
@@ -190,11 +190,11 @@ def _raise(rule: _Rule, *, target_type: TargetType | str, target_id: uuid.UUID,
             target_type=str(target_type), target_id=target_id, source=QueueSource.AUTO_FLAG,
             priority=rule.priority, flag_score=rule.score, flags=[flag],
             summary=f"[{rule.name}] {summary}"[:255], submitted_by_id=submitted_by_id)
-        publish_on_commit(MODERATION_GROUP, "moderation.item", {
+        publish(ModerationItem(payload={
             "kind": "queue", "id": str(item.pk), "target_type": item.target_type,
             "target_id": str(item.target_id), "source": item.source,
             "summary": item.summary, "priority": item.priority, "status": item.status,
-            "flags": item.flags, "created_at": item.created_at.isoformat()})
+            "flags": item.flags, "created_at": item.created_at.isoformat()}))
     return item
 
 

@@ -27,7 +27,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
 from domain.errors import Conflict, NotPermitted, ValidationFailed
-from domain.events import MODERATION_GROUP, publish_on_commit
+from domain.events import ModerationReport, ModerationReportPayload, publish
 from domain.moderation.models import REPORT_TARGETS, Report, ReportReason, ReportStatus
 from domain.moderation.services import audit_log_write
 from domain.moderation.targets import Target, target_describe
@@ -36,7 +36,8 @@ OPEN = (ReportStatus.OPEN, ReportStatus.CLAIMED)
 MAX_DESCRIPTION = 5000
 
 
-def report_feed_row(report: Report, target: Target | None = None) -> dict[str, Any]:
+def report_feed_row(report: Report, target: Target | None = None
+                    ) -> ModerationReportPayload:
     """A primary report as the staff feed shows it."""
     from domain.community.events import event_id
 
@@ -108,7 +109,7 @@ def report_file(*, reporter: User, target_type: str, target_id: Any, reason: str
                         metadata={"target_type": target.target_type,
                                   "target_id": str(target.target_id), "reason": reason,
                                   "primary_id": str(shown.id)})
-        publish_on_commit(MODERATION_GROUP, "moderation.report", report_feed_row(shown, target))
+        publish(ModerationReport(payload=report_feed_row(shown, target)))
         autoflag_reports(target_type=target.target_type, target_id=target.target_id,
                          count=shown.report_count)
     return report

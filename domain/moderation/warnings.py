@@ -25,7 +25,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
-from domain.events import publish_on_commit, user_group
+from domain.events import WarningRow, WarningsChanged, publish
 from domain.moderation.models import (
     Ban,
     Report,
@@ -37,7 +37,6 @@ from domain.moderation.services import audit_log_write
 
 MAX_POINTS = 100
 MAX_REASON = 2000
-WARNINGS_EVENT = "live.event"
 
 
 # --- Reads ------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def warnings_visible(viewer: Any, member: User) -> QuerySet[Warning]:
     return Warning.objects.filter(user=member).select_related("issued_by", "revoked_by")
 
 
-def warning_row(warning: Warning) -> dict[str, Any]:
+def warning_row(warning: Warning) -> WarningRow:
     """What a member's page and socket show of one warning."""
     return {
         "id": str(warning.id), "reason": warning.reason, "points": warning.points,
@@ -152,8 +151,8 @@ def _publish_banner(member_id: Any, points: int) -> None:
     # `unread` keeps the tab's notification badge right (live.js reads it off every bare
     # event; without it the badge would count this event as a notification).
     unread = Notification.objects.filter(user_id=member_id, read_at__isnull=True).count()
-    publish_on_commit(user_group(member_id), WARNINGS_EVENT, {
-        "kind": "warnings", "points": points, "unacknowledged": banner, "unread": unread})
+    publish(WarningsChanged(user_id=member_id, payload={
+        "kind": "warnings", "points": points, "unacknowledged": banner, "unread": unread}))
 
 
 def warnings_take_effect_due(*, now: datetime | None = None) -> int:

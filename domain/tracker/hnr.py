@@ -213,8 +213,8 @@ def _notify_many(items: list[dict[str, Any]]) -> None:
     """What notification_send does, for a batch: the rows in one INSERT, the unread
     counts in one query, the live events in one pass after commit. Empties `items`."""
     from domain.community.models import Notification
-    from domain.community.notifications import NOTIFICATION_EVENT, notification_payload
-    from domain.events import publish_many_on_commit, user_group
+    from domain.community.notifications import notification_payload
+    from domain.events import NotificationNew, publish_many
 
     if not items:
         return
@@ -228,9 +228,8 @@ def _notify_many(items: list[dict[str, Any]]) -> None:
                     "WHERE user_id = ANY(%s::uuid[]) AND read_at IS NULL GROUP BY user_id",
                     [list(users)])
         unread = dict(cur.fetchall())
-    publish_many_on_commit([
-        (user_group(n.user_id), NOTIFICATION_EVENT,
-         notification_payload(n, unread=int(unread.get(n.user_id, 0)))) for n in rows])
+    publish_many(NotificationNew(user_id=n.user_id, payload=notification_payload(
+        n, unread=int(unread.get(n.user_id, 0)))) for n in rows)
 
 
 def _torrent_url(torrent_id: uuid.UUID) -> str:

@@ -24,9 +24,9 @@ from domain.community.models import (
 )
 from domain.community.services import forum_post_create, forum_topic_create, pm_send
 from domain.events import (
-    MODERATION_GROUP,
+    ModerationItem,
     chat_room_group,
-    publish_on_commit,
+    publish,
     torrent_group,
     user_group,
 )
@@ -275,8 +275,8 @@ async def test_a_moderator_sees_a_queue_item_appear_and_claims_it():
                     target_type=TargetType.TORRENT,
                     target_id="00000000-0000-4000-8000-000000000001",
                     source="new_upload", summary="A.New.Upload")
-                publish_on_commit(MODERATION_GROUP, "moderation.item",
-                                  {"id": str(item.id), "summary": item.summary})
+                publish(ModerationItem(payload={"id": str(item.id),
+                                                "summary": item.summary}))
             return item
 
         item = await sync_to_async(submit)()
