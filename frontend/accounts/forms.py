@@ -1,5 +1,5 @@
 """Forms for the accounts pages: they parse and show field errors; rules live in the
-domain services, whose errors land on the field they name (see `add_domain_error`)."""
+domain services, whose errors land on the field they name (frontend.formerrors.add_domain_error)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from django import forms
 
 from domain.accounts.models import UserPrivacy
-from domain.errors import DomainError
 
 PRIVACY_LABELS = {
     "show_uploaded": "Uploaded amount",
@@ -29,12 +28,6 @@ PRIVACY_LABELS = {
     "show_comments": "Comments",
     "show_achievements": "Achievements",
 }
-
-
-def add_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Put a service's error on the field it names, or on the form as a whole."""
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, exc.message)
 
 
 class LoginForm(forms.Form):

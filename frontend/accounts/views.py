@@ -39,6 +39,7 @@ from domain.catalog.collection_selectors import member_collections
 from domain.errors import DomainError, NotPermitted, RateLimited
 from frontend.accounts import forms
 from frontend.accounts.middleware import client_ip
+from frontend.formerrors import add_domain_error
 
 
 class AuthedRequest(HttpRequest):
@@ -111,7 +112,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             # Refusals (banned, disabled, validating) are form errors on a normal page;
             # only the rate limit answers 429, with Retry-After.
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
             status = 429 if isinstance(exc, RateLimited) else 200
             if exc.code == "login_refused":
                 appeal_url = _appeal_url(form.cleaned_data["username"])
@@ -150,7 +151,7 @@ def login_2fa_view(request: HttpRequest) -> HttpResponse:
                                                 ip=client_ip(request),
                                                 user_agent=_ua(request))
         except DomainError as exc:
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
             status = 429 if isinstance(exc, RateLimited) else 200
         else:
             if method == "backup":
@@ -186,7 +187,7 @@ def register_view(request: HttpRequest) -> HttpResponse:
                 user_agent=_ua(request),
                 confirm_url=request.build_absolute_uri(reverse("accounts:confirm")))
         except DomainError as exc:
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return render(request, "accounts/register_done.html", {"email": data["email"]})
     return render(request, "accounts/register.html", {"form": form, "mode": mode})
@@ -257,7 +258,7 @@ def password_view(request: AuthedRequest) -> HttpResponse:
                                      current_session_key=request.session.session_key,
                                      ip=client_ip(request))
         except DomainError as exc:
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             # The session's auth hash follows the new password, so this tab stays in (with
             # a new session key: the old one is revoked).
@@ -277,7 +278,7 @@ def email_view(request: AuthedRequest) -> HttpResponse:
             services.email_change(user=request.user, password=form.cleaned_data["password"],
                                   new_email=form.cleaned_data["email"], ip=client_ip(request))
         except DomainError as exc:
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Email address changed.")
             return redirect("accounts:settings")
@@ -330,7 +331,7 @@ def two_factor_view(request: AuthedRequest) -> HttpResponse:
             messages.error(request, "Unknown action.")
             status = 400
     except DomainError as exc:
-        forms.add_domain_error(code_form if action == "confirm" else password_form, exc)
+        add_domain_error(code_form if action == "confirm" else password_form, exc)
         if not exc.field:
             messages.error(request, exc.message)
     if request.method == "POST" and (code_form.errors or password_form.errors):
@@ -409,7 +410,7 @@ def invites_view(request: AuthedRequest) -> HttpResponse:
                 register_url=request.build_absolute_uri(reverse("accounts:register")),
                 ip=client_ip(request))
         except DomainError as exc:
-            forms.add_domain_error(form, exc)
+            add_domain_error(form, exc)
             status = 403 if isinstance(exc, NotPermitted) else 200
         else:
             messages.success(request, "Invite sent.")

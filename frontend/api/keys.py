@@ -18,6 +18,7 @@ from domain.accounts.models import ApiKeyScope, User
 from domain.errors import DomainError
 from frontend.accounts.middleware import client_ip
 from frontend.api import categories as cats
+from frontend.formerrors import add_domain_error
 
 
 class AuthedRequest(HttpRequest):
@@ -54,7 +55,7 @@ def keys_view(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_domain_error(form, exc)
         else:
             # Rendered, not redirected: the token must not sit in a session message.
             return _page(request, ApiKeyForm(), token=made.token)

@@ -18,6 +18,7 @@ from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.bonus import selectors, services
 from domain.errors import DomainError
 from frontend.bonus import forms
+from frontend.formerrors import add_domain_error
 
 
 class AuthedRequest(HttpRequest):
@@ -62,7 +63,7 @@ def _handle(request: AuthedRequest, name: str, action: Any) -> HttpResponse:
         except DomainError as error:
             if error.field not in form.fields:
                 raise  # not about this form's input: the middleware shows it
-            form.add_error(error.field, error.message)
+            add_domain_error(form, error)
         else:
             messages.success(request, done)
             return redirect("bonus:store")

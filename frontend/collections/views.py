@@ -22,6 +22,7 @@ from domain.catalog import collections as services
 from domain.catalog.selectors import categories_tree
 from domain.errors import DomainError, NotPermitted, ValidationFailed
 from frontend.collections import forms
+from frontend.formerrors import add_domain_error
 from frontend.torrents.views import description_html
 
 
@@ -36,9 +37,6 @@ def _ip(request: HttpRequest) -> str | None:
 def _url(collection_id: Any) -> str:
     return reverse("collections:detail", args=[collection_id])
 
-
-def _form_error(form: django_forms.Form, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 @login_required
@@ -74,7 +72,7 @@ def create(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return redirect(_url(collection.pk))
     return render(request, "collections/form.html", {"form": form, "editing": None},
@@ -102,7 +100,7 @@ def edit(request: AuthedRequest, collection_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return redirect(_url(c.pk))
     return render(request, "collections/form.html", {"form": form, "editing": c},
@@ -142,7 +140,7 @@ def add(request: AuthedRequest, collection_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return redirect(_url(collection_id))
     return _detail(request, collection_id, status=400, add_form=form)
@@ -172,7 +170,7 @@ def reorder(request: AuthedRequest, collection_id: uuid.UUID) -> HttpResponse:
                 services.collection_reorder(actor=request.user, collection_id=collection_id,
                                             torrent_ids=ids)
             except ValidationFailed as exc:
-                _form_error(form, exc)
+                add_domain_error(form, exc)
             else:
                 return redirect(_url(collection_id))
     return _detail(request, collection_id, status=400, reorder_form=form)
@@ -208,7 +206,7 @@ def delete(request: AuthedRequest, collection_id: uuid.UUID) -> HttpResponse:
                                        reason=form.cleaned_data["reason"],
                                        ip_address=_ip(request))
         except ValidationFailed as exc:
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Collection deleted.")
             return redirect("collections:browse")
@@ -227,7 +225,7 @@ def comment_post(request: AuthedRequest, collection_id: uuid.UUID) -> HttpRespon
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return redirect(f"{_url(collection_id)}#comment-{comment.pk}")
     return _detail(request, collection_id, status=400, comment_form=form)

@@ -8,10 +8,8 @@ function and renders. A DomainError that names a field becomes that field's erro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import cast
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -22,25 +20,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from domain.accounts.models import User
 from domain.community import access, moderation_feed, selectors, services
 from domain.community.events import event_id
-from domain.errors import DomainError, NotFound
+from domain.errors import NotFound
 from frontend.community import forms
-
-T = TypeVar("T")
+from frontend.formerrors import attempt
 
 
 def _member(request: HttpRequest) -> User:
     # Every view here is login_required, so the user is a member, never AnonymousUser.
     return cast(User, request.user)
-
-
-def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
-    """Run the service; its error lands on the form (on the field it names, if any)."""
-    try:
-        return call()
-    except DomainError as exc:
-        field = exc.field if exc.field in form.fields else None
-        form.add_error(field, exc.message)
-        return None
 
 
 # -- chat ------------------------------------------------------------------------------
@@ -58,7 +45,7 @@ def chat_room(request: HttpRequest, room: str) -> HttpResponse:
     chat = selectors.chat_room_get(_member(request), room)
     form = forms.ChatPostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        posted = _attempt(form, lambda: services.chat_message_post(
+        posted = attempt(form, lambda: services.chat_message_post(
             user=_member(request), room_name=chat.name, body=form.cleaned_data["body"]))
         if posted is not None:
             return redirect("community:chat_room", room=chat.name)
@@ -100,7 +87,7 @@ def message_new(request: HttpRequest) -> HttpResponse:
                              initial={"recipient": request.GET.get("to", "")[:32]})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        sent = _attempt(form, lambda: services.pm_send(
+        sent = attempt(form, lambda: services.pm_send(
             sender=_member(request), recipient_username=data["recipient"],
             subject=data["subject"], body=data["body"]))
         if sent is not None:
@@ -117,7 +104,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     form = forms.TicketForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        sent = _attempt(form, lambda: services.pm_ticket_open(
+        sent = attempt(form, lambda: services.pm_ticket_open(
             sender=_member(request), subject=data["subject"], body=data["body"]))
         if sent is not None:
             messages.success(request, "Your message is with the staff.")
@@ -133,7 +120,7 @@ def conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     thread = selectors.pm_conversation(_member(request), conversation_id)
     form = forms.ReplyForm(request.POST or None, initial={"parent": thread[-1].id})
     if request.method == "POST" and form.is_valid():
-        sent = _attempt(form, lambda: services.pm_reply(
+        sent = attempt(form, lambda: services.pm_reply(
             sender=_member(request), parent_id=form.cleaned_data["parent"],
             body=form.cleaned_data["body"]))
         if sent is not None:
@@ -161,7 +148,7 @@ def conversation_delete(request: HttpRequest, conversation_id: str) -> HttpRespo
 def blocks(request: HttpRequest) -> HttpResponse:
     form = forms.BlockForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        block = _attempt(form, lambda: services.member_block(
+        block = attempt(form, lambda: services.member_block(
             user=_member(request), username=form.cleaned_data["username"]))
         if block is not None:
             messages.success(request, f"{block.blocked.username} can no longer write to you.")
@@ -210,7 +197,7 @@ def topic_new(request: HttpRequest, forum_id: str) -> HttpResponse:
     forum = selectors.forum_get(_member(request), forum_id)
     form = forms.TopicForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        topic = _attempt(form, lambda: services.forum_topic_create(
+        topic = attempt(form, lambda: services.forum_topic_create(
             user=_member(request), forum_id=forum.id, title=form.cleaned_data["title"],
             body=form.cleaned_data["body"]))
         if topic is not None:
@@ -226,7 +213,7 @@ def topic_view(request: HttpRequest, topic_id: str) -> HttpResponse:
     form = forms.PostForm(request.POST or None,
                           initial={"quoted": request.GET.get("quote") or None})
     if request.method == "POST" and form.is_valid():
-        post = _attempt(form, lambda: services.forum_post_create(
+        post = attempt(form, lambda: services.forum_post_create(
             user=_member(request), topic_id=topic.id, body=form.cleaned_data["body"],
             quoted_id=form.cleaned_data["quoted"]))
         if post is not None:
@@ -258,7 +245,7 @@ def post_edit(request: HttpRequest, post_id: str) -> HttpResponse:
     post = selectors.forum_post_get(_member(request), post_id)
     form = forms.PostEditForm(request.POST or None, initial={"body": post.body})
     if request.method == "POST" and form.is_valid():
-        edited = _attempt(form, lambda: services.forum_post_edit(
+        edited = attempt(form, lambda: services.forum_post_edit(
             user=_member(request), post_id=post.id, body=form.cleaned_data["body"]))
         if edited is not None:
             return redirect(reverse("community:topic", args=[post.topic_id])

@@ -7,10 +7,8 @@ on that field, any other becomes the error page (frontend.middleware)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import cast
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -19,24 +17,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domain.accounts.models import User
-from domain.errors import DomainError
 from domain.moderation import appeals, reports, targets, warnings
 from frontend.accounts.middleware import client_ip
+from frontend.formerrors import attempt
 from frontend.moderation import forms
-
-T = TypeVar("T")
 
 
 def _member(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
-    try:
-        return call()
-    except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        return None
 
 
 def _next(request: HttpRequest, default: str) -> str:
@@ -55,7 +43,7 @@ def report_new(request: HttpRequest, target_type: str, target_id: str) -> HttpRe
     target = targets.target_describe(target_type, target_id, viewer=member)
     form = forms.ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        filed = _attempt(form, lambda: reports.report_file(
+        filed = attempt(form, lambda: reports.report_file(
             reporter=member, target_type=target_type, target_id=target_id,
             reason=form.cleaned_data["reason"],
             description=form.cleaned_data["description"], ip_address=client_ip(request)))
@@ -97,7 +85,7 @@ def warning_acknowledge(request: HttpRequest, warning_id: str) -> HttpResponse:
 def _appeals_page(request: HttpRequest, member: User, *, token: str = "") -> HttpResponse:
     form = forms.AppealForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        filed = _attempt(form, lambda: appeals.appeal_file(
+        filed = attempt(form, lambda: appeals.appeal_file(
             appellant=member, target_type=form.cleaned_data["target_type"],
             target_id=form.cleaned_data["target_id"], text=form.cleaned_data["text"],
             ip_address=client_ip(request)))

@@ -22,6 +22,7 @@ from domain.catalog import request_selectors as selectors
 from domain.catalog import requests as services
 from domain.catalog.selectors import categories_tree
 from domain.errors import DomainError
+from frontend.formerrors import add_domain_error
 from frontend.requests import forms
 from frontend.torrents.views import description_html
 
@@ -37,13 +38,6 @@ def _ip(request: HttpRequest) -> str | None:
 def _url(request_id: Any) -> str:
     return reverse("requests:detail", args=[request_id])
 
-
-def _form_error(form: django_forms.Form, exc: DomainError,
-                renamed: dict[str, str] | None = None) -> None:
-    """The domain's refusal on the field it names (or the whole form). Not-found and
-    forbidden errors on the page itself are left to the middleware's error page."""
-    name = (renamed or {}).get(exc.field or "", exc.field)
-    form.add_error(name if name in form.fields else None, exc.message)
 
 
 @login_required
@@ -76,7 +70,7 @@ def create(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc, {"amount": "bounty"})
+            add_domain_error(form, exc, renamed={"amount": "bounty"})
         else:
             messages.success(request, "Request filed; your bounty is on it.")
             return redirect(_url(created.pk))
@@ -115,7 +109,7 @@ def vote(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status not in (400, 409):
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, f"You added {form.cleaned_data['amount']:,} points.")
             return redirect(_url(request_id))
@@ -133,7 +127,7 @@ def fill(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status == 404:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Filled: the bounty is yours.")
             return redirect(_url(request_id))
@@ -151,7 +145,7 @@ def unfill(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status not in (400, 409):
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Unfilled: the request is open again.")
             return redirect(_url(request_id))
@@ -169,7 +163,7 @@ def delete(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Request deleted; its bounties went back to the voters.")
             return redirect("requests:browse")
@@ -188,7 +182,7 @@ def comment_post(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            _form_error(form, exc)
+            add_domain_error(form, exc)
         else:
             return redirect(f"{_url(request_id)}#comment-{comment.pk}")
     return _detail(request, request_id, status=400, comment_form=form)

@@ -9,11 +9,9 @@ are sent to the login page."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -29,23 +27,14 @@ from domain.errors import DomainError, NotFound
 from domain.moderation import appeals, bans, reports, selectors, services, targets, warnings
 from domain.moderation.models import Ban
 from frontend.accounts.middleware import client_ip
+from frontend.formerrors import attempt
 from frontend.moderation import forms
-
-T = TypeVar("T")
 
 
 def _staff(request: HttpRequest) -> User:
     user = cast(User, request.user)
     require_perm(user, Perm.STAFF_ACCESS, "These pages are for staff.")
     return user
-
-
-def _attempt(form: django_forms.Form, call: Callable[[], T]) -> T | None:
-    try:
-        return call()
-    except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        return None
 
 
 def _member_or_404(member_id: uuid.UUID) -> User:
@@ -110,7 +99,7 @@ def member_ban(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
     member = _member_or_404(member_id)
     form = forms.BanForm(request.POST)
     if form.is_valid():
-        done = _attempt(form, lambda: bans.ban_issue(
+        done = attempt(form, lambda: bans.ban_issue(
             actor=staff, ban_type=form.cleaned_data["ban_type"], user=member,
             reason=form.cleaned_data["reason"],
             expires_at=_expiry(form.cleaned_data["expires_in_days"]),
@@ -155,7 +144,7 @@ def note_add(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
     require_perm(staff, Perm.USERS_WARN, "Staff notes are for staff who warn members.")
     member = _member_or_404(member_id)
     form = forms.NoteForm(request.POST)
-    if form.is_valid() and _attempt(form, lambda: services.staff_note_add(
+    if form.is_valid() and attempt(form, lambda: services.staff_note_add(
             actor=staff, member=member, body=form.cleaned_data["body"],
             ip_address=client_ip(request))) is not None:
         messages.success(request, "Note kept.")
@@ -185,7 +174,7 @@ def warn_target(request: HttpRequest, target_type: str, target_id: uuid.UUID) ->
     if request.method == "POST" and form.is_valid():
         source = "report" if report else ("staff" if target.target_type == TargetType.USER
                                           else "post")
-        warning = _attempt(form, lambda: warnings.warning_issue(
+        warning = attempt(form, lambda: warnings.warning_issue(
             actor=staff, member=member, reason=form.cleaned_data["reason"],
             points=form.cleaned_data["points"],
             expires_at=_expiry(form.cleaned_data["expires_in_days"]), source=source,
@@ -243,7 +232,7 @@ def appeal_page(request: HttpRequest, appeal_id: uuid.UUID) -> HttpResponse:
     appeal = appeals.appeal_for_staff(staff, appeal_id)
     form = forms.DecideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        decided = _attempt(form, lambda: appeals.appeal_decide(
+        decided = attempt(form, lambda: appeals.appeal_decide(
             actor=staff, appeal_id=appeal.pk,
             accept=form.cleaned_data["decision"] == "accept", note=form.cleaned_data["note"],
             ip_address=client_ip(request)))
@@ -271,7 +260,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                 return None
             return timezone.make_aware(datetime.combine(value, time.min)) + timedelta(days=plus)
 
-        found = _attempt(form, lambda: selectors.audit_log_search(
+        found = attempt(form, lambda: selectors.audit_log_search(
             staff, action=data.get("action") or "", actor=data.get("actor") or "",
             target_id=data.get("target_id") or "", since=day(data.get("since")),
             until=day(data.get("until"), 1), before=data.get("before")))

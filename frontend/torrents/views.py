@@ -23,6 +23,7 @@ from domain.catalog import selectors, services
 from domain.errors import DomainError, NotPermitted, ValidationFailed
 from domain.tracker.selectors import active_token_torrents
 from frontend.accounts.middleware import client_ip
+from frontend.formerrors import add_domain_error
 from frontend.torrents import forms
 
 
@@ -93,7 +94,7 @@ def upload(request: AuthedRequest) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_domain_error(form, exc)
         else:
             if torrent.status == "approved":
                 messages.success(request, "Uploaded. Download your copy and start seeding.")
@@ -170,7 +171,7 @@ def edit(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             if exc.http_status != 400:
                 raise
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            add_domain_error(form, exc)
         else:
             messages.success(request, "Saved.")
             return redirect(_torrent_url(t.pk))

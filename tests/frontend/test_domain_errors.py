@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.http import HttpRequest, HttpResponse
@@ -47,3 +48,32 @@ def test_json_clients_get_json_with_the_field():
 
 def test_other_exceptions_are_left_alone():
     assert handle(ValueError("boom")) is None
+
+
+def test_a_form_page_shows_a_refusal_on_the_field_it_names_or_on_the_form():
+    from pathlib import Path
+
+    from django import forms
+
+    from frontend.formerrors import add_domain_error, attempt
+
+    class BountyForm(forms.Form):
+        bounty = forms.IntegerField()
+        title = forms.CharField()
+
+    form = BountyForm({"bounty": 5, "title": "x"})
+    assert form.is_valid()
+    add_domain_error(form, ValidationFailed("Too little.", field="amount"),
+                     renamed={"amount": "bounty"})
+    add_domain_error(form, ValidationFailed("Bad title.", field="title"))
+    assert attempt(form, lambda: (_ for _ in ()).throw(NotPermitted("Not yours."))) is None
+    add_domain_error(form, ValidationFailed("No such field.", field="nonexistent"))
+    assert form.errors == {"bounty": ["Too little."], "title": ["Bad title."],
+                           "__all__": ["Not yours.", "No such field."]}
+    assert attempt(form, lambda: 7) == 7
+
+    # Every form page goes through frontend.formerrors: no view puts exc.message itself.
+    root = Path(__file__).resolve().parents[2] / "frontend"
+    by_hand = [str(p) for p in root.rglob("*.py") if p.name != "formerrors.py"
+               and re.search(r"\.add_error\(\w*(exc|error)\b", p.read_text())]
+    assert by_hand == []
