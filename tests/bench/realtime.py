@@ -45,6 +45,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -99,8 +100,14 @@ class Server:
             cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port",
                    str(self.port), "--no-access-log", "--loop", "uvloop", "--ws",
                    "websockets", "--log-level", "warning", app]
+        # The server's stderr goes to a file: a pipe nobody reads fills at 64 KiB and then
+        # blocks the server in write() (seen 2026-12-02: daphne stuck in pipe_write from the
+        # storm on, which the figures showed as a hub that stopped delivering).
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (open for the process life)
+            prefix=f"bench-{asgi}-", suffix=".log",
+            delete=False)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=self.log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -108,10 +115,12 @@ class Server:
                     return
             except OSError:
                 if self.proc.poll() is not None:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    raise RuntimeError(err[-2000:]) from None
+                    raise RuntimeError(self.log_tail()) from None
                 time.sleep(0.2)
         raise RuntimeError(f"{asgi} did not start")
+
+    def log_tail(self, size: int = 2000) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-size:]
 
     def rss_kib(self) -> float:
         return psutil.Process(self.proc.pid).memory_info().rss / 1024
@@ -123,6 +132,13 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.log.close()
+        logged = Path(self.log.name).stat().st_size
+        if logged:
+            print(f"    (server {self.port} wrote {logged} bytes to stderr, {self.log.name};"
+                  f" last: {self.log_tail(300)!r})", flush=True)
+        else:
+            Path(self.log.name).unlink(missing_ok=True)
 
 
 async def open_socket(port: int, path: str, cookie: str, *, stalled: bool = False) -> Any:
