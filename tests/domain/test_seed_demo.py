@@ -228,3 +228,16 @@ def test_refuses_a_database_with_members(db):
     assert "already has members" in out
     assert "Demo login" not in out
     assert Torrent.objects.count() == 0 and User.objects.count() == 1
+
+
+def test_the_demo_catalog_is_queued_for_the_search_index(seeded):
+    from domain.catalog.models import TorrentCollection, TorrentRequest
+    from domain.search.models import SearchIndexQueueItem
+
+    queued = set(SearchIndexQueueItem.objects.filter(status="pending")
+                 .values_list("target_type", "target_id"))
+    wanted = ({("torrent", pk) for pk in Torrent.objects.values_list("pk", flat=True)}
+              | {("request", pk) for pk in TorrentRequest.objects.values_list("pk", flat=True)}
+              | {("collection", pk)
+                 for pk in TorrentCollection.objects.values_list("pk", flat=True)})
+    assert wanted and wanted <= queued

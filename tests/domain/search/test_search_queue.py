@@ -175,3 +175,36 @@ def test_an_upload_is_indexed_by_a_real_worker_after_commit(settings):
                 time.sleep(0.1)
         assert str(torrent.pk) in meili.documents
     assert SearchIndexQueueItem.objects.get(target_id=torrent.pk).status == "completed"
+
+
+def test_search_reindex_fills_an_empty_meilisearch_index_from_rows_written_around_the_queue(
+        settings, capsys):
+    from django.core.management import call_command
+
+    uploader = make_user("uploader")
+    shown = make_torrent(uploader=uploader, name="Koyaanisqatsi.1982.1080p")
+    pending = make_torrent(uploader=uploader, status="pending")
+    SearchIndexQueueItem.objects.all().delete()  # as if written around the services
+    with MeiliDouble() as meili:
+        settings.MEILISEARCH_URL = meili.url
+        call_command("search_reindex")
+
+        assert set(meili.documents) == {str(shown.pk)}
+        assert meili.documents[str(shown.pk)]["name"] == "Koyaanisqatsi.1982.1080p"
+        assert ("POST", "/indexes/torrents/documents/delete-batch") in meili.paths()
+    assert not SearchIndexQueueItem.objects.filter(status="pending").exists()
+    assert SearchIndexQueueItem.objects.filter(target_id=pending.pk,
+                                               status="completed").exists()
+    assert "indexed 2 rows in meilisearch" in capsys.readouterr().out
+
+
+def test_search_reindex_on_postgres_completes_the_queue(capsys):
+    from django.core.management import call_command
+
+    torrent = make_torrent(uploader=make_user("uploader"))
+    SearchIndexQueueItem.objects.all().delete()
+    call_command("search_reindex")
+
+    row = SearchIndexQueueItem.objects.get(target_id=torrent.pk)
+    assert row.status == "completed"
+    assert "indexed 1 rows in postgres" in capsys.readouterr().out

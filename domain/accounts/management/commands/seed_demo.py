@@ -65,6 +65,7 @@ from domain.moderation.models import (
     ReportReason,
     Warning,
 )
+from domain.search.services import search_enqueue_all
 from domain.tracker.models import TorrentStatistics
 
 DEMO_USERNAME = "sysop"
@@ -922,6 +923,10 @@ class Command(BaseCommand):
                 self.stdout.write(ALREADY_SEEDED)
                 return
             summary = DemoSeeder(password).run()
+            # The rows above are written around the services (back-dated, in fixed
+            # states), so what the services would queue for the search index is queued
+            # here: with Meilisearch set, the demo catalog can be found.
+            search_enqueue_all()
         self.stdout.write(summary)
         self.stdout.write(f"Demo login: {DEMO_MEMBER} / {password} (a member); "
                           f"{DEMO_USERNAME} / {password} (staff: the code comes from "
