@@ -51,50 +51,73 @@ def _database_url() -> str:
             f"/{quote(db['NAME'], safe='')}")
 
 
-@pytest.fixture
-def asgi_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    """Base URL of daphne serving server.asgi on the test database. Depends on
-    transactional_db so it stops before Django empties the tables after the test."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "server.settings",
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        # Rate-limit counters land under this process's test prefix, emptied after each
-        # test; channel groups get a prefix of their own so no other run hears our events.
-        "CACHE_PREFIX": TEST_CACHE_PREFIX,
-        "CHANNELS_PREFIX": f"e2e{os.getpid()}",
-        "DB_CONN_MAX_AGE": "0",
-    }
-    env.pop("DATABASE_TEST_NAME", None)
-    log_path = tmp_path / "daphne.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "server.asgi:application"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    try:
+class Daphne:
+    """daphne serving server.asgi on the test database, on one port across restarts."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "server.settings",
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Rate-limit counters land under this process's test prefix, emptied after each
+            # test; channel groups get a prefix of their own so no other run hears our events.
+            "CACHE_PREFIX": TEST_CACHE_PREFIX,
+            "CHANNELS_PREFIX": f"e2e{os.getpid()}",
+            "DB_CONN_MAX_AGE": "0",
+        }
+        self.env.pop("DATABASE_TEST_NAME", None)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = proc = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                 "server.asgi:application"],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"daphne exited with {proc.returncode}:\n"
-                                   f"{log_path.read_text(errors='replace')[-3000:]}")
+                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     raise RuntimeError("daphne did not listen within 30s") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process_group(self.proc)
+            self.proc = None
+
+
+@pytest.fixture
+def daphne_server(transactional_db: None, tmp_path: Path) -> Iterator[Daphne]:
+    """A daphne the test may stop and start again (same port, same database). Depends on
+    transactional_db so it stops before Django empties the tables after the test."""
+    server = Daphne(tmp_path / "daphne.log")
+    try:
+        server.start()
+        yield server
     finally:
-        stop_process_group(proc)
+        server.stop()
         # Shown only when the test fails, to say what the server saw.
-        sys.stdout.write(log_path.read_text(errors="replace")[-5000:])
+        sys.stdout.write(server.log_path.read_text(errors="replace")[-5000:])
+
+
+@pytest.fixture
+def asgi_server(daphne_server: Daphne) -> str:
+    """Base URL of daphne serving server.asgi on the test database."""
+    return daphne_server.url
 
 
 @pytest.fixture

@@ -58,3 +58,39 @@ def test_reconnect_catches_up_an_out_of_order_message_once(browser: Browser,
     bodies = page.evaluate("[...document.querySelectorAll('#chat-room .chat-message .body')]"
                            ".map((el) => el.textContent)")
     assert bodies.count("A") == 1 and bodies.count("B") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tab_reconnects_after_a_server_restart_and_catches_up(browser: Browser,
+                                                                daphne_server) -> None:
+    """The server process stops and starts again (a deploy): the open tab goes offline,
+    comes back by itself (live.js backoff) and shows what was posted while it was down,
+    once, without a reload."""
+    from domain.community.services import chat_message_post
+
+    alice, bob = make_user("member"), make_user("member")
+    base = daphne_server.url
+    page = browser.new_page()
+    log_in(page, base, alice.username)
+    open_room(page, base, "general")
+    page.evaluate("window.__notReloaded = true")
+    say(page, "before the restart")
+    wait_for_message(page, "before the restart")
+
+    daphne_server.stop()
+    page.wait_for("document.getElementById('live-notifications').dataset.state !== 'online'",
+                  timeout=WAIT, what="the tab noticing the server is gone")
+    chat_message_post(user=bob, room_name="general", body="while the server was down")
+    daphne_server.start()
+
+    # Backoff doubles from 1 s while the server starts: a wider poll than WAIT.
+    page.wait_for("[...document.querySelectorAll('#chat-room .chat-message .body')]"
+                  ".some((el) => el.textContent === 'while the server was down')",
+                  timeout=45, what="the message posted while down, after the reconnect")
+    page.wait_for("document.getElementById('live-notifications').dataset.state === 'online'",
+                  timeout=WAIT, what="socket back online")
+    assert page.evaluate("window.__notReloaded === true")
+    bodies = page.evaluate("[...document.querySelectorAll('#chat-room .chat-message .body')]"
+                           ".map((el) => el.textContent)")
+    assert bodies.count("while the server was down") == 1
+    assert bodies.count("before the restart") == 1
