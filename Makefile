@@ -54,6 +54,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 migrate: install
 	$(LAUNCHER) manage migrate --noinput
