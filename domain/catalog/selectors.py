@@ -33,6 +33,7 @@ from django.db.models.expressions import RawSQL
 from domain.accounts.models import User, UserPrivacy
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.base import TargetType
+from domain.catalog.access import torrent_may_edit
 from domain.catalog.models import (
     Comment,
     Torrent,
@@ -268,7 +269,6 @@ def _uploader_shown(viewer: User, torrent: Torrent) -> bool:
 
 
 def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
-    from domain.catalog.services import _may_edit
 
     qs = torrents_visible(user).select_related(
         "category", "category__parent", "statistics", "uploader", "uploader__privacy",
@@ -288,9 +288,9 @@ def torrent_page(*, user: User, torrent_id: uuid.UUID) -> TorrentPage:
         uploader=uploader if _uploader_shown(user, torrent) else None,
         files=list(torrent.files.order_by("file_index")[:2000]),
         tags=tags, comments=comments, my_votes=votes,
-        can_edit=_may_edit(user, torrent),
+        can_edit=torrent_may_edit(user, torrent),
         can_moderate=user_has_perm(user, Perm.TORRENTS_MODERATE),
-        can_delete=user_has_perm(user, Perm.TORRENTS_DELETE_ANY) or _may_edit(user, torrent),
+        can_delete=user_has_perm(user, Perm.TORRENTS_DELETE_ANY) or torrent_may_edit(user, torrent),
         can_delete_comments=user_has_perm(user, Perm.COMMENTS_MODERATE),
     )
 

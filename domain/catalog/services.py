@@ -11,7 +11,6 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +23,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.accounts.selectors import account_access_refusal
 from domain.base import TargetType
+from domain.catalog.access import torrent_may_edit
 from domain.catalog.models import (
     Comment,
     FeedToken,
@@ -256,14 +256,6 @@ def torrent_download_by_feed_token(*, token: str, torrent_id: uuid.UUID,
     return torrent_download(user=user, torrent_id=torrent_id)
 
 
-def _may_edit(actor: User, torrent: Torrent) -> bool:
-    if user_has_perm(actor, Perm.TORRENTS_EDIT_ANY):
-        return True
-    window = timedelta(hours=settings.TORRENT_EDIT_WINDOW_HOURS)
-    return (torrent.uploader_id == actor.pk and actor.is_active
-            and timezone.now() - torrent.created_at <= window)
-
-
 def torrent_edit(*, actor: User, torrent_id: uuid.UUID, title: str, description: str,
                  category_id: Any, is_anonymous: bool, metadata: dict[str, Any] | None = None,
                  is_freeleech: bool | None = None, ip_address: str | None = None) -> Torrent:
@@ -275,7 +267,7 @@ def torrent_edit(*, actor: User, torrent_id: uuid.UUID, title: str, description:
         raise ValidationFailed("The title cannot be empty.", field="title")
     with transaction.atomic():
         torrent = _get_torrent(torrent_id, lock=True)
-        if not _may_edit(actor, torrent):
+        if not torrent_may_edit(actor, torrent):
             raise NotPermitted("You may not edit this torrent (only its uploader, within "
                                f"{settings.TORRENT_EDIT_WINDOW_HOURS} hours, or staff).")
         category = _category(category_id)
@@ -312,7 +304,7 @@ def torrent_delete(*, actor: User, torrent_id: uuid.UUID, reason: str,
     with transaction.atomic():
         torrent = _get_torrent(torrent_id, lock=True)
         staff = user_has_perm(actor, Perm.TORRENTS_DELETE_ANY)
-        if not staff and not _may_edit(actor, torrent):
+        if not staff and not torrent_may_edit(actor, torrent):
             raise NotPermitted("You may not delete this torrent.")
         torrent.deleted_at = timezone.now()
         torrent.save(update_fields=["deleted_at", "updated_at"])
