@@ -282,20 +282,22 @@ def request_fill(*, filler: User, request_id: Any, torrent: Any,
             bonus_bounty_credit(user_id=filler.pk, amount=bounty, request_id=request.pk,
                                 title=request.title, awarded=True)
         statistics_bump(user_id=filler.pk, counter="requests_filled_count")
-        voters = list(TorrentRequestVote.objects.filter(request=request)
-                      .values_list("user_id", flat=True))
-        for voter_id in voters:
-            if voter_id == filler.pk:
+        # The requester (even should their vote row be gone) and every voter, each once;
+        # the filler gets their own notice below.
+        told = dict.fromkeys([request.requester_id, *TorrentRequestVote.objects.filter(
+            request=request).values_list("user_id", flat=True)])
+        for voter_id in told:
+            if voter_id is None or voter_id == filler.pk:
                 continue
             notification_send(
-                user_id=voter_id, kind=NotificationKind.SYSTEM,
+                user_id=voter_id, kind=NotificationKind.REQUEST_FILLED,
                 title=f"Your request {request.title} was filled",
                 body=f"{filler.username} filled it with {found.name}.",
                 url=request_url(request.pk), actor_id=filler.pk,
                 target_type=TargetType.REQUEST, target_id=request.pk,
                 payload={"request_id": str(request.pk), "torrent_id": str(found.pk)})
         notification_send(
-            user_id=filler.pk, kind=NotificationKind.SYSTEM,
+            user_id=filler.pk, kind=NotificationKind.REQUEST_FILLED,
             title=f"You filled {request.title}: {bounty:,} points are yours",
             url=request_url(request.pk), target_type=TargetType.REQUEST,
             target_id=request.pk, payload={"request_id": str(request.pk)})

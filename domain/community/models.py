@@ -247,6 +247,7 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", "Mentioned"
     TORRENT_COMMENT = "torrent_comment", "Comment on your torrent"
     COLLECTION_TORRENT = "collection_torrent", "New torrent in a followed collection"
+    REQUEST_FILLED = "request_filled", "Request filled"
     ACHIEVEMENT = "achievement", "Achievement earned"
     MODERATION_DECISION = "moderation_decision", "Decision on your upload"
     PRIVATE_MESSAGE = "private_message", "Private message"

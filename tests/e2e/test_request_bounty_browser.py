@@ -123,7 +123,7 @@ def test_file_bounty_upload_fill_in_the_browser(browser: Browser, asgi_server: s
     assert (balance(alice), balance(bob), balance(carol), balance(dave)) == (
         Decimal("300"), Decimal("250"), Decimal("200"), Decimal("450"))
     for user in (alice, bob, carol):
-        assert Notification.objects.filter(user=user, target_id=req.pk,
+        assert Notification.objects.filter(user=user, target_id=req.pk, kind="request_filled",
                                            title__contains="was filled").count() == 1
     call_command("bonus_verify_ledger")
     assert settings.REQUEST_MIN_BOUNTY

@@ -249,9 +249,36 @@ def test_fill_pays_the_whole_bounty_and_notifies_every_voter(uploader):
     assert stats(uploader).requests_filled_count == 1
     for user in (requester, voter):
         note = Notification.objects.get(user=user, target_id=req.pk)
-        assert note.title == f"Your request {req.title} was filled"
+        assert (note.kind, note.title) == ("request_filled",
+                                           f"Your request {req.title} was filled")
         assert note.url == f"/requests/{req.pk}/"
-    assert Notification.objects.filter(user=uploader, target_id=req.pk).exists()
+    assert Notification.objects.get(user=uploader, target_id=req.pk).kind == "request_filled"
+    assert not Notification.objects.filter(target_id=req.pk, kind="system").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_voter_is_told_of_the_fill_live():
+    from asgiref.sync import sync_to_async
+
+    from tests.consumers.sockets import open_socket, session_headers
+
+    def setup():
+        requester, voter, filler = make_user(), make_user(), make_user("uploader")
+        fund(requester, 100)
+        fund(voter, 100)
+        req = new_request(requester)
+        request_vote(user=voter, request_id=req.pk, amount="100")
+        return req, voter, filler, make_torrent(uploader=filler, category=hd())
+
+    req, voter, filler, torrent = await sync_to_async(setup)()
+    headers = await sync_to_async(session_headers)(voter)
+    async with open_socket(headers) as socket:
+        await sync_to_async(request_fill)(filler=filler, request_id=req.pk,
+                                          torrent=str(torrent.pk))
+        frame = await socket.receive_json_from(timeout=10)
+    assert frame["type"] == "notification"
+    assert frame["payload"]["kind"] == "request_filled"
+    assert frame["payload"]["title"] == f"Your request {req.title} was filled"
 
 
 def test_fill_of_a_parent_category_request_with_a_subcategory_torrent(uploader, member):
