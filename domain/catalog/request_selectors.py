@@ -21,6 +21,7 @@ from django.db.models.functions import Upper
 from domain.accounts.models import User, UserPrivacy
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.base import TargetType
+from domain.catalog.access import request_may_edit
 from domain.catalog.models import (
     Comment,
     RequestStatus,
@@ -147,6 +148,7 @@ class RequestPage:
     can_fill: bool
     can_unfill: bool
     can_delete: bool
+    can_edit: bool
     can_comment: bool
     can_delete_comments: bool
     requirements: list[tuple[str, Any]] = field(default_factory=list)
@@ -203,6 +205,7 @@ def request_page(*, user: User, request_id: uuid.UUID) -> RequestPage:
                     and (user.pk in (request.requester_id, request.filler_id)
                          or user_has_perm(user, Perm.TORRENTS_EDIT_ANY))),
         can_delete=user_has_perm(user, Perm.TORRENTS_DELETE_ANY),
+        can_edit=request_may_edit(user, request),
         can_comment=user_has_perm(user, Perm.COMMENT),
         can_delete_comments=user_has_perm(user, Perm.COMMENTS_MODERATE),
         requirements=[(REQUIREMENT_LABELS.get(k, k), v) for k, v in

@@ -40,6 +40,7 @@ from domain.bonus.services import (
     bonus_bounty_place,
     bonus_bounty_reclaim,
 )
+from domain.catalog.access import request_may_edit
 from domain.catalog.models import (
     Comment,
     RequestStatus,
@@ -200,6 +201,33 @@ def request_create(*, requester: User, category_id: Any, title: str, bounty: Any
             requester=requester, category=category, title=title, description=description,
             requirements=wanted)
         _place(request=request, user_id=requester.pk, amount=amount, now=now)
+        search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk)
+    return request
+
+
+def request_edit(*, actor: User, request_id: Any, title: str, description: str = "",
+                 requirements: dict[str, Any] | None = None,
+                 ip_address: str | None = None) -> TorrentRequest:
+    """Edit an open request's title, description, wanted metadata and external ids (not
+    its category or bounty). Audited like torrent edits: voters put points on what it
+    said, so every change is on record."""
+    title = _text(title, field="title", limit=TITLE_MAX, required=True)
+    description = _text(description, field="description", limit=DESCRIPTION_MAX)
+    wanted = requirements_clean(requirements)
+    with transaction.atomic():
+        request = _locked(request_id)
+        if not request_may_edit(actor, request):
+            raise NotPermitted("Only the requester (while it is open) or staff can edit "
+                               "this request.")
+        before = {"title": request.title, "description": request.description,
+                  "requirements": request.requirements}
+        request.title, request.description, request.requirements = title, description, wanted
+        request.save(update_fields=["title", "description", "requirements", "updated_at"])
+        after = {"title": title, "description": description, "requirements": wanted}
+        audit_log_write(action="request.edit", actor=actor, target_type=TargetType.REQUEST,
+                        target_id=request.pk, ip_address=ip_address,
+                        changes={k: [before[k], after[k]] for k in after
+                                 if before[k] != after[k]})
         search_enqueue(target_type=TargetType.REQUEST, target_id=request.pk)
     return request
 

@@ -96,3 +96,12 @@ class ReasonForm(forms.Form):
 class CommentForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea, max_length=65536)
     quoted = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class RequestEditForm(RequestForm):
+    """The fields an open request's requester may change: not its category nor bounty."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["category"]
+        del self.fields["bounty"]

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("requests/", views.browse, name="browse"),
     path("requests/new/", views.create, name="create"),
     path("requests/<uuid:request_id>/", views.detail, name="detail"),
+    path("requests/<uuid:request_id>/edit/", views.edit, name="edit"),
     path("requests/<uuid:request_id>/vote/", views.vote, name="vote"),
     path("requests/<uuid:request_id>/fill/", views.fill, name="fill"),
     path("requests/<uuid:request_id>/unfill/", views.unfill, name="unfill"),

@@ -21,7 +21,7 @@ from domain.accounts.permissions import Perm, require_perm
 from domain.catalog import request_selectors as selectors
 from domain.catalog import requests as services
 from domain.catalog.selectors import categories_tree
-from domain.errors import DomainError
+from domain.errors import DomainError, NotPermitted
 from frontend.formerrors import add_domain_error
 from frontend.requests import forms
 from frontend.torrents.views import description_html
@@ -77,6 +77,32 @@ def create(request: AuthedRequest) -> HttpResponse:
     return render(request, "requests/form.html", {
         "form": form, "min_bounty": settings.REQUEST_MIN_BOUNTY,
     }, status=400 if form.errors else 200)
+
+
+@login_required
+def edit(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
+    page = selectors.request_page(user=request.user, request_id=request_id)
+    r = page.request
+    if not page.can_edit:
+        raise NotPermitted("Only the requester (while it is open) or staff can edit "
+                           "this request.")
+    form = forms.RequestEditForm(request.POST or None, initial={
+        "title": r.title, "description": r.description, **r.requirements})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_edit(actor=request.user, request_id=r.pk,
+                                  title=form.cleaned_data["title"],
+                                  description=form.cleaned_data["description"],
+                                  requirements=form.requirements(), ip_address=_ip(request))
+        except DomainError as exc:
+            if exc.http_status != 400:
+                raise
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Request updated.")
+            return redirect(_url(r.pk))
+    return render(request, "requests/form.html", {"form": form, "editing": r},
+                  status=400 if form.errors else 200)
 
 
 def _detail(request: AuthedRequest, request_id: uuid.UUID, *, status: int = 200,

@@ -235,3 +235,45 @@ def test_permissions_per_persona(persona):
     else:
         assert fill.status_code == 302
     assert delete.status_code == (302 if persona == "moderator" else 403)
+
+
+def test_the_requester_and_staff_edit_an_open_request_others_get_403(member, moderator,
+                                                                      uploader):
+    from domain.moderation.models import AuditLog
+
+    req = make_request(member)
+    url = f"/requests/{req.pk}/edit/"
+    mine = login(member)
+    assert f'href="{url}"' in mine.get(f"/requests/{req.pk}/").content.decode()
+    assert mine.get(url).status_code == 200
+    bad = mine.post(url, {"title": "", "imdb_id": "nope", "tmdb_id": "x"})
+    assert bad.status_code == 400
+    html = bad.content.decode()
+    assert field_error(html, "title")
+    refused = mine.post(url, {"title": "Alien", "imdb_id": "nope"})
+    assert refused.status_code == 400
+    assert "IMDb id looks like" in field_error(refused.content.decode(), "imdb_id")
+    assert TorrentRequest.objects.get(pk=req.pk).title == "Alien 1979 Remux"
+
+    response = mine.post(url, {"title": "Alien 1979 4K Remux", "description": "UHD please",
+                               "resolution": "2160p", "imdb_id": "tt0078748"})
+    assert response.status_code == 302 and response["Location"] == f"/requests/{req.pk}/"
+    req.refresh_from_db()
+    assert (req.title, req.description, req.requirements) == (
+        "Alien 1979 4K Remux", "UHD please", {"resolution": "2160p", "imdb_id": "tt0078748"})
+    assert req.bounty_total == Decimal("100")  # category and bounty are not the form's
+    audit = AuditLog.objects.get(action="request.edit", target_id=req.pk)
+    assert audit.actor_id == member.pk and audit.changes["title"] == [
+        "Alien 1979 Remux", "Alien 1979 4K Remux"]
+
+    other = login(make_user())
+    assert f'href="{url}"' not in other.get(f"/requests/{req.pk}/").content.decode()
+    assert other.get(url).status_code == 403
+    assert other.post(url, {"title": "Hijacked"}).status_code == 403
+    assert login(moderator).post(url, {"title": "Alien (1979)"}).status_code == 302
+    assert TorrentRequest.objects.get(pk=req.pk).title == "Alien (1979)"
+
+    good = make_torrent(uploader=uploader)
+    request_fill(filler=uploader, request_id=req.pk, torrent=str(good.pk))
+    assert mine.post(url, {"title": "After the fill"}).status_code == 403
+    assert TorrentRequest.objects.get(pk=req.pk).title == "Alien (1979)"
