@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg import sql
 
 log = logging.getLogger(__name__)
 
@@ -103,15 +104,17 @@ _FROM = """FROM torrent_history h JOIN torrents t ON t.id = h.torrent_id
 def _step(where: str, assign: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Update the rows matching `where`, skipping rows another transaction holds;
     returns (id, user_id, torrent_id, hnr_warning_id, torrent name, seed time) of each."""
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""WITH picked AS (SELECT h.id {_FROM} WHERE {where}
+    # Composed, not formatted: `where` and `assign` are this module's constant fragments
+    # (sql.SQL marks them as trusted text); every value in them is a bound %(name)s.
+    statement = sql.SQL("""WITH picked AS (SELECT h.id {from_} WHERE {where}
                                 FOR UPDATE OF h SKIP LOCKED)
                 UPDATE torrent_history h SET {assign} FROM picked, torrents t
                 WHERE h.id = picked.id AND t.id = h.torrent_id
                 RETURNING h.id, h.user_id, h.torrent_id, h.hnr_warning_id, t.name,
-                          h.seedtime_seconds, h.uploaded_raw, h.downloaded_raw""",  # noqa: S608 - fixed fragments, values bound
-            params)
+                          h.seedtime_seconds, h.uploaded_raw, h.downloaded_raw""").format(
+        from_=sql.SQL(_FROM), where=sql.SQL(where), assign=sql.SQL(assign))
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
         return list(cur.fetchall())
 
 
