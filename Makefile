@@ -120,3 +120,11 @@ bench-api: install
 .PHONY: bench-hnr
 bench-hnr: install
 	$(VPY) tests/bench/hnr_job.py
+
+# The requests browse page (50k requests) beside the torrents browse page (200k torrents),
+# every filter and sort, p50/p95 and queries per page in the same run; the top 10 refresh
+# over 1M peer_history_daily rows against a count(*) over them (tests/bench/catalog_bench.py;
+# BENCH_TORRENTS, BENCH_REQUESTS, BENCH_USERS, BENCH_HISTORY, BENCH_PAGES).
+.PHONY: bench-catalog
+bench-catalog: install
+	$(VPY) tests/bench/catalog_bench.py
