@@ -27,6 +27,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from domain.catalog.models import Top10Board, Top10Entry, Top10Period
 
@@ -49,82 +50,96 @@ FROM (
 GROUP BY torrent_id, user_id
 """
 
-_INSERT = """
+# Statements are composed with psycopg.sql from this module's constant fragments (sql.SQL:
+# trusted text; column names as sql.Identifier); every value is a bound %(name)s.
+_INSERT = sql.SQL("""
 INSERT INTO top10_entries (id, board, period, rank, target_id, label, value, computed_at)
 SELECT gen_random_uuid(), %(board)s, %(period)s, row_number() OVER (ORDER BY v.value {order},
        v.target_id), v.target_id, v.label, v.value, %(now)s
 FROM ({select}) v
-"""
+""")
 
-_TORRENT = ("JOIN torrents t ON t.id = {key} "
-            "AND t.status = 'approved' AND t.deleted_at IS NULL")
-_MEMBER = ("JOIN users u ON u.id = {key} AND u.status = 'active' AND u.deleted_at IS NULL "
-           "LEFT JOIN user_privacy pv ON pv.user_id = u.id ")
-
-
-def _torrent_from_pairs(expr: str, where: str = "") -> str:
-    return (f"SELECT p.torrent_id AS target_id, MAX(t.name) AS label, {expr} AS value "  # noqa: S608 - constant fragments, values bound
-            f"FROM top10_pairs p {_TORRENT.format(key='p.torrent_id')} "
-            f"GROUP BY p.torrent_id {where} ORDER BY value DESC, p.torrent_id LIMIT 10")
+_TORRENT = sql.SQL("JOIN torrents t ON t.id = {key} "
+                   "AND t.status = 'approved' AND t.deleted_at IS NULL")
+_MEMBER = sql.SQL("JOIN users u ON u.id = {key} AND u.status = 'active' "
+                  "AND u.deleted_at IS NULL LEFT JOIN user_privacy pv ON pv.user_id = u.id ")
+_STATS = sql.SQL("JOIN torrent_statistics ts ON ts.torrent_id = t.id")
 
 
-def _member(expr_from: str, privacy: str) -> str:
-    return (f"SELECT s.user_id AS target_id, u.username AS label, s.value FROM ({expr_from}) s "  # noqa: S608 - constant fragments, values bound
-            f"{_MEMBER.format(key='s.user_id')} "
-            f"WHERE COALESCE(pv.{privacy}, true) AND s.value > 0 "
-            "ORDER BY s.value DESC, s.user_id LIMIT 10")
+def _torrent_from_pairs(expr: str, having: str = "") -> sql.Composable:
+    return sql.SQL(
+        "SELECT p.torrent_id AS target_id, MAX(t.name) AS label, {expr} AS value "
+        "FROM top10_pairs p {join} GROUP BY p.torrent_id {having} "
+        "ORDER BY value DESC, p.torrent_id LIMIT 10").format(
+        expr=sql.SQL(expr), join=_TORRENT.format(key=sql.Identifier("p", "torrent_id")),
+        having=sql.SQL(having))
 
 
-def _selects(period: str) -> dict[str, tuple[str, str]]:
+def _member(expr_from: sql.Composable, privacy: str) -> sql.Composable:
+    return sql.SQL(
+        "SELECT s.user_id AS target_id, u.username AS label, s.value FROM ({expr_from}) s "
+        "{join} WHERE COALESCE({privacy}, true) AND s.value > 0 "
+        "ORDER BY s.value DESC, s.user_id LIMIT 10").format(
+        expr_from=expr_from, join=_MEMBER.format(key=sql.Identifier("s", "user_id")),
+        privacy=sql.Identifier("pv", privacy))
+
+
+_UPLOADED_IN = sql.SQL("AND t.created_at >= %(since)s")
+
+
+def _torrents(value: str, where: str, order: str, *, uploaded_in: bool = False
+              ) -> sql.Composable:
+    """Approved torrents with their statistics: `value` per torrent, `where` on top, and
+    only those uploaded in the period when `uploaded_in`."""
+    return sql.SQL(
+        "SELECT t.id AS target_id, t.name AS label, {value} AS value FROM torrents t {stats} "
+        "WHERE t.status = 'approved' AND t.deleted_at IS NULL {uploaded_in} {where} "
+        "ORDER BY {order}, t.id LIMIT 10").format(
+        value=sql.SQL(value), stats=_STATS, where=sql.SQL(where), order=sql.SQL(order),
+        uploaded_in=_UPLOADED_IN if uploaded_in else sql.SQL(""))
+
+
+def _selects(period: str) -> dict[str, tuple[sql.Composable, str]]:
     """board -> (SELECT of target_id, label, value; ORDER direction)."""
-    stats = "JOIN torrent_statistics ts ON ts.torrent_id = t.id"
-    uploaded_in = "" if period == Top10Period.ALL else "AND t.created_at >= %(since)s"
-    boards: dict[str, tuple[str, str]] = {
+    uploaded_in = period != Top10Period.ALL
+    boards: dict[str, tuple[sql.Composable, str]] = {
         Top10Board.ACTIVE: (_torrent_from_pairs("COUNT(*)"), "DESC"),
-        Top10Board.BEST_SEEDED: (
-            f"SELECT t.id AS target_id, t.name AS label, ts.seeders AS value FROM torrents t "  # noqa: S608 - constant fragments, values bound
-            f"{stats} WHERE t.status = 'approved' AND t.deleted_at IS NULL {uploaded_in} "
-            "AND ts.seeders > 0 ORDER BY ts.seeders DESC, t.id LIMIT 10", "DESC"),
-        Top10Board.WORST_SEEDED: (
-            f"SELECT t.id AS target_id, t.name AS label, ts.seeders AS value FROM torrents t "  # noqa: S608 - constant fragments, values bound
-            f"{stats} WHERE t.status = 'approved' AND t.deleted_at IS NULL {uploaded_in} "
-            "AND (ts.leechers > 0 OR ts.snatches > 0) "
-            "ORDER BY ts.seeders ASC, ts.leechers DESC, t.id LIMIT 10", "ASC"),
+        Top10Board.BEST_SEEDED: (_torrents(
+            "ts.seeders", "AND ts.seeders > 0", "ts.seeders DESC", uploaded_in=uploaded_in),
+            "DESC"),
+        Top10Board.WORST_SEEDED: (_torrents(
+            "ts.seeders", "AND (ts.leechers > 0 OR ts.snatches > 0)",
+            "ts.seeders ASC, ts.leechers DESC", uploaded_in=uploaded_in), "ASC"),
     }
     if period == Top10Period.ALL:
-        boards[Top10Board.SNATCHED] = (
-            f"SELECT t.id AS target_id, t.name AS label, ts.snatches AS value FROM torrents t "  # noqa: S608 - constant fragments, values bound
-            f"{stats} WHERE t.status = 'approved' AND t.deleted_at IS NULL AND ts.snatches > 0 "
-            "ORDER BY ts.snatches DESC, t.id LIMIT 10", "DESC")
-        boards[Top10Board.TRANSFERRED] = (
-            "SELECT t.id AS target_id, t.name AS label, "  # noqa: S608 - constant fragments, values bound
-            "(ts.total_uploaded + ts.total_downloaded) AS value FROM torrents t "
-            f"{stats} WHERE t.status = 'approved' AND t.deleted_at IS NULL "
-            "AND ts.total_uploaded + ts.total_downloaded > 0 "
-            "ORDER BY value DESC, t.id LIMIT 10", "DESC")
-        users = ("SELECT user_id, {col} AS value FROM user_statistics")
-        boards[Top10Board.UPLOADERS] = (_member(users.format(col="uploaded"),
+        boards[Top10Board.SNATCHED] = (_torrents(
+            "ts.snatches", "AND ts.snatches > 0", "ts.snatches DESC"), "DESC")
+        boards[Top10Board.TRANSFERRED] = (_torrents(
+            "(ts.total_uploaded + ts.total_downloaded)",
+            "AND ts.total_uploaded + ts.total_downloaded > 0", "value DESC"), "DESC")
+        users = sql.SQL("SELECT user_id, {col} AS value FROM user_statistics")
+        boards[Top10Board.UPLOADERS] = (_member(users.format(col=sql.Identifier("uploaded")),
                                                 "show_uploaded"), "DESC")
-        boards[Top10Board.DOWNLOADERS] = (_member(users.format(col="downloaded"),
-                                                  "show_downloaded"), "DESC")
-        boards[Top10Board.SEEDERS] = (_member(users.format(col="seedtime_seconds"),
-                                              "show_seeding"), "DESC")
+        boards[Top10Board.DOWNLOADERS] = (_member(
+            users.format(col=sql.Identifier("downloaded")), "show_downloaded"), "DESC")
+        boards[Top10Board.SEEDERS] = (_member(
+            users.format(col=sql.Identifier("seedtime_seconds")), "show_seeding"), "DESC")
     else:
         boards[Top10Board.SNATCHED] = (_torrent_from_pairs(
             "COUNT(*) FILTER (WHERE p.down > 0 AND p.seed > 0)",
             "HAVING COUNT(*) FILTER (WHERE p.down > 0 AND p.seed > 0) > 0"), "DESC")
         boards[Top10Board.TRANSFERRED] = (_torrent_from_pairs(
             "SUM(p.up + p.down)", "HAVING SUM(p.up + p.down) > 0"), "DESC")
-        pairs = "SELECT user_id, SUM({col}) AS value FROM top10_pairs GROUP BY user_id"
-        boards[Top10Board.UPLOADERS] = (_member(pairs.format(col="up"), "show_uploaded"),
-                                        "DESC")
-        boards[Top10Board.DOWNLOADERS] = (_member(pairs.format(col="down"),
+        pairs = sql.SQL("SELECT user_id, SUM({col}) AS value FROM top10_pairs GROUP BY user_id")
+        boards[Top10Board.UPLOADERS] = (_member(pairs.format(col=sql.Identifier("up")),
+                                                "show_uploaded"), "DESC")
+        boards[Top10Board.DOWNLOADERS] = (_member(pairs.format(col=sql.Identifier("down")),
                                                   "show_downloaded"), "DESC")
-        boards[Top10Board.SEEDERS] = (_member(pairs.format(col="seed"), "show_seeding"),
-                                      "DESC")
-    boards[Top10Board.BONUS] = (_member(
+        boards[Top10Board.SEEDERS] = (_member(pairs.format(col=sql.Identifier("seed")),
+                                              "show_seeding"), "DESC")
+    boards[Top10Board.BONUS] = (_member(sql.SQL(
         "SELECT user_id, SUM(amount) AS value FROM bonus_transactions "
-        "WHERE transaction_type = 'earning' AND created_at >= %(since)s GROUP BY user_id",
+        "WHERE transaction_type = 'earning' AND created_at >= %(since)s GROUP BY user_id"),
         "show_bonus_points"), "DESC")
     return boards
 
@@ -152,7 +167,7 @@ def top10_refresh(*, now: datetime | None = None) -> Top10Refresh:
             cursor.execute(_PAIRS, params)
             cursor.execute("ANALYZE top10_pairs")
             for board, (select, order) in _selects(period).items():
-                cursor.execute(_INSERT.format(select=select, order=order),
+                cursor.execute(_INSERT.format(select=select, order=sql.SQL(order)),
                                {**params, "board": str(board)})
             cursor.execute("DROP TABLE top10_pairs")
         count = Top10Entry.objects.count()
