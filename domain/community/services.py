@@ -171,6 +171,9 @@ def chat_message_edit(*, user: User, message_id: Any, body: Any) -> ChatMessage:
         message.save(update_fields=["body", "edited_at"])
         publish(ChatMessageChanged(room=message.room.name, payload=chat_message_payload(
             message, username=user.username)))
+        # An edit is new text: the word list sees it as it saw the first version.
+        autoflag_text(target_type=TargetType.CHAT_MESSAGE, target_id=message.id,
+                      text=message.body, author_id=message.user_id)
     return message
 
 
@@ -569,6 +572,10 @@ def forum_post_edit(*, user: User, post_id: Any, body: Any) -> ForumPost:
                             target_type=TargetType.FORUM_POST, target_id=post.id)
         publish(ForumPostChanged(topic_id=post.topic_id, payload=forum_post_payload(
             post, username=_username(post.author))))
+        # Re-checked whoever edits (the author, or a moderator's edit keeping a word in):
+        # the flag is on the post and answers to its author.
+        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
+                      author_id=post.author_id)
     return post
 
 

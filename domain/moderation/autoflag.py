@@ -128,11 +128,26 @@ def _matchers(rule: AutoFlagRule) -> tuple[re.Pattern[str], ...]:
             except re.error:
                 continue
     elif rule.kind == AutoFlagKind.WORD_LIST:
-        words = [re.escape(str(w).strip()) for w in rule.parameters.get("words", [])
-                 if str(w).strip()]
+        words = [word_pattern(str(w)) for w in rule.parameters.get("words", [])]
+        words = [w for w in words if w]
         if words:
             found.append(re.compile(r"(?i)(?<!\w)(?:" + "|".join(words) + r")(?!\w)"))
     return tuple(found)
+
+
+# What may stand between the words of a word-list entry in the text: spaces of any kind
+# (tabs, new lines, no-break spaces), invisible joiners and simple punctuation, so "free
+# bitcoin" also finds "FREE   Bitcoin", "free.bitcoin", "free-bitcoin" and "free, bitcoin".
+# An entry is split on the same characters; what else it holds ("c++", "f*ck") is literal.
+_SEPARATOR_CHARS = r"\s\u200b-\u200d\u2060\ufeff.,;:!?'\"_\-/\\|~"
+_SEPARATOR = re.compile(f"[{_SEPARATOR_CHARS}]+")
+
+
+def word_pattern(entry: str) -> str:
+    """The regular expression (no flags, no boundaries) for one word-list entry; "" for an
+    entry with no word in it."""
+    parts = [re.escape(part) for part in _SEPARATOR.split(entry) if part]
+    return f"[{_SEPARATOR_CHARS}]+".join(parts)
 
 
 def _search(rule: _Rule, text: str) -> re.Match[str] | None:

@@ -38,7 +38,13 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
     """The target, as `viewer` may see it (None: staff reading, no visibility check).
     NotFound when it does not exist or the viewer may not see it (the same answer, so a
     report form cannot probe for hidden things)."""
-    from domain.catalog.models import Comment, Torrent, TorrentCollection, TorrentRequest
+    from domain.catalog.models import (
+        COMMENT_TARGETS,
+        Comment,
+        Torrent,
+        TorrentCollection,
+        TorrentRequest,
+    )
     from domain.catalog.selectors import comment_page_url
     from domain.community import access
     from domain.community.models import ChatMessage, ForumPost, ForumTopic, PrivateMessage
@@ -61,8 +67,13 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
     if kind == TargetType.COMMENT:
         comment = Comment.objects.select_related("author").filter(
             pk=tid, deleted_at__isnull=True).first()
-        if comment is None:
+        if comment is None or comment.target_type not in COMMENT_TARGETS:
             raise missing
+        if not staff:
+            # A comment is seen where it is shown: under a torrent, request or collection
+            # the viewer may open (a pending torrent, a private collection, a deleted
+            # request hide their comments, and a report by id must not reach them).
+            target_describe(comment.target_type, comment.target_id, viewer=viewer)
         return Target(kind, tid, f"Comment by {_name(comment.author)}", _short(comment.body),
                       comment_page_url(target_type=comment.target_type,
                                        target_id=comment.target_id) + f"#comment-{tid}",

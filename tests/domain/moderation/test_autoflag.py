@@ -11,7 +11,13 @@ from domain.base import TargetType
 from domain.catalog.models import TorrentCategory
 from domain.catalog.services import torrent_upload
 from domain.community.models import ChatRoom, Forum
-from domain.community.services import chat_message_post, forum_post_create, forum_topic_create
+from domain.community.services import (
+    chat_message_edit,
+    chat_message_post,
+    forum_post_create,
+    forum_post_edit,
+    forum_topic_create,
+)
 from domain.errors import ValidationFailed
 from domain.moderation.autoflag import (
     autoflag_parameters_clean,
@@ -101,6 +107,77 @@ def test_chat_and_forum_text_matching_the_word_list_is_flagged():
     assert _flags(post.pk)[1] == ["word_list"]
     assert ModerationQueueItem.objects.count() == 2
     assert ChatRoom.objects.filter(name="general").exists()
+
+
+def test_edited_chat_messages_and_forum_posts_go_through_the_word_list(moderator):
+    """An edit is new text: a clean message or post edited to hold a listed word is flagged
+    (the author answers for it), as comment edits are; an edit that stays clean is not."""
+    _only("word_list")
+    author = make_user("member")
+    message = chat_message_post(user=author, room_name="general", body="hello all")
+    chat_message_edit(user=author, message_id=message.pk, body="hello all, still clean")
+    assert not ModerationQueueItem.objects.filter(target_id=message.pk).exists()
+    chat_message_edit(user=author, message_id=message.pk, body="now: free bitcoin")
+    item, kinds = _flags(message.pk)
+    assert (item.target_type, kinds, item.submitted_by_id) == ("chat_message", ["word_list"],
+                                                               author.pk)
+
+    forum = Forum.objects.get(slug="general")
+    topic = forum_topic_create(user=make_user("member"), forum_id=forum.pk, title="Hi",
+                               body="All fine here")
+    post = forum_post_create(user=author, topic_id=topic.pk, body="a clean reply")
+    assert not ModerationQueueItem.objects.filter(target_id=post.pk).exists()
+    forum_post_edit(user=author, post_id=post.pk, body="buy cheap followers now")
+    item, kinds = _flags(post.pk)
+    assert (item.target_type, kinds, item.submitted_by_id) == ("forum_post", ["word_list"],
+                                                               author.pk)
+    # A moderator's edit that keeps the words is checked too, and answers to the author:
+    # the open item is the same one (one per target), not a second.
+    first = topic.posts.order_by("created_at")[0]
+    forum_post_edit(user=moderator, post_id=first.pk, body="cheap followers, says the mod")
+    item, kinds = _flags(first.pk)
+    assert kinds == ["word_list"] and item.submitted_by_id == topic.author_id
+    forum_post_edit(user=author, post_id=post.pk, body="cheap  FOLLOWERS again")
+    assert ModerationQueueItem.objects.filter(target_id=post.pk).count() == 1
+
+
+@pytest.mark.parametrize(("text", "flagged"), [
+    ("free bitcoin", True),
+    ("FREE BITCOIN", True),
+    ("Free   Bitcoin", True),
+    ("free\n\tbitcoin", True),
+    ("free\u00a0bitcoin", True),  # a no-break space
+    ("free\u200bbitcoin", True),  # a zero-width space
+    ("free.bitcoin", True),
+    ("free-bitcoin!", True),
+    ("free, bitcoin", True),
+    ("free_bitcoin", True),
+    ("free / bitcoin", True),
+    ("(free... bitcoin)", True),
+    ("freebitcoin", False),  # one word is another word
+    ("carefree bitcoins", False),  # inside longer words
+    ("free the bitcoin", False),  # another word between
+])
+def test_word_list_entries_match_across_spacing_case_and_punctuation(text, flagged):
+    AutoFlagRule.objects.update(is_active=False)
+    AutoFlagRule.objects.create(name="Spam words", kind="word_list", score=0.5, priority=1,
+                                parameters={"words": ["free bitcoin", "c++"]})
+    rules_forget()
+    message = chat_message_post(user=make_user("member"), room_name="general", body=text)
+    assert ModerationQueueItem.objects.filter(target_id=message.pk).exists() is flagged
+
+
+def test_a_word_list_entry_with_other_characters_is_literal():
+    """Only spaces and simple punctuation separate words: "c++" is itself, not "c"."""
+    AutoFlagRule.objects.update(is_active=False)
+    AutoFlagRule.objects.create(name="Lang", kind="word_list", score=0.5, priority=1,
+                                parameters={"words": ["c++", "  "]})
+    rules_forget()
+    member = make_user("member")
+    hit = chat_message_post(user=member, room_name="general", body="I write C++ daily")
+    miss = chat_message_post(user=make_user("member"), room_name="general", body="plan c")
+    assert ModerationQueueItem.objects.filter(target_id=hit.pk).exists()
+    assert not ModerationQueueItem.objects.filter(target_id=miss.pk).exists()
 
 
 def test_comments_on_torrents_requests_and_collections_go_through_the_word_list(settings):

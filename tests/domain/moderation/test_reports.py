@@ -8,6 +8,7 @@ import uuid
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils import timezone
 
 from domain.base import TargetType
 from domain.community.models import ChatRoom, Forum, Notification
@@ -116,6 +117,43 @@ def test_members_cannot_report_what_they_cannot_see(member):
         with pytest.raises(NotFound):
             report_file(reporter=member, target_type=kind, target_id=target_id, reason="spam")
     assert not Report.objects.exists()
+
+
+def test_a_comment_is_reported_only_by_who_can_see_what_it_is_under(member, moderator):
+    """A comment's id alone does not make it reportable: under a pending torrent, a
+    private collection or a deleted request (or torrent) it is as hidden as its page, and
+    the answer is the same NotFound as for nothing at all; staff and the owner still may."""
+    from domain.catalog.models import Comment, TorrentCategory, TorrentCollection, TorrentRequest
+    from domain.moderation.targets import target_describe
+
+    owner = make_user("member")
+    pending = make_torrent(status="pending", uploader=owner)
+    deleted = make_torrent(uploader=owner)
+    private = TorrentCollection.objects.create(name="Mine", owner=owner, is_public=False)
+    gone = TorrentRequest.objects.create(requester=owner, title="Want X",
+                                         category=TorrentCategory.objects.get(slug="movies-hd"))
+
+    def comment(target_type, target):
+        return Comment.objects.create(target_type=target_type, target_id=target.pk,
+                                      author=owner, body="a comment")
+
+    hidden = [comment("torrent", pending), comment("collection", private),
+              comment("request", gone), comment("torrent", deleted)]
+    TorrentRequest.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    type(deleted).objects.filter(pk=deleted.pk).update(deleted_at=timezone.now())
+    for c in hidden:
+        with pytest.raises(NotFound, match="nothing to report"):
+            report_file(reporter=member, target_type="comment", target_id=c.pk, reason="spam")
+    assert not Report.objects.exists()
+    # Those who may open the page may report its comments.
+    for c in hidden[:2]:
+        report_file(reporter=moderator, target_type="comment", target_id=c.pk,
+                    reason="spam")
+    assert target_describe("comment", hidden[1].pk, viewer=owner).author_id == owner.pk
+    assert target_describe("comment", hidden[2].pk).label == f"Comment by {owner.username}"
+    visible = comment("torrent", make_torrent(uploader=owner))
+    assert report_file(reporter=member, target_type="comment", target_id=visible.pk,
+                       reason="spam").target_id == visible.pk
 
 
 def test_bad_input_is_a_field_error(member):
