@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -101,6 +101,20 @@ def collection_may_manage(user: User, collection: TorrentCollection) -> bool:
     return user.is_active and (collection.owner_id == user.pk or _is_staff(user))
 
 
+def _may_see(user: User, collection: TorrentCollection) -> bool:
+    """collection_selectors.collections_visible's rule, for one row already in hand."""
+    return (collection.is_public or collection.owner_id == user.pk or _is_staff(user)
+            or user_has_perm(user, Perm.USERS_VIEW_PRIVATE))
+
+
+def _refuse(user: User, collection: TorrentCollection, message: str) -> NoReturn:
+    """A private collection the member may not see is not there for them (404, as on its
+    page), so a write by id cannot probe for it; one they see but may not change is 403."""
+    if not _may_see(user, collection):
+        raise NotFound("That collection does not exist or was deleted.")
+    raise NotPermitted(message)
+
+
 def collection_may_add(user: User, collection: TorrentCollection) -> bool:
     if collection_may_manage(user, collection):
         return True
@@ -137,7 +151,7 @@ def collection_edit(*, actor: User, collection_id: Any, name: str, description: 
     with transaction.atomic():
         collection = _locked(collection_id)
         if not collection_may_manage(actor, collection):
-            raise NotPermitted("Only the collection's owner or staff can edit it.")
+            _refuse(actor, collection, "Only the collection's owner or staff can edit it.")
         before = {"name": collection.name, "collection_type": collection.collection_type,
                   "is_public": collection.is_public, "is_locked": collection.is_locked}
         collection.name, collection.description = name, description
@@ -179,7 +193,7 @@ def collection_torrent_add(*, actor: User, collection_id: Any, torrent: Any,
     with transaction.atomic():
         collection = _locked(collection_id)
         if not collection_may_add(actor, collection):
-            raise NotPermitted("You may not add torrents to this collection.")
+            _refuse(actor, collection, "You may not add torrents to this collection.")
         if collection.item_count >= ITEMS_MAX:
             raise ValidationFailed(f"A collection holds at most {ITEMS_MAX} torrents.",
                                    field="torrent")
@@ -214,7 +228,7 @@ def collection_torrent_remove(*, actor: User, collection_id: Any,
     with transaction.atomic():
         collection = _locked(collection_id)
         if not collection_may_manage(actor, collection):
-            raise NotPermitted("Only the collection's owner or staff can remove torrents.")
+            _refuse(actor, collection, "Only the collection's owner or staff can remove torrents.")
         deleted, _ = TorrentCollectionItem.objects.filter(collection=collection,
                                                           torrent_id=torrent_id).delete()
         if not deleted:
@@ -229,7 +243,7 @@ def collection_reorder(*, actor: User, collection_id: Any,
     with transaction.atomic():
         collection = _locked(collection_id)
         if not collection_may_manage(actor, collection):
-            raise NotPermitted("Only the collection's owner or staff can reorder it.")
+            _refuse(actor, collection, "Only the collection's owner or staff can reorder it.")
         items = {i.torrent_id: i for i in
                  TorrentCollectionItem.objects.filter(collection=collection)}
         if len(torrent_ids) != len(set(torrent_ids)) or set(torrent_ids) != set(items):
@@ -268,7 +282,7 @@ def collection_delete(*, actor: User, collection_id: Any, reason: str,
     with transaction.atomic():
         collection = _locked(collection_id)
         if not collection_may_manage(actor, collection):
-            raise NotPermitted("Only the collection's owner or staff can delete it.")
+            _refuse(actor, collection, "Only the collection's owner or staff can delete it.")
         collection.deleted_at = timezone.now()
         collection.save(update_fields=["deleted_at", "updated_at"])
         search_enqueue(target_type=TargetType.COLLECTION, target_id=collection.pk,

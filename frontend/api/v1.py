@@ -40,6 +40,7 @@ from domain.community import selectors as community_selectors
 from domain.community import services as community_services
 from domain.errors import DomainError, RateLimited, ValidationFailed
 from domain.tracker.factors import factors_for
+from frontend.accounts.middleware import client_ip
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller
 from frontend.api.limits import limit_hit
@@ -168,6 +169,7 @@ ERRORS_404: dict[int, type[Schema]] = {**ERRORS, 404: ErrorOut}
 # --- torrents ---------------------------------------------------------------------------
 
 class CategoryOut(Schema):
+    id: uuid.UUID = Field(description="What uploads, requests and collections take")
     slug: str
     name: str
     parent: str | None
@@ -835,6 +837,11 @@ class CollectionDetailOut(CollectionOut):
     description: str
     subscribed: bool
     items: list[CollectionItemOut]
+    can_manage: bool = Field(description="You may edit it, remove and reorder torrents "
+                                         "(its owner, or staff)")
+    can_add: bool = Field(description="You may add torrents (also any member who may "
+                                      "create collections, on an unlocked public theme, "
+                                      "series, discography or label collection)")
 
 
 class CollectionSearch(Schema):
@@ -880,9 +887,14 @@ def collections_list(request: HttpRequest, search: Query[CollectionSearch]) -> A
 @api.get("/collections/{collection_id}", response={200: CollectionDetailOut, **ERRORS_404},
          tags=["collections"], summary="A collection with its torrents (scope: search)")
 def collection_detail(request: HttpRequest, collection_id: uuid.UUID) -> Any:
+    caller = caller_of(request, ApiKeyScope.SEARCH)
+    return collection_detail_dict(request, caller, collection_id)
+
+
+def collection_detail_dict(request: HttpRequest, caller: ApiCaller,
+                           collection_id: uuid.UUID) -> dict[str, Any]:
     from domain.catalog import collection_selectors
 
-    caller = caller_of(request, ApiKeyScope.SEARCH)
     page = collection_selectors.collection_page(user=caller.user, collection_id=collection_id)
     out = collection_dict(request, page.collection, owner_shown=page.owner is not None)
     out.update(description=page.collection.description, subscribed=page.subscribed,
@@ -891,7 +903,8 @@ def collection_detail(request: HttpRequest, collection_id: uuid.UUID) -> Any:
                        "seeders": getattr(getattr(line.item.torrent, "statistics", None),
                                           "seeders", 0),
                        "note": line.item.note, "position": line.item.position}
-                      for line in page.items])
+                      for line in page.items],
+               can_manage=page.can_manage, can_add=page.can_add)
     return out
 
 
@@ -913,3 +926,145 @@ def collection_subscribe(request: HttpRequest, collection_id: uuid.UUID,
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     return {"subscribed": collection_services.collection_subscribe(
         user=caller.user, collection_id=collection_id, subscribe=body.subscribe)}
+
+
+# Writes: the collection services the pages call, with their permission rules (the owner
+# and staff curate; on an unlocked public theme, series, discography or label collection,
+# any member who may create collections adds torrents). A private collection the key's
+# member may not see answers 404 to a write as to a read.
+
+CollectionKind = Literal["personal", "theme", "series", "discography", "label", "staff_picks"]
+
+
+class CollectionIn(Schema):
+    name: Text = Field(min_length=1, max_length=255)
+    description: Text = Field("", max_length=20000)
+    collection_type: CollectionKind = Field("personal", description="staff_picks: staff only")
+    category: uuid.UUID | None = Field(None, description="A category id (GET /categories)")
+    is_public: bool = True
+
+
+@api.post("/collections", response={201: CollectionDetailOut, **ERRORS}, tags=["collections"],
+          summary="Start a collection (scope: account; your class may create collections)")
+def collection_create(request: HttpRequest, body: CollectionIn) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    made = collection_services.collection_create(
+        owner=caller.user, name=body.name, description=body.description,
+        collection_type=body.collection_type, category_id=body.category,
+        is_public=body.is_public)
+    return 201, collection_detail_dict(request, caller, made.pk)
+
+
+class CollectionEditIn(Schema):
+    name: Text | None = Field(None, min_length=1, max_length=255)
+    description: Text | None = Field(None, max_length=20000)
+    collection_type: CollectionKind | None = None
+    category: uuid.UUID | None = Field(None, description="A category id; see clear_category")
+    clear_category: bool = Field(False, description="Remove the category")
+    is_public: bool | None = None
+    is_locked: bool | None = Field(None, description="Locked: only the owner and staff add")
+
+
+@api.patch("/collections/{collection_id}",
+           response={200: CollectionDetailOut, **ERRORS_404}, tags=["collections"],
+           summary="Change a collection; fields left out stay (scope: account; owner or "
+                   "staff)")
+def collection_edit(request: HttpRequest, collection_id: uuid.UUID,
+                    body: CollectionEditIn) -> Any:
+    from domain.catalog import collection_selectors
+    from domain.catalog import collections as collection_services
+    from domain.errors import NotFound
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    current = (collection_selectors.collections_visible(caller.user)
+               .filter(pk=collection_id).first())
+    if current is None:
+        raise NotFound("That collection does not exist or was deleted.")
+    category = None if body.clear_category else (body.category or current.category_id)
+    collection_services.collection_edit(
+        actor=caller.user, collection_id=collection_id,
+        name=current.name if body.name is None else body.name,
+        description=current.description if body.description is None else body.description,
+        collection_type=body.collection_type or current.collection_type,
+        category_id=category,
+        is_public=current.is_public if body.is_public is None else body.is_public,
+        is_locked=body.is_locked, ip_address=client_ip(request))
+    return collection_detail_dict(request, caller, collection_id)
+
+
+class CollectionDeleteIn(Schema):
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+class DeletedOut(Schema):
+    deleted: bool
+
+
+@api.post("/collections/{collection_id}/delete",
+          response={200: DeletedOut, **ERRORS_404}, tags=["collections"],
+          summary="Delete a collection (scope: account; owner or staff; audited)")
+def collection_delete(request: HttpRequest, collection_id: uuid.UUID,
+                      body: CollectionDeleteIn) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    collection_services.collection_delete(actor=caller.user, collection_id=collection_id,
+                                          reason=body.reason, ip_address=client_ip(request))
+    return {"deleted": True}
+
+
+class CollectionAddIn(Schema):
+    torrent: uuid.UUID = Field(description="An approved torrent's id")
+    note: Text = Field("", max_length=255)
+
+
+@api.post("/collections/{collection_id}/torrents",
+          response={201: CollectionItemOut, **ERRORS_404}, tags=["collections"],
+          summary="Add a torrent at the end (scope: account; see can_add)")
+def collection_add(request: HttpRequest, collection_id: uuid.UUID,
+                   body: CollectionAddIn) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    item = collection_services.collection_torrent_add(
+        actor=caller.user, collection_id=collection_id, torrent=str(body.torrent),
+        note=body.note)
+    t = item.torrent
+    stats = getattr(t, "statistics", None)
+    return 201, {"torrent_id": t.pk, "name": t.name, "size": t.size,
+                 "seeders": stats.seeders if stats else 0, "note": item.note,
+                 "position": item.position}
+
+
+@api.delete("/collections/{collection_id}/torrents/{torrent_id}",
+            response={204: None, **ERRORS_404}, tags=["collections"],
+            summary="Remove a torrent (scope: account; owner or staff)")
+def collection_remove(request: HttpRequest, collection_id: uuid.UUID,
+                      torrent_id: uuid.UUID) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    collection_services.collection_torrent_remove(
+        actor=caller.user, collection_id=collection_id, torrent_id=torrent_id)
+    return 204, None
+
+
+class CollectionOrderIn(Schema):
+    torrents: list[uuid.UUID] = Field(max_length=5000,
+                                      description="Every torrent of the collection, once, "
+                                                  "in the new order")
+
+
+@api.put("/collections/{collection_id}/torrents",
+         response={200: CollectionDetailOut, **ERRORS_404}, tags=["collections"],
+         summary="Reorder the torrents (scope: account; owner or staff)")
+def collection_reorder(request: HttpRequest, collection_id: uuid.UUID,
+                       body: CollectionOrderIn) -> Any:
+    from domain.catalog import collections as collection_services
+
+    caller = caller_of(request, ApiKeyScope.ACCOUNT)
+    collection_services.collection_reorder(actor=caller.user, collection_id=collection_id,
+                                           torrent_ids=list(body.torrents))
+    return collection_detail_dict(request, caller, collection_id)
