@@ -42,7 +42,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from psycopg import sql
 
 from domain.tracker import store
-from domain.tracker.history import history_write
+from domain.tracker.history import entry_completed, history_write
 from domain.tracker.models import FlushBatch
 from domain.tracker.refusals import refused_claims_write
 from domain.tracker.swarm import MAX_COUNTER
@@ -285,7 +285,7 @@ def _write_peers(cur: Any, entries: list[dict[str, Any]]) -> None:
         a[0] += 1
         a[1] += e["ss"]
         a[2] += e["ls"]
-        if e["ev"] == "completed":
+        if entry_completed(e):
             a[4] = e["ts"]
         last[k] = e
     keep = [k for k, e in last.items() if e["ev"] != "stopped"]

@@ -37,6 +37,13 @@ def _ts(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def entry_completed(e: dict[str, Any]) -> bool:
+    """Whether this announce completed the download: its `completed`, or (the script's
+    "cp") a leecher's first announce with nothing left and bytes downloaded, which some
+    clients send instead (entries buffered before "cp" existed have only the event)."""
+    return bool(e.get("cp")) or e["ev"] == "completed"
+
+
 def _union_credit(intervals: list[tuple[float, float]], credited_until: float
                   ) -> tuple[int, float]:
     """Seconds in the union of `intervals` after `credited_until`, and the new end."""
@@ -69,7 +76,7 @@ def history_write(cur: Any, entries: list[dict[str, Any]]) -> None:
         g["ls"] += e["ls"]
         g["last"] = e["ts"]
         g["cl"] = e["cl"][:64]
-        if e["ev"] == "completed" and g["done"] is None:
+        if g["done"] is None and entry_completed(e):
             g["done"] = e["ts"]
         if 0 < e["ss"] <= gap:
             g["seed"].append((e["ts"] - e["ss"], e["ts"]))

@@ -108,9 +108,13 @@ if exists then
   if dd > cap then xd = dd - cap; dd = cap end
 end
 local seeder = left == 0
+-- A download that finished without `completed` (aria2 with --seed-time=0 goes from
+-- `started` straight to `stopped`; some clients skip it when stopping): a peer last seen
+-- leeching that now reports nothing left and bytes downloaded completed it all the same.
+local finished = event == 'completed' or (exists and not was_seed and seeder and down > 0)
 local snatches = tonumber(ts[2]) or 0
 local snatch = 0
-if event == 'completed' and redis.call('SADD', KEYS[6], ARGV[15]) == 1 then
+if finished and redis.call('SADD', KEYS[6], ARGV[15]) == 1 then
   snatches = redis.call('HINCRBY', KEYS[7], 'snatches', 1)
   snatch = 1
 end
@@ -181,9 +185,9 @@ local cu = math.floor(du * tonumber(ARGV[10]))
 local cd = math.floor((dd - tf) * tonumber(ARGV[11]))
 redis.call('RPUSH', KEYS[8], ARGV[14] .. string.format(
   '"ev":"%s","up":%d,"down":%d,"left":%d,"du":%d,"dd":%d,"cu":%d,"cd":%d,"tf":%d,"sd":%d,' ..
-  '"sn":%d,"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d,"xu":%d,"xd":%d}',
+  '"sn":%d,"ss":%d,"ls":%d,"ts":%.3f,"seeders":%d,"leechers":%d,"xu":%d,"xd":%d,"cp":%d}',
   event, up, down, left, du, dd, cu, cd, tf, seeder and 1 or 0, snatch, ss, ls, now,
-  complete, incomplete, xu, xd))
+  complete, incomplete, xu, xd, finished and 1 or 0))
 
 local out = {'ok', complete, incomplete, snatches, publish,
              redis.call('GET', KEYS[12]) or '0', trail}

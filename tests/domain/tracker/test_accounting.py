@@ -13,7 +13,13 @@ from domain.accounts.models import UserStatistics
 from domain.bonus.models import FreeleechToken, TokenStatus
 from domain.tracker.cache import global_freeleech_set
 from domain.tracker.flush import tracker_flush
-from domain.tracker.models import Announce, Peer, PeerHistory, TorrentStatistics
+from domain.tracker.models import (
+    Announce,
+    Peer,
+    PeerHistory,
+    TorrentHistory,
+    TorrentStatistics,
+)
 from tests.announce.factories import announce, peer_id
 from tests.factories import make_torrent, make_user
 
@@ -155,6 +161,57 @@ def test_snatch_recorded_once_per_member(member):
     tracker_flush()
     assert stats(member).snatched_count == 1
     assert TorrentStatistics.objects.get(torrent=torrent).snatches == 2
+
+
+def test_leecher_stopping_complete_without_completed_is_a_snatch(member):
+    """aria2 with --seed-time=0 says `started`, then `stopped` with nothing left: no
+    `completed` ever. That is a snatch all the same, counted once, however often the member
+    repeats it."""
+    torrent = make_torrent()
+    session(member, torrent, [(0, 0, 10 * MB, "started"), (0, 10 * MB, 0, "stopped")])
+    tracker_flush()
+    assert stats(member).snatched_count == 1
+    assert TorrentStatistics.objects.get(torrent=torrent).snatches == 1
+    history = TorrentHistory.objects.get(user=member, torrent=torrent)
+    assert history.completed_at is not None and history.downloaded == 10 * MB
+    first_done = history.completed_at
+    # Again, by a second client of the member (and a regular announce of a seeder, which
+    # completes nothing).
+    session(member, torrent, [(0, 0, 10 * MB, "started"), (0, 10 * MB, 0, "stopped")])
+    session(member, torrent, [(0, 0, 0, "started"), (0, 0, 0, None), (0, 0, 0, "stopped")])
+    tracker_flush()
+    assert stats(member).snatched_count == 1
+    assert TorrentStatistics.objects.get(torrent=torrent).snatches == 1
+    assert TorrentHistory.objects.get(user=member, torrent=torrent).completed_at == first_done
+
+
+def test_leecher_turning_seeder_without_completed_is_a_snatch(member):
+    """A client that skips `completed` and says it with a regular announce (left=0): the
+    snatch, and completed_at on its peer row as `completed` would set it."""
+    torrent = make_torrent()
+    session(member, torrent, [(0, 0, 10 * MB, "started"), (0, 6 * MB, 4 * MB, None),
+                              (0, 10 * MB, 0, None), (3 * MB, 10 * MB, 0, None)])
+    tracker_flush()
+    assert stats(member).snatched_count == 1
+    assert TorrentStatistics.objects.get(torrent=torrent).snatches == 1
+    peer = Peer.objects.get(torrent=torrent, user=member)
+    assert peer.is_seeder and peer.completed_at is not None
+    assert TorrentHistory.objects.get(user=member, torrent=torrent).completed_at is not None
+
+
+def test_no_snatch_without_a_finished_download(member):
+    """Nothing downloaded (a seeder, or a cross-seed starting complete), or something left
+    when stopping: no snatch, no completed_at."""
+    seeded, stopped_early = make_torrent(), make_torrent()
+    session(member, seeded, [(0, 0, 0, "started"), (5 * MB, 0, 0, None),
+                             (6 * MB, 0, 0, "stopped")])
+    session(member, stopped_early, [(0, 0, 10 * MB, "started"),
+                                    (0, 4 * MB, 6 * MB, "stopped")])
+    tracker_flush()
+    assert stats(member).snatched_count == 0
+    for torrent in (seeded, stopped_early):
+        assert TorrentStatistics.objects.get(torrent=torrent).snatches == 0
+        assert TorrentHistory.objects.get(user=member, torrent=torrent).completed_at is None
 
 
 def test_hybrid_announced_under_both_hashes_credited_once(member):
