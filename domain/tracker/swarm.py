@@ -58,13 +58,13 @@ if now >= (tonumber(ts[1]) or 0) then
 end
 
 -- A peer's state: "uploaded,downloaded,last,seeder,last under v1 hash,last under v2 hash,
--- hashes it sent `completed` under ("1", "2", "12")" (the 7th field is absent from states
--- written before it existed).
-local prev_up, prev_down, last, prev_seed, l1, l2, done
+-- hashes it sent `completed` under ("1", "2", "12"), when its IPv4 address was last given,
+-- when its IPv6 address was" (states written before the later fields existed lack them).
+local prev_up, prev_down, last, prev_seed, l1, l2, done, t4, t6
 local st = redis.call('HGET', KEYS[1], ident)
 if st then
-  prev_up, prev_down, last, prev_seed, l1, l2, done = string.match(st,
-    '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),?([^,]*)$')
+  prev_up, prev_down, last, prev_seed, l1, l2, done, t4, t6 = string.match(st,
+    '^([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),([^,]*),?([^,]*),?([^,]*),?([^,]*)$')
   if tonumber(last) < cutoff then st = false end
 end
 local exists = st ~= false
@@ -130,8 +130,28 @@ if event == 'stopped' then
 else
   if ARGV[16] == '1' then l1 = ARGV[2] else l2 = ARGV[2] end
   if first_done then done = (done or '') .. ARGV[16] end
-  redis.call('HSET', KEYS[1], ident, string.format('%d,%d,%s,%s,%s,%s,%s', up, down, ARGV[2],
-             seeder and '1' or '0', l1 or '', l2 or '', done or ''))
+  -- The address blob: 26 bytes (IPv4), 38 (IPv6) or 64 (both, IPv4 first). A dual-stack
+  -- client announces over each family in turn (BEP 7), often naming only the one it
+  -- announces over: its other address stays while it was given within two intervals.
+  local addr = ARGV[12]
+  local n = string.len(addr)
+  if n == 64 then
+    t4, t6 = ARGV[2], ARGV[2]
+  else
+    local keep = t6
+    if n == 26 then t4 = ARGV[2] else t6 = ARGV[2]; keep = t4 end
+    if exists and (tonumber(keep) or 0) > cutoff then
+      local old = redis.call('HGET', KEYS[4], ident)
+      if old and n == 26 and string.len(old) >= 38 then
+        addr = addr .. string.sub(old, -38)
+      elseif old and n == 38 and string.len(old) ~= 38 then
+        addr = string.sub(old, 1, 26) .. addr
+      end
+    elseif n == 26 then t6 = '' else t4 = '' end
+  end
+  redis.call('HSET', KEYS[1], ident, string.format('%d,%d,%s,%s,%s,%s,%s,%s,%s', up, down,
+             ARGV[2], seeder and '1' or '0', l1 or '', l2 or '', done or '', t4 or '',
+             t6 or ''))
   local here, other = KEYS[3], KEYS[2]
   if seeder then here, other = KEYS[2], KEYS[3] end
   if redis.call('ZADD', here, now, ident) == 1 then
@@ -139,7 +159,7 @@ else
     redis.call('ZREM', other, ident)
     redis.call('SADD', KEYS[10], ARGV[18])
   end
-  redis.call('HSET', KEYS[4], ident, ARGV[12])
+  redis.call('HSET', KEYS[4], ident, addr)
   if redis.call('ZADD', KEYS[5], now, ident) == 1 then
     redis.call('EXPIRE', KEYS[5], math.floor(2 * interval + 60))
   end

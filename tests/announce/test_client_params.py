@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from domain.tracker import store
 from tests.announce.factories import announce, bdecode, failure, peer_id, query, raw_get
+from tests.domain.tracker.hnr_helpers import clock  # noqa: F401 (a fixture)
 from tests.factories import make_torrent, make_user
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +73,37 @@ def test_dual_stack_peer_is_handed_out_under_both_addresses(member, ih):
     assert {(p[b"ip"], p[b"port"]) for p in listed[b"peers"]} >= {
         (b"192.0.2.7", 7001), (b"2001:db8::7", 7001), (b"192.0.2.8", 7002),
         (b"2001:db8::8", 7002)}
+
+
+def test_an_announce_over_one_family_keeps_the_other_familys_address(member, ih, settings,
+                                                                     clock):  # noqa: F811
+    """BEP 7: a dual-stack client announces over IPv4 and over IPv6 in turn, naming only
+    the address it announces from. Neither announce takes the other address away; a new
+    address replaces only its own family's; an address not given for two intervals goes."""
+    settings.TRACKER_MIN_INTERVAL = 0
+    settings.TRACKER_ANNOUNCE_INTERVAL = 100
+    seeder, pid, asking = make_user("member"), peer_id(), peer_id()
+
+    def seeds(ip: str, **extra: Any) -> None:
+        assert b"failure reason" not in announce(seeder, ih, pid, left=0, port=7001, ip=ip,
+                                                 **extra)
+
+    def handed_out() -> tuple[set, set]:
+        reply = announce(member, ih, asking, left=10, numwant=10)
+        return (_compact(reply.get(b"peers", b""), 6), _compact(reply.get(b"peers6", b""), 18))
+
+    seeds("192.0.2.7", ipv6="2001:db8::7")
+    seeds("2001:db8::7")  # over IPv6, no ipv4=
+    assert handed_out() == ({("192.0.2.7", 7001)}, {("2001:db8::7", 7001)})
+    seeds("192.0.2.9")  # over IPv4 from a new address, no ipv6=
+    assert handed_out() == ({("192.0.2.9", 7001)}, {("2001:db8::7", 7001)})
+    seeds("2001:db8::9")
+    assert handed_out() == ({("192.0.2.9", 7001)}, {("2001:db8::9", 7001)})
+    # Only IPv4 from now on: the IPv6 address, last given 2.4 intervals ago, goes.
+    for _ in range(3):
+        clock.advance(80)
+        seeds("192.0.2.9")
+    assert handed_out() == ({("192.0.2.9", 7001)}, set())
 
 
 @pytest.mark.parametrize("params", [
