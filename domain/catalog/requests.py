@@ -389,13 +389,32 @@ def request_unfill(*, actor: User, request_id: Any, reason: str,
                         metadata={"reason": reason, "filler_id": str(filler_id),
                                   "torrent_id": str(torrent_id or ""),
                                   "shortfall": str(shortfall), "trimmed": trimmed})
-        for user_id in {filler_id, request.requester_id} - {actor.pk, None}:
-            assert user_id is not None
+        # The filler (what was taken back), the requester and every voter (the request
+        # is open again; a voter whose bounty paid for the shortfall is told how much),
+        # each once; not the one who unfilled it.
+        cut: dict[str, Decimal] = {}
+        for row in trimmed:
+            cut[row["user_id"]] = cut.get(row["user_id"], Decimal("0")) + Decimal(row["amount"])
+        told = dict.fromkeys([filler_id, request.requester_id, *TorrentRequestVote.objects
+                              .filter(request=request).values_list("user_id", flat=True)])
+        for user_id in told:
+            if user_id is None or user_id == actor.pk:
+                continue
+            if user_id == filler_id:
+                title = (f"Your fill of {request.title} was unfilled: {taken:,} points "
+                         "taken back")
+            else:
+                title = f"The request {request.title} was unfilled and is open again"
+            body = reason
+            if str(user_id) in cut:
+                body += (f"\nThe filler had spent part of the bounty: {cut[str(user_id)]:,} "
+                         "points of yours did not come back to the request.")
             notification_send(
-                user_id=user_id, kind=NotificationKind.SYSTEM,
-                title=f"The request {request.title} was unfilled", body=reason,
-                url=request_url(request.pk), actor_id=actor.pk,
-                target_type=TargetType.REQUEST, target_id=request.pk)
+                user_id=user_id, kind=NotificationKind.REQUEST_UNFILLED, title=title,
+                body=body, url=request_url(request.pk), actor_id=actor.pk,
+                target_type=TargetType.REQUEST, target_id=request.pk,
+                payload={"request_id": str(request.pk), "bounty_total": str(taken),
+                         "cut": str(cut.get(str(user_id), Decimal("0")))})
     return request
 
 
@@ -442,10 +461,11 @@ def request_delete(*, actor: User, request_id: Any, reason: str,
             per_voter[user_id] = per_voter.get(user_id, Decimal("0")) + amount
         for user_id, amount in per_voter.items():
             notification_send(
-                user_id=user_id, kind=NotificationKind.SYSTEM,
+                user_id=user_id, kind=NotificationKind.REQUEST_DELETED,
                 title=f"The request {request.title} was deleted: {amount:,} points refunded",
                 body=reason, actor_id=actor.pk, target_type=TargetType.REQUEST,
-                target_id=request.pk)
+                target_id=request.pk,
+                payload={"request_id": str(request.pk), "refunded": str(amount)})
     return refunds
 
 
@@ -479,10 +499,11 @@ def request_vote_refund(*, actor: User, bounty_id: uuid.UUID, reason: str,
                                   "user_id": str(bounty.user_id),
                                   "amount": str(bounty.amount)})
         notification_send(
-            user_id=bounty.user_id, kind=NotificationKind.SYSTEM,
+            user_id=bounty.user_id, kind=NotificationKind.BOUNTY_REFUNDED,
             title=f"Your bounty of {bounty.amount:,} points on {request.title} was refunded",
             body=reason, url=request_url(request.pk), actor_id=actor.pk,
-            target_type=TargetType.REQUEST, target_id=request.pk)
+            target_type=TargetType.REQUEST, target_id=request.pk,
+            payload={"request_id": str(request.pk), "refunded": str(bounty.amount)})
     return bounty
 
 

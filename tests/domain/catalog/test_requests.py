@@ -394,7 +394,14 @@ def test_unfill_takes_the_bounty_back_from_the_filler(member, uploader, moderato
     assert stats(uploader).requests_filled_count == 0
     entry = AuditLog.objects.get(action="request.unfill")
     assert entry.metadata["shortfall"] == "0.00" and entry.metadata["reason"] == "Wrong edition"
-    assert Notification.objects.filter(user=uploader, title__contains="unfilled").exists()
+    # The filler is told what was taken back, in the request_unfilled kind; the requester
+    # unfilled it and is not told of their own act.
+    note = Notification.objects.get(user=uploader, kind="request_unfilled")
+    assert (note.title, note.body, note.url, note.actor_id, note.target_id) == (
+        f"Your fill of {req.title} was unfilled: 300.00 points taken back", "Wrong edition",
+        f"/requests/{req.pk}/", member.pk, req.pk)
+    assert not Notification.objects.filter(user=member, kind="request_unfilled").exists()
+    assert not Notification.objects.filter(target_id=req.pk, kind="system").exists()
     # It can be filled again, and pays the whole pot again.
     request_fill(filler=uploader, request_id=req.pk,
                  torrent=str(make_torrent(uploader=uploader).pk))
@@ -425,6 +432,40 @@ def test_unfill_when_the_filler_spent_the_bounty_reopens_with_what_came_back(mem
     assert entry.metadata["shortfall"] == "300.00"
     assert entry.metadata["trimmed"] == [{"bounty_id": entry.metadata["trimmed"][0]["bounty_id"],
                                           "user_id": str(voter.pk), "amount": "300.00"}]
+    # The voter whose bounty paid for the shortfall is told so, and by how much; the filler
+    # is told what came back (100 of 400).
+    note = Notification.objects.get(user=voter, kind="request_unfilled")
+    assert note.title == f"The request {req.title} was unfilled and is open again"
+    assert note.body == ("Fake\nThe filler had spent part of the bounty: 300.00 points of "
+                         "yours did not come back to the request.")
+    assert note.payload["cut"] == "300.00" and note.payload["bounty_total"] == "100.00"
+    assert Notification.objects.get(user=uploader, kind="request_unfilled").title == (
+        f"Your fill of {req.title} was unfilled: 100.00 points taken back")
+    assert not Notification.objects.filter(kind__in=["system", "request_unfilled"],
+                                           user=requester).exists()
+
+
+def test_unfill_by_staff_tells_the_requester_the_filler_and_each_voter_once(member, uploader,
+                                                                           moderator):
+    voter = make_user()
+    fund(member, 100)
+    fund(voter, 300)
+    req = new_request(member)
+    request_vote(user=voter, request_id=req.pk, amount="100")
+    request_vote(user=voter, request_id=req.pk, amount="200")
+    request_fill(filler=uploader, request_id=req.pk,
+                 torrent=str(make_torrent(uploader=uploader).pk))
+
+    request_unfill(actor=moderator, request_id=req.pk, reason="Trumped")
+
+    told = {n.user_id: n for n in Notification.objects.filter(kind="request_unfilled")}
+    assert set(told) == {member.pk, voter.pk, uploader.pk}
+    assert Notification.objects.filter(kind="request_unfilled").count() == 3
+    for user in (member, voter):
+        assert told[user.pk].title == f"The request {req.title} was unfilled and is open again"
+        assert told[user.pk].body == "Trumped" and told[user.pk].payload["cut"] == "0"
+    assert told[uploader.pk].title.endswith("400.00 points taken back")
+    assert {n.actor_id for n in told.values()} == {moderator.pk}
 
 
 def test_only_requester_filler_or_staff_may_unfill(member, uploader, moderator):
@@ -461,8 +502,13 @@ def test_staff_delete_refunds_every_voter(member, moderator):
     assert req.deleted_at is not None and req.bounty_total == 0
     assert stats(voter).requests_voted_count == 0
     assert AuditLog.objects.filter(action="request.delete", actor=moderator).exists()
-    assert Notification.objects.get(user=voter, target_id=req.pk).title.endswith(
-        "400.00 points refunded")
+    # One notice a voter (both bounties in it), in the request_deleted kind, with the reason.
+    note = Notification.objects.get(user=voter, target_id=req.pk)
+    assert (note.kind, note.body, note.actor_id) == ("request_deleted", "Not allowed here",
+                                                     moderator.pk)
+    assert note.title == f"The request {req.title} was deleted: 400.00 points refunded"
+    assert note.payload == {"request_id": str(req.pk), "refunded": "400.00"}
+    assert Notification.objects.get(user=member, target_id=req.pk).kind == "request_deleted"
     with pytest.raises(NotFound):
         request_vote(user=voter, request_id=req.pk, amount="100")
 
@@ -478,6 +524,12 @@ def test_staff_refund_of_one_vote(member, moderator):
 
     assert balance(voter) == Decimal("200")
     assert TorrentRequest.objects.get(pk=req.pk).bounty_total == Decimal("100")
+    note = Notification.objects.get(user=voter, target_id=req.pk)
+    assert (note.kind, note.title, note.body, note.url) == (
+        "bounty_refunded", f"Your bounty of 200.00 points on {req.title} was refunded",
+        "Asked for it back", f"/requests/{req.pk}/")
+    assert note.payload == {"request_id": str(req.pk), "refunded": "200.00"}
+    assert not Notification.objects.filter(user=member).exists()
     with pytest.raises(Conflict):
         request_vote_refund(actor=moderator, bounty_id=bounty.pk, reason="again")
     with pytest.raises(NotPermitted):
