@@ -5,6 +5,7 @@ subscribe, same block filter per event)."""
 
 from __future__ import annotations
 
+import json
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
@@ -23,6 +24,7 @@ from django.urls import path  # noqa: E402
 
 from consumers.live import LiveConsumer, _authorize  # noqa: E402
 from domain.community.selectors import member_blocked_ids, user_for_socket  # noqa: E402
+from domain.errors import DomainError  # noqa: E402
 from domain.events import chat_room_group, user_group  # noqa: E402
 from server.gctuning import tune_for_server  # noqa: E402
 
@@ -42,6 +44,29 @@ class NaiveConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return json.loads(text_data)
+        except (ValueError, RecursionError):
+            return None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None,
+                      **kwargs: Any) -> None:
+        # Bad frames get an error frame, as on /ws/: the bench's garbage senders cost the
+        # baseline what they cost the hub, not a traceback and a closed socket each.
+        content = await self.decode_json(text_data) if text_data is not None else None
+        if (not isinstance(content, dict) or content.get("type") != "subscribe"
+                or not str(content.get("stream", "")).startswith("chat:")):
+            await self.send_json({"type": "error", "id": None, "payload": {
+                "code": "bad_frame", "message": "Only a chat subscribe is understood."}})
+            return
+        try:
+            await self.receive_json(content)
+        except DomainError as exc:
+            await self.send_json({"type": "error", "id": content.get("id"), "payload": {
+                "code": exc.code, "message": exc.message}})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         stream = content.get("stream", "")
@@ -91,6 +116,66 @@ if os.environ.get("BENCH_GC_LOG"):  # the longest collector pauses, written at e
 
     gc.callbacks.append(_gc_cb)
     atexit.register(_gc_dump)
+
+if os.environ.get("BENCH_SAMPLE"):
+    # Where the server's time goes (py-spy is not in the venv): a thread samples every
+    # thread's stack every BENCH_SAMPLE_MS and, at exit, writes the collapsed stacks
+    # (flamegraph.pl input) and the functions with the most samples, own and inclusive,
+    # to BENCH_SAMPLE.<pid>.
+    import atexit
+    import sys
+    import threading
+    import time
+    from collections import Counter
+
+    _stacks: Counter[str] = Counter()
+    _every = float(os.environ.get("BENCH_SAMPLE_MS", "5")) / 1000
+
+    def _where(frame: Any) -> str:
+        code = frame.f_code
+        name = code.co_filename.split("site-packages/")[-1].split("/work/wt/")[-1]
+        return f"{name}:{code.co_name}"
+
+    def _sample() -> None:
+        me = threading.get_ident()
+        names: dict[int, str] = {}
+        while True:
+            time.sleep(_every)
+            for ident, top in sys._current_frames().items():
+                if ident == me:
+                    continue
+                if ident not in names:
+                    names[ident] = next((t.name for t in threading.enumerate()
+                                         if t.ident == ident), str(ident))
+                parts: list[str] = []
+                frame: Any = top
+                while frame is not None and len(parts) < 80:
+                    parts.append(_where(frame))
+                    frame = frame.f_back
+                _stacks[names[ident] + ";" + ";".join(reversed(parts))] += 1
+
+    def _sample_dump() -> None:
+        own: Counter[str] = Counter()
+        total: Counter[str] = Counter()
+        for stack, n in list(_stacks.items()):
+            parts = stack.split(";")
+            own[parts[0] + " " + parts[-1]] += n
+            for part in set(parts[1:]):
+                total[parts[0] + " " + part] += n
+        count = sum(_stacks.values())
+        with open(f"{os.environ['BENCH_SAMPLE']}.{os.getpid()}", "w") as f:
+            f.write(f"{count} samples\nown:\n")
+            for name, n in own.most_common(60):
+                f.write(f"{100 * n / count:6.1f}%  {name}\n")
+            f.write("inclusive:\n")
+            for name, n in total.most_common(120):
+                f.write(f"{100 * n / count:6.1f}%  {name}\n")
+            f.write("stacks:\n")
+            for stack, n in _stacks.most_common():
+                f.write(f"{stack} {n}\n")
+
+    threading.Thread(target=_sample, name="bench-sampler", daemon=True).start()
+    atexit.register(_sample_dump)
 
 if os.environ.get("BENCH_TRACEMALLOC"):
     # Where idle sockets' memory goes: SIGUSR1 once marks a baseline, a second time writes
