@@ -95,7 +95,7 @@ from django.utils import timezone
 
 from consumers import presence
 from consumers.batch import batched
-from consumers.hub import SendBuffer, hub
+from consumers.hub import Frame, SendBuffer, hub
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
     MODERATION_GROUP,
@@ -312,7 +312,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 log.exception("leaving %s on disconnect failed", stream)
 
-    async def push_frame(self, frame: str) -> None:
+    async def push_frame(self, frame: Frame) -> None:
         """The hub's way in: one frame, encoded once for every local subscriber. Checked
         before the send, so a server whose send waits on a full buffer never makes the
         hub wait on this socket."""
@@ -322,7 +322,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if buffer is not None and buffer.unsent() > settings.LIVE_SEND_BUFFER_BYTES:
             await self._drop_too_slow(buffer)
             return
-        await self.send(text_data=frame)
+        if buffer is None or not buffer.write_frame(frame):
+            await self.send(text_data=frame.text)
 
     async def _drop_too_slow(self, buffer: SendBuffer) -> None:
         self.too_slow = True

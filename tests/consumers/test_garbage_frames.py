@@ -60,3 +60,14 @@ async def test_garbage_frames_get_error_frames_and_no_traceback(tmp_path: Path):
     assert "Traceback" not in log, log[-3000:]
     assert "Exception inside application" not in log, log[-3000:]
 
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_the_hubs_frame_bytes_are_autobahns_own(size: int):
+    """The bytes the hub writes to every daphne socket (consumers.hub.Frame.wire) are
+    the frame autobahn would build for the same text."""
+    from autobahn.websocket.protocol import PreparedMessage
+
+    from consumers.hub import Frame
+
+    text = "é" * (size // 2) + "x" * (size % 2)
+    assert Frame(text).wire == PreparedMessage(text.encode(), False, False, True).payloadHybi
