@@ -8,6 +8,8 @@ error so the page can match them.
 Streams:
     notifications       the member's notifications and unread count (always delivered)
     inbox               the member's private messages (always delivered)
+    member              the member's header figures, "member.stats" (always delivered;
+                        domain/memberstats.py; not subscribable)
     chat:<room>         a chat room: messages, edits, deletions, typing, presence (the
                         subscribe reply lists "members"; then "chat.presence" events
                         {"room", "joined": [names], "left": [names]}, at most one per
@@ -655,6 +657,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def pm_read(self, event: dict[str, Any]) -> None:
         await self._own_event("inbox", event)
+
+    async def member_stats(self, event: dict[str, Any]) -> None:
+        await self._own_event("member", event)
 
     async def _own_event(self, stream: str, event: dict[str, Any]) -> None:
         payload = event.get("payload", {})

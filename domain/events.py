@@ -163,6 +163,18 @@ class ForumTopicPayload(TypedDict):
     is_sticky: bool
 
 
+class MemberStatsPayload(TypedDict):
+    """The header's figures of one member (domain.memberstats.member_stats_read)."""
+
+    uploaded: int
+    downloaded: int
+    ratio: str  # "1.23", "∞" with nothing downloaded, "—" with nothing moved at all
+    bonus: str  # points, two decimals
+    seeding: int
+    leeching: int
+    hnr: int  # active hit-and-runs
+
+
 class PeersCountsPayload(TypedDict):
     torrent_id: str
     seeders: int
@@ -296,6 +308,15 @@ class SessionRevoked(MemberEvent):
 
     type: ClassVar[str] = "session.revoked"
     payload: SessionRevokedPayload
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberStats(MemberEvent):
+    """The member's header figures moved (transfer, bonus, peers, hit-and-runs): sent by
+    beat's member_stats_publish for the members marked by member_stats_changed."""
+
+    type: ClassVar[str] = "member.stats"
+    payload: MemberStatsPayload
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -468,3 +489,40 @@ async def publish_now(event: Event) -> None:
     except Exception:
         log.exception("publishing %s to %s failed", event.type, event.group)
 
+
+
+# -- member figures: marked here, published in batches -------------------------------------
+# Transfer, bonus and peer figures move in bulk (a tracker flush every few seconds, an
+# earning period over every seeder): one event per change would flood the member groups.
+# Writers mark the members instead; beat's member_stats_publish (domain/memberstats.py)
+# drains the set every MEMBER_STATS_PUBLISH_SECONDS and sends one MemberStats per member.
+
+MEMBER_STATS_DIRTY_KEY = "member-stats:dirty"
+
+
+def member_stats_cache_key(user_id: uuid.UUID | str) -> str:
+    return f"member-stats:{user_id}"
+
+
+def _member_stats_mark(ids: list[str]) -> None:
+    from django.core.cache import cache
+
+    try:
+        # One pipeline: the set the drain pops, and the header's cached figures dropped so
+        # the member's next page shows the new ones at once. Django's cache API has no
+        # set type, so its own client (and key prefix, per test run) is used.
+        client: Any = cache._cache.get_client(MEMBER_STATS_DIRTY_KEY, write=True)  # type: ignore[attr-defined]
+        pipe = client.pipeline(transaction=False)
+        pipe.sadd(cache.make_key(MEMBER_STATS_DIRTY_KEY), *ids)
+        pipe.delete(*[cache.make_key(member_stats_cache_key(i)) for i in ids])
+        pipe.execute()
+    except Exception:
+        log.exception("marking %d members' figures changed failed", len(ids))
+
+
+def member_stats_changed(user_ids: Iterable[uuid.UUID | str | None]) -> None:
+    """The header figures of these members moved: after commit, mark them for the next
+    member_stats_publish (best effort, like every event)."""
+    ids = sorted({str(u) for u in user_ids if u})
+    if ids:
+        transaction.on_commit(lambda: _member_stats_mark(ids))

@@ -13,6 +13,8 @@ app = Celery("tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["domain.tracker", "domain.moderation", "domain.community",
                         "domain.accounts", "domain.bonus", "domain.catalog"])
+# The header figures' publisher reads several areas, so it is a module of its own.
+app.autodiscover_tasks(["domain"], related_name="memberstats")
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
@@ -90,6 +92,10 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         "catalog-top10-refresh": {
             "task": "catalog.top10_refresh",
             "schedule": float(settings.TOP10_REFRESH_SECONDS),
+        },
+        "accounts-member-stats-publish": {
+            "task": "accounts.member_stats_publish",
+            "schedule": float(settings.MEMBER_STATS_PUBLISH_SECONDS),
         },
         "catalog-site-statistics-snapshot": {
             "task": "catalog.site_statistics_snapshot",

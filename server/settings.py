@@ -287,6 +287,8 @@ REQUESTS_PER_PAGE = int(os.environ.get("REQUESTS_PER_PAGE", "50"))
 # How often beat recomputes the top 10 lists and rewrites today's site statistics row.
 TOP10_REFRESH_SECONDS = int(os.environ.get("TOP10_REFRESH_SECONDS", "900"))
 SITE_STATISTICS_SECONDS = int(os.environ.get("SITE_STATISTICS_SECONDS", "3600"))
+# Members whose header figures moved get one live "member.stats" per this many seconds.
+MEMBER_STATS_PUBLISH_SECONDS = float(os.environ.get("MEMBER_STATS_PUBLISH_SECONDS", "5"))
 
 # --- bonus ---
 # Earning: each period of BONUS_EARNING_PERIOD_SECONDS is awarded once, after the tracker's

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from domain.bonus.models import EarningPeriod, TransactionType
 from domain.errors import ValidationFailed
+from domain.events import member_stats_changed
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ INSERT INTO bonus_transactions (id, user_id, transaction_type, amount, balance_a
 SELECT gen_random_uuid(), p.user_id, %(type)s, p.amount, p.balance, %(description)s,
        %(key)s, p.metadata, %(now)s
 FROM paid p
-RETURNING amount
+RETURNING user_id, amount
 """
 
 
@@ -161,8 +162,10 @@ def _award_period_sql(*, start: datetime, end: datetime, now: datetime) -> tuple
         cursor.execute(_DROP_PAID_SQL, params)
         cursor.execute(_LOCK_SQL)
         cursor.execute(_PAY_SQL, params)
-        amounts = [row[0] for row in cursor.fetchall()]
+        paid = cursor.fetchall()
+        amounts = [amount for _user_id, amount in paid]
         cursor.execute("DROP TABLE bonus_period_awards")
+    member_stats_changed(user_id for user_id, _amount in paid)
     return len(amounts), sum(amounts, Decimal("0"))
 
 

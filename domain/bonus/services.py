@@ -27,6 +27,7 @@ from domain.accounts.permissions import Perm, require_perm
 from domain.base import TargetType
 from domain.bonus.models import BonusTransaction, FreeleechToken, TokenStatus, TransactionType
 from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.events import member_stats_changed
 from domain.tracker.cache import invalidate_user
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def _debit(*, user_id: uuid.UUID, amount: Decimal, transaction_type: str, descri
         raise ValidationFailed(
             f"That costs {amount:,} points and you have {balance:,}.",
             code="insufficient_points", field=field)
+    member_stats_changed([user_id])
     return BonusTransaction.objects.create(
         user_id=user_id, transaction_type=transaction_type, amount=-amount,
         balance_after=balance, description=description[:255], **fields)
@@ -83,6 +85,7 @@ def _credit(*, user_id: uuid.UUID, amount: Decimal, transaction_type: str, descr
             **fields: Any) -> BonusTransaction:
     User.objects.filter(pk=user_id).update(bonus_points=F("bonus_points") + amount)
     balance = User.objects.filter(pk=user_id).values_list("bonus_points", flat=True).get()
+    member_stats_changed([user_id])
     return BonusTransaction.objects.create(
         user_id=user_id, transaction_type=transaction_type, amount=amount,
         balance_after=balance, description=description[:255], **fields)

@@ -41,6 +41,7 @@ from django.conf import settings
 from django.db import DataError, IntegrityError, connection, transaction
 from psycopg import sql
 
+from domain.events import member_stats_changed
 from domain.tracker import store
 from domain.tracker.history import entry_completed, history_write
 from domain.tracker.models import FlushBatch
@@ -370,6 +371,7 @@ def user_peer_counts_refresh(cur: Any, user_ids: list[str]) -> None:
            FROM unnest(%s::uuid[]) AS d(u)
            WHERE us.user_id = d.u"""),
         [ids])
+    member_stats_changed(ids)
 
 
 def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
@@ -413,6 +415,7 @@ def _write_user_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:
                 "uploaded", "downloaded", "uploaded_raw", "downloaded_raw",
                 "seedtime_seconds")}),
         [users, *col])
+    member_stats_changed(users)
 
 
 def _write_torrent_statistics(cur: Any, entries: list[dict[str, Any]]) -> None:

@@ -41,6 +41,8 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg import sql
 
+from domain.events import member_stats_changed
+
 log = logging.getLogger(__name__)
 
 SYSTEM_NOTICE = "system"
@@ -207,6 +209,7 @@ def hnr_check(*, now: datetime | None = None) -> HnrCheckResult:
         _notify_many(notify)
         for user_id in touched:
             invalidate_user(user_id)
+        member_stats_changed(touched)
 
     return HnrCheckResult(cleared=len(cleared), withdrawn=len(withdrawn),
                           prewarned=len(prewarned), recorded=len(recorded))

@@ -132,6 +132,7 @@ def test_header_shows_username_and_logout_when_logged_in(client, member):
 
     content = client.get("/").content.decode()
 
-    assert f'<span class="username">{member.username}</span>' in content
+    assert (f'<a class="username" href="/users/{member.username}/">{member.username}</a>'
+            in content)
     assert 'action="/logout/"' in content
     assert 'href="/login/"' not in content

@@ -1,0 +1,110 @@
+"""The header a member sees on every page: their upload, download, ratio, bonus, seeding,
+leeching and hit-and-run figures, the messages badge; kept current by member.stats events
+that beat's member_stats_publish sends for the members whose figures moved."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from domain.accounts.models import User, UserStatistics
+from domain.bonus.services import bonus_gift
+from domain.memberstats import member_stats_publish
+from domain.tracker.flush import user_peer_counts_refresh
+from domain.tracker.models import TorrentHistory
+from tests.domain.bonus.factories import fund, peer
+from tests.factories import make_torrent, make_user
+
+GIB = 1024**3
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def stat(html: str, name: str) -> str:
+    start = html.index(f'data-stat="{name}"')
+    return html[html.index(">", start) + 1:html.index("</span>", start)]
+
+
+def test_the_header_shows_the_members_own_figures(django_capture_on_commit_callbacks):
+    member = make_user()
+    UserStatistics.objects.update_or_create(user=member, defaults={
+        "uploaded": 3 * GIB, "downloaded": 2 * GIB, "seeding_count": 4, "leeching_count": 1})
+    with django_capture_on_commit_callbacks(execute=True):
+        fund(member, 1234)
+    TorrentHistory.objects.create(torrent=make_torrent(), user=member, hnr_at=timezone.now())
+
+    html = logged_in(member).get("/").content.decode()
+
+    assert 'id="member-stats"' in html
+    assert stat(html, "uploaded") == "3.00 GiB"
+    assert stat(html, "downloaded") == "2.00 GiB"
+    assert stat(html, "ratio") == "1.50"
+    assert stat(html, "bonus") == "1234.00"
+    assert stat(html, "seeding") == "4"
+    assert stat(html, "leeching") == "1"
+    assert stat(html, "hnr") == "1"
+    assert 'id="live-messages" class="live-messages" href="/messages/"' in html
+    # Only the member's own figures: another member's page shows theirs.
+    other = logged_in(make_user()).get("/").content.decode()
+    assert stat(other, "uploaded") == "0 B" and stat(other, "ratio") == "—"
+
+
+def test_a_change_shows_on_the_next_page_and_goes_live_once(
+        django_capture_on_commit_callbacks, published_events):
+    alice, bob = make_user(), make_user()
+    with django_capture_on_commit_callbacks(execute=True):
+        fund(alice, 100)
+    client = logged_in(bob)
+    assert stat(client.get("/").content.decode(), "bonus") == "0.00"
+    member_stats_publish()  # what funding marked
+    published_events.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bonus_gift(sender=alice, recipient_username=bob.username, amount="25")
+    # The cached figures were dropped at commit: the next page has the new balance.
+    assert stat(client.get("/").content.decode(), "bonus") == "25.00"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_stats_publish() == 2
+    sent = {group: payload for group, kind, payload in published_events
+            if kind == "member.stats"}
+    assert sent[f"user.{bob.id}"]["bonus"] == "25.00"
+    assert Decimal(sent[f"user.{alice.id}"]["bonus"]) < 100
+    published_events.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_stats_publish() == 0  # each marked member is sent once
+    assert published_events == []
+
+
+def test_peer_counts_refreshed_by_the_reaper_mark_the_member(
+        django_capture_on_commit_callbacks, published_events):
+    from django.db import connection
+
+    member = make_user()
+    UserStatistics.objects.get_or_create(user=member)
+    peer(user=member, torrent=make_torrent(), seeder=True)
+    peer(user=member, torrent=make_torrent(), seeder=False)
+    with django_capture_on_commit_callbacks(execute=True), connection.cursor() as cur:
+        user_peer_counts_refresh(cur, [str(member.id)])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_stats_publish() == 1
+    (payload,) = [p for g, k, p in published_events if k == "member.stats"]
+    assert (payload["seeding"], payload["leeching"]) == (1, 1)
+
+
+def test_the_header_costs_no_query_once_cached(django_assert_num_queries):
+    member = make_user()
+    client = logged_in(member)
+    client.get("/")
+    from domain.memberstats import member_stats_get
+
+    with django_assert_num_queries(0):
+        assert member_stats_get(member.id) is not None
