@@ -27,9 +27,36 @@ REDIS_TIMEOUT_SECONDS = 1.0
 HEALTH_DEADLINE_SECONDS = 2.0
 
 
+HOME_CHAT_ROOM = "general"
+HOME_CHAT_MESSAGES = 6
+HOME_ANNOUNCEMENTS_FORUM = "announcements"
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "frontend/home.html")
+    """The shared parts (catalog lists, site figures, who is online, announcements) come
+    from the cache; the member's own are the access checks and the chat preview."""
+    from domain.accounts.permissions import Perm, user_has_perm
+    from domain.accounts.selectors import members_online
+    from domain.catalog.home import catalog_home
+    from domain.community import selectors as community
+    from domain.errors import NotFound
+
+    user = request.user
+    context: dict[str, Any] = {"catalog": None, "chat": None, "announcements": []}
+    if user_has_perm(user, Perm.SITE_ACCESS):
+        context["catalog"] = catalog_home()
+        context["online"], context["online_total"] = members_online()
+        context["announcements"] = community.forum_latest_topics(
+            user, HOME_ANNOUNCEMENTS_FORUM)
+        try:
+            room = community.chat_room_get(user, HOME_CHAT_ROOM)
+        except NotFound:
+            pass
+        else:
+            context["chat"] = {"room": room, "messages": community.chat_history(
+                user, room, limit=HOME_CHAT_MESSAGES)}
+    return render(request, "frontend/home.html", context)
 
 
 def _failure(check: str, exc: BaseException) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -121,6 +122,33 @@ def profile_for_viewer(viewer: User | Any, username: str) -> ProfileView:
     if "show_last_seen" in visible:
         view.last_seen_at = member.last_seen_at
     return view
+
+
+ONLINE_MINUTES = 15
+ONLINE_CACHE_SECONDS = 60
+ONLINE_LIMIT = 100
+
+
+def members_online() -> tuple[list[str], int]:
+    """Names of members seen in the last ONLINE_MINUTES (the first ONLINE_LIMIT, most
+    recent first) and how many there are, leaving out those who hide when they were last
+    seen (show_last_seen); the same list for every viewer, cached ONLINE_CACHE_SECONDS."""
+    from django.core.cache import cache
+
+    key = "home:online:v1"
+    found: Any = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    seen = (User.objects.filter(status=UserStatus.ACTIVE, deleted_at__isnull=True,
+                                last_seen_at__gte=timezone.now()
+                                - timedelta(minutes=ONLINE_MINUTES))
+            .exclude(privacy__show_last_seen=False))
+    names = list(seen.order_by("-last_seen_at").values_list("username", flat=True)
+                 [:ONLINE_LIMIT])
+    total = len(names) if len(names) < ONLINE_LIMIT else seen.count()
+    result = (sorted(names, key=str.lower), total)
+    cache.set(key, result, ONLINE_CACHE_SECONDS)
+    return result
 
 
 def sessions_for_user(user: User) -> QuerySet[UserSession]:

@@ -113,6 +113,27 @@ def forums_for(user: Any) -> list[Forum]:
             if access.forum_can_read(user, f)]
 
 
+HOME_TOPICS_CACHE_SECONDS = 60
+
+
+def forum_latest_topics(user: Any, slug: str, *, limit: int = 5) -> list[ForumTopic]:
+    """The newest topics of the forum `slug` (the home page's announcements), [] when it
+    is missing or `user` may not read it. The topics are cached per forum; the access
+    check is the member's own."""
+    from django.core.cache import cache
+
+    forum = Forum.objects.filter(slug=slug, is_active=True).first()
+    if forum is None or not access.forum_can_read(user, forum):
+        return []
+    key = f"home:topics:{forum.pk}:{limit}"
+    found: Any = cache.get(key)
+    if found is None:
+        found = list(ForumTopic.objects.filter(forum=forum, deleted_at__isnull=True)
+                     .select_related("author").order_by("-created_at")[:limit])
+        cache.set(key, found, HOME_TOPICS_CACHE_SECONDS)
+    return found  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class ForumNode:
     """A forum with the children the member may read, for the index and a forum's page."""
