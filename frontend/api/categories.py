@@ -69,6 +69,11 @@ def _mapped(category: TorrentCategory, parent: TorrentCategory | None) -> Mapped
                           parent_slug=parent.slug if parent else None)
 
 
+def category_mapped(category: TorrentCategory) -> MappedCategory:
+    """One category's ids (its parent loaded with it, as categories_tree does)."""
+    return _mapped(category, category.parent)
+
+
 def mapped_categories() -> list[MappedCategory]:
     """Every active category, parents before their children, in the site's order."""
     out = []

@@ -24,9 +24,10 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from ninja import NinjaAPI, Query, Schema
+from ninja import File, Form, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.files import UploadedFile
 from ninja.parser import Parser
 from ninja.security import APIKeyQuery, HttpBearer
 from pydantic import Field
@@ -40,13 +41,7 @@ from domain.errors import DomainError, RateLimited
 from domain.tracker.factors import factors_for
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller
-from frontend.api.v1 import (
-    ERRORS,
-    ERRORS_404,
-    Text,
-    error_response,
-    imdb_normalize,
-)
+from frontend.api.v1 import ErrorOut, Text, imdb_normalize
 
 
 class _BearerKey(HttpBearer):
@@ -80,26 +75,52 @@ api = NinjaAPI(title="UNIT3D-compatible API", version="1", urls_namespace="api_u
                openapi_url="/unit3d/openapi.json")
 
 
+class ErrorsOut(ErrorOut):
+    """Ours (`error`: a stable code) and UNIT3D's (`success`, `message`, `data`) at once,
+    so a UNIT3D tool reads its keys and a script ours."""
+
+    success: Literal[False]
+    message: str
+    data: dict[str, list[str]] | None = Field(None, description="field: [messages]")
+
+
+ERRORS: dict[int, type[Schema]] = {400: ErrorsOut, 401: ErrorsOut, 403: ErrorsOut,
+                                   429: ErrorsOut}
+ERRORS_404: dict[int, type[Schema]] = {**ERRORS, 404: ErrorsOut}
+
+
+def _error(request: HttpRequest, *, status: int, code: str, message: str,
+           field: str | None = None, retry_after: float | None = None) -> HttpResponse:
+    body = {"success": False, "message": message,
+            "data": {field: [message]} if field else None,
+            "error": {"code": code, "message": message, "field": field}}
+    response = api.create_response(request, body, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+    return response
+
+
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return error_response(request, status=exc.http_status, code=exc.code, message=exc.message,
-                          field=exc.field,
-                          retry_after=exc.retry_after if isinstance(exc, RateLimited) else None)
+    return _error(request, status=exc.http_status, code=exc.code, message=exc.message,
+                  field=exc.field,
+                  retry_after=exc.retry_after if isinstance(exc, RateLimited) else None)
 
 
 @api.exception_handler(AuthenticationError)
 def _no_key(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, status=401, code=InvalidApiKey.code,
-                          message="Unauthenticated: send Authorization: Bearer <key>.")
+    return _error(request, status=401, code=InvalidApiKey.code,
+                  message="Unauthenticated: send Authorization: Bearer <key>.")
 
 
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    location = [str(p) for p in first.get("loc", ()) if p not in ("query", "path")]
-    return error_response(request, status=400, code="invalid",
-                          message=str(first.get("msg", "Invalid input.")),
-                          field=location[0] if location else None)
+    location = [str(p) for p in first.get("loc", ())
+                if p not in ("query", "path", "form", "file")]
+    return _error(request, status=400, code="invalid",
+                  message=str(first.get("msg", "Invalid input.")),
+                  field=location[0] if location else None)
 
 
 class FileOut(Schema):
@@ -319,6 +340,171 @@ def torrents_filter(request: HttpRequest, f: Query[FilterIn]) -> Any:
 def torrents_latest(request: HttpRequest, page: int = Query(1, ge=1, le=100000),
                     perPage: int = Query(25, ge=1, le=100)) -> Any:
     return _list(request, FilterIn.model_validate({"page": page, "perPage": perPage}))
+
+
+# --- upload: UNIT3D's field names onto our upload page's form and service ---------------
+# UNIT3D's POST api/torrents/upload (multipart) as upload tools send it: `torrent` (the
+# file), `name`, `description`, `category_id`, `type_id`, `resolution_id`, `imdb`, `tmdb`,
+# `tvdb`, `igdb`, `mal` (0: none), `anonymous`, `keywords`, `mediainfo`, `bdinfo`, `nfo`
+# (a file), `season_number`, `episode_number`, and the staff flags. Ids that are each
+# UNIT3D site's own (type, resolution) map through UNIT3D's default tables or take the
+# name itself; category_id is our site-specific Torznab id (GET /api/v1/categories).
+
+# UNIT3D's default types and resolutions (its database seeders), as our metadata text.
+TYPE_IDS = {1: "Full Disc", 2: "Remux", 3: "Encode", 4: "WEB-DL", 5: "WEBRip", 6: "HDTV",
+            7: "FLAC", 8: "ALAC", 9: "AC3", 10: "AAC", 11: "MP3", 12: "Mac", 13: "Windows"}
+RESOLUTION_IDS = {1: "4320p", 2: "2160p", 3: "1080p", 4: "1080i", 5: "720p", 6: "576p",
+                  7: "576i", 8: "480p", 9: "480i", 10: ""}
+NFO_MAX = 64 * 1024
+# Our form's field names back to UNIT3D's, for errors a UNIT3D tool can place.
+FIELD_NAMES = {"torrent_file": "torrent", "title": "name", "category": "category_id",
+               "is_anonymous": "anonymous", "tags": "keywords", "imdb_id": "imdb",
+               "tmdb_id": "tmdb", "tvdb_id": "tvdb", "igdb_id": "igdb", "source": "type_id",
+               "resolution": "resolution_id"}
+Flag = Literal["0", "1", "true", "false", "on", "off", ""]
+
+
+class UploadIn(Schema):
+    name: Text = Field("", max_length=255, description="The title; empty: the torrent's name")
+    description: Text = Field("", max_length=65536)
+    category_id: int = Field(ge=1, le=2**31 - 1,
+                             description="Our site-specific Torznab id (GET /api/v1/"
+                                         "categories: site_id); a standard id only when "
+                                         "it names one category")
+    type_id: Text = Field("", max_length=32, description="UNIT3D's default type id (4: "
+                                                        "WEB-DL, ...) or the name itself")
+    resolution_id: Text = Field("", max_length=16, description="UNIT3D's default id (3: "
+                                                              "1080p, ...) or the name")
+    imdb: Text = Field("", pattern=r"^((tt)?[0-9]{1,10})?$", description="0: none")
+    tmdb: int = Field(0, ge=0, le=2**31 - 1, description="0: none")
+    tvdb: int = Field(0, ge=0, le=2**31 - 1, description="0: none")
+    igdb: int = Field(0, ge=0, le=2**31 - 1, description="0: none")
+    mal: int = Field(0, ge=0, le=2**31 - 1, description="Kept with the metadata")
+    season_number: int | None = Field(None, ge=0, le=9999, description="Kept with the "
+                                                                      "metadata")
+    episode_number: int | None = Field(None, ge=0, le=99999, description="Kept with the "
+                                                                        "metadata")
+    anonymous: Flag = Field("0", description="1: upload anonymously")
+    keywords: Text = Field("", max_length=500, description="Comma separated: our tags")
+    mediainfo: Text = Field("", max_length=200_000, description="Kept with the metadata")
+    bdinfo: Text = Field("", max_length=200_000, description="Kept with the metadata")
+    region_id: int | None = Field(None, description="Accepted and ignored")
+    distributor_id: int | None = Field(None, description="Accepted and ignored")
+    stream: Flag = Field("0", description="Accepted and ignored")
+    sd: Flag = Field("0", description="Accepted and ignored")
+    personal_release: Flag = Field("0", description="Accepted and ignored")
+    internal: Flag = Field("0", description="Ignored: staff set flags on the torrent page")
+    featured: Flag = Field("0", description="Ignored: staff set flags on the torrent page")
+    free: Text = Field("0", max_length=3, description="Ignored: staff set freeleech")
+    doubleup: Flag = Field("0", description="Ignored: staff set flags on the torrent page")
+    sticky: Flag = Field("0", description="Ignored: staff set flags on the torrent page")
+
+
+class UploadOut(Schema):
+    success: Literal[True]
+    data: str = Field(description="The .torrent's download link (works with the key alone "
+                                  "when it has the download scope), as UNIT3D answers")
+    message: str
+    id: uuid.UUID
+    status: str = Field(description="approved, or pending: waiting for moderation")
+    details_link: str
+
+
+def _one_category(category_id: int) -> uuid.UUID:
+    from domain.errors import ValidationFailed
+
+    rows = [(c.pk, cats.category_mapped(c)) for c in catalog_selectors.categories_tree()]
+    by_site = [pk for pk, m in rows if m.site == category_id]
+    by_standard = [pk for pk, m in rows if m.standard == category_id]
+    found = by_site or (by_standard if len(by_standard) == 1 else [])
+    if not found:
+        raise ValidationFailed("No such category: send its site_id from GET "
+                               "/api/v1/categories.", field="category_id")
+    return found[0]
+
+
+def _named(raw: str, table: dict[int, str]) -> str:
+    raw = raw.strip()
+    if raw.isdigit():
+        return table.get(int(raw), "")
+    return raw
+
+
+def _flag(value: str) -> bool:
+    return value in ("1", "true", "on")
+
+
+def _nfo_text(nfo: UploadedFile | None) -> str:
+    from domain.errors import ValidationFailed
+
+    if nfo is None:
+        return ""
+    if (nfo.size or 0) > NFO_MAX:
+        raise ValidationFailed(f"The NFO is larger than {NFO_MAX} bytes.", field="nfo")
+    raw = nfo.read(NFO_MAX + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("cp437")  # NFOs are DOS art; every byte decodes
+    return text.replace("\x00", "")
+
+
+@api.post("/torrents/upload", response={200: UploadOut, **ERRORS},
+          summary="UNIT3D's upload (multipart, UNIT3D's field names; scope: upload)")
+def upload(request: HttpRequest, data: Form[UploadIn], torrent: File[UploadedFile],
+           nfo: File[UploadedFile | None] = None) -> Any:
+    """Validated by our upload page's form and stored by its service, so this accepts
+    exactly what the page does; what UNIT3D has and we do not (mediainfo, bdinfo, the
+    NFO, MAL id, season and episode) is kept in the torrent's metadata `extra`."""
+    from django.conf import settings
+
+    from domain.catalog import services as catalog_services
+    from domain.errors import ValidationFailed
+    from frontend.torrents.forms import UploadForm
+
+    caller: ApiCaller = request.auth  # type: ignore[attr-defined]
+    caller.require(ApiKeyScope.UPLOAD)
+    if (torrent.size or 0) > settings.TORRENT_UPLOAD_MAX_BYTES:
+        raise ValidationFailed(f"The .torrent file is larger than "
+                               f"{settings.TORRENT_UPLOAD_MAX_BYTES} bytes.", field="torrent")
+    imdb_digits = data.imdb.removeprefix("tt").lstrip("0")
+    fields = {
+        "title": data.name, "description": data.description,
+        "category": str(_one_category(data.category_id)),
+        "source": _named(data.type_id, TYPE_IDS),
+        "resolution": _named(data.resolution_id, RESOLUTION_IDS),
+        "imdb_id": "tt" + imdb_digits.zfill(7) if imdb_digits else "",
+        "tmdb_id": str(data.tmdb or ""), "tvdb_id": str(data.tvdb or ""),
+        "igdb_id": str(data.igdb or ""),
+        "tags": ",".join(k.strip() for k in data.keywords.split(",") if k.strip()),
+    }
+    if _flag(data.anonymous):
+        fields["is_anonymous"] = "on"
+    form = UploadForm(fields, {"torrent_file": torrent})
+    if not form.is_valid():
+        name, errors = next(iter(form.errors.items()))
+        raise ValidationFailed(str(errors[0]),
+                               field=None if name == "__all__" else FIELD_NAMES.get(name, name))
+    extra = {k: v for k, v in (
+        ("mediainfo", data.mediainfo), ("bdinfo", data.bdinfo), ("nfo", _nfo_text(nfo)),
+        ("mal_id", data.mal or None), ("season_number", data.season_number),
+        ("episode_number", data.episode_number)) if v not in ("", None)}
+    try:
+        made = catalog_services.torrent_upload(
+            uploader=caller.user, data=form.cleaned_data["torrent_file"],
+            category_id=form.cleaned_data["category"].pk, title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
+            is_anonymous=form.cleaned_data["is_anonymous"],
+            metadata={**form.metadata(), "extra": extra}, tags=form.tag_list())
+    except DomainError as exc:
+        exc.field = FIELD_NAMES.get(exc.field or "", exc.field)
+        raise
+    from frontend.api.torznab import _download_url
+
+    return {"success": True, "data": _download_url(request, made.pk, _key(request)),
+            "message": "Torrent uploaded successfully.", "id": made.pk, "status": made.status,
+            "details_link": request.build_absolute_uri(
+                reverse("torrents:detail", args=[made.pk]))}
 
 
 @api.get("/torrents/{torrent_id}", response={200: TorrentOne, **ERRORS_404}, by_alias=True,
