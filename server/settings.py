@@ -265,6 +265,9 @@ TORRENT_MAX_FILES = int(os.environ.get("TORRENT_MAX_FILES", "20000"))
 TORRENT_EDIT_WINDOW_HOURS = int(os.environ.get("TORRENT_EDIT_WINDOW_HOURS", "72"))
 TORRENT_TAG_REMOVE_SCORE = int(os.environ.get("TORRENT_TAG_REMOVE_SCORE", "-3"))
 TORRENTS_PER_PAGE = int(os.environ.get("TORRENTS_PER_PAGE", "50"))
+# The torrents and requests browse pages count matches up to this many rows past the start
+# of the page ("1,000+" beyond; domain/paging.py); 0 counts every match on every page.
+BROWSE_COUNT_CAP = int(os.environ.get("BROWSE_COUNT_CAP", "1000"))
 # Search: PostgreSQL full text unless MEILISEARCH_URL is set.
 MEILISEARCH_URL = os.environ.get("MEILISEARCH_URL", "")
 MEILISEARCH_API_KEY = os.environ.get("MEILISEARCH_API_KEY", "")

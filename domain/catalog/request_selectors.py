@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Upper
 
@@ -30,6 +30,7 @@ from domain.catalog.models import (
     TorrentStatus,
 )
 from domain.errors import NotFound
+from domain.paging import page_bounded
 
 REQUEST_SORTS = {"bounty": "bounty_total", "votes": "vote_count", "created": "created_at",
                  "filled": "filled_at", "title": "title"}
@@ -120,12 +121,13 @@ def requests_filter(filters: RequestFilters) -> QuerySet[TorrentRequest]:
 
 
 def requests_browse(*, user: User, filters: RequestFilters, page: int = 1,
-                    per_page: int | None = None) -> Page:
-    """One page of requests in a fixed number of queries (count + page)."""
+                    per_page: int | None = None, count_cap: int | None = None) -> Page:
+    """One page of requests in a fixed number of queries (count + page). `count_cap`
+    bounds the count (domain.paging: the page says "1,000+"); None counts every match."""
     qs = (requests_filter(filters)
           .select_related("category", "category__parent", "requester", "filler")
           .defer("description"))
-    return Paginator(qs, per_page or settings.REQUESTS_PER_PAGE).get_page(page)
+    return page_bounded(qs, per_page or settings.REQUESTS_PER_PAGE, page, count_cap)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import (
     BooleanField,
     Exists,
@@ -43,6 +43,7 @@ from domain.catalog.models import (
     TorrentTagAssignment,
 )
 from domain.errors import NotFound
+from domain.paging import page_bounded
 
 SORTS = {
     "time": "created_at",
@@ -205,12 +206,13 @@ def _listing(qs: QuerySet[Torrent], filters: BrowseFilters) -> QuerySet[Torrent]
 
 
 def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
-                    per_page: int | None = None) -> Page:
+                    per_page: int | None = None, count_cap: int | None = None) -> Page:
     """One page of torrents for the browse and search pages, in a fixed number of
-    queries (count, page, tags prefetch) whatever the page size."""
+    queries (count, page, tags prefetch) whatever the page size. `count_cap` bounds the
+    count (domain.paging: the page says "1,000+"); None counts every match."""
     qs, _ranked = _browse_queryset(user, filters)
-    paginator = Paginator(_listing(qs, filters), per_page or settings.TORRENTS_PER_PAGE)
-    return paginator.get_page(page)
+    return page_bounded(_listing(qs, filters), per_page or settings.TORRENTS_PER_PAGE,
+                        page, count_cap)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def browse(request: AuthedRequest) -> HttpResponse:
     valid = form.is_valid()
     filters = form.filters() if valid else selectors.RequestFilters()
     page_number = (form.cleaned_data.get("page") if valid else None) or 1
-    page = selectors.requests_browse(user=request.user, filters=filters, page=page_number)
+    page = selectors.requests_browse(user=request.user, filters=filters, page=page_number,
+                                count_cap=settings.BROWSE_COUNT_CAP or None)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "requests/browse.html", {

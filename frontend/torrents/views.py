@@ -62,7 +62,8 @@ def browse(request: AuthedRequest) -> HttpResponse:
     form = forms.BrowseForm(request.GET or None)
     filters = form.filters() if form.is_valid() else selectors.BrowseFilters()
     page_number = (form.cleaned_data.get("page") if form.is_valid() else None) or 1
-    page = selectors.torrents_browse(user=request.user, filters=filters, page=page_number)
+    page = selectors.torrents_browse(user=request.user, filters=filters, page=page_number,
+                                count_cap=settings.BROWSE_COUNT_CAP or None)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "torrents/browse.html", {

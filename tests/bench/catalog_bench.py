@@ -10,7 +10,9 @@ closed; bounties, votes and external ids spread) and BENCH_HISTORY peer_history_
   - pages: each requests browse filter and sort, and each torrents browse one, through
     Django's test client as a logged-in member (the whole view, middleware, template and
     database; no HTTP server), BENCH_PAGES times each (50): p50, p95 and queries per page,
-    and every p95 against the torrents browse page's latest (the baseline);
+    and every p95 against the torrents browse page's latest (the baseline); then four of
+    them again with the count exact (BROWSE_COUNT_CAP=0, as the pages counted before
+    domain/paging.py bounded it);
   - top 10: SELECT count(*) over the history joined to torrents and users (the baseline,
     best of three), then one top10_refresh (domain.catalog.top10, the beat task's
     function): its time against the baseline, goal under 10 s.
@@ -152,13 +154,16 @@ def main() -> int:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
         from django.db import connection
-        from django.test import Client
+        from django.test import Client, override_settings
 
         from domain.accounts.models import User, UserGroup, UserStatus
         from domain.catalog.top10 import top10_refresh
 
+        print(f"count cap (BROWSE_COUNT_CAP) {settings.BROWSE_COUNT_CAP}; the 'exact "
+              "count' rows run with 0", flush=True)
         print(f"scratch database {name}: {TORRENTS:,} torrents, {REQUESTS:,} requests, "
               f"{USERS:,} members, {HISTORY:,} peer_history_daily rows; {PAGES} pages each",
               flush=True)
@@ -205,10 +210,20 @@ def main() -> int:
             ("requests: sort title asc", "/requests/", {"sort": "title", "order": "asc"}),
             ("requests: page 100", "/requests/", {"page": "100"}),
         ]
+        # The count as it was before domain/paging.py bounded it (BROWSE_COUNT_CAP=0: an
+        # exact count(*) over every match on every page), for the same pages.
+        exact = [("torrents: latest, exact count", "/torrents/", {}),
+                 ("torrents: sort seeders, exact count", "/torrents/", {"sort": "seeders"}),
+                 ("requests: latest, exact count", "/requests/", {}),
+                 ("requests: sort bounty, exact count", "/requests/", {"sort": "bounty"})]
         results = []
         for label, path, params in scenarios:
             results.append((label, *measure(client, path, params, b"<table")))
             print(f"  measured {label}", flush=True)
+        with override_settings(BROWSE_COUNT_CAP=0):
+            for label, path, params in exact:
+                results.append((label, *measure(client, path, params, b"<table")))
+                print(f"  measured {label}", flush=True)
 
         with connection.cursor() as cursor:
             baseline = float("inf")
@@ -226,8 +241,10 @@ def main() -> int:
         print(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'p95/torrents':>13}")
         for label, p50, p95, queries in results:
             print(f"{label:36} {p50:8.1f} {p95:8.1f} {queries:8.1f} {p95 / base_p95:12.2f}x")
-        requests_p95 = [r[2] for r in results if r[0].startswith("requests")]
-        torrents_p95 = [r[2] for r in results if r[0].startswith("torrents")]
+        requests_p95 = [r[2] for r in results
+                        if r[0].startswith("requests") and "exact" not in r[0]]
+        torrents_p95 = [r[2] for r in results
+                        if r[0].startswith("torrents") and "exact" not in r[0]]
         print(f"worst requests p95 {max(requests_p95):.1f} ms against worst torrents p95 "
               f"{max(torrents_p95):.1f} ms: {max(requests_p95) / max(torrents_p95):.2f}x")
         print()

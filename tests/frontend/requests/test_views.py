@@ -195,6 +195,34 @@ def test_browse_filters_through_the_page(member):
     assert client.get("/requests/", {"q": "\x00"}).status_code in (200, 400)
 
 
+def test_browse_counts_up_to_a_cap_and_pages_on_past_it(member, settings):
+    """The requests page counts as the torrents page does: "4+" past BROWSE_COUNT_CAP with
+    a Next link, every request reachable, the last page's count exact, filters exact."""
+    settings.REQUESTS_PER_PAGE = 2
+    settings.BROWSE_COUNT_CAP = 4
+    category = TorrentCategory.objects.get(slug="movies-hd")
+    made = [TorrentRequest.objects.create(requester=member, category=category,
+                                          title=f"Want {i}", bounty_total=100 + i)
+            for i in range(7)]
+    client = login(member)
+
+    first = client.get("/requests/", {"sort": "bounty"}).content.decode()
+    assert "Page 1 of 3+" in first and "4+ requests" in first
+    seen, page, html = [], 1, first
+    while True:
+        seen += re.findall(r'data-id="([^"]+)"', html)
+        if 'rel="next"' not in html:
+            break
+        page += 1
+        html = client.get("/requests/", {"sort": "bounty", "page": str(page)}).content.decode()
+    assert seen == [str(r.pk) for r in reversed(made)]
+    assert page == 4 and "Page 4 of 4<" in html and "7 requests" in html
+    few = client.get("/requests/", {"bounty_min": "105"}).content.decode()
+    assert "Page 1 of 1<" in few and "2 requests" in few
+    last = client.get("/requests/", {"page": "99"}).content.decode()  # past the end
+    assert "Page 4 of 4<" in last and len(re.findall(r'data-id="([^"]+)"', last)) == 1
+
+
 @pytest.mark.parametrize("persona", ["member", "power_user", "uploader", "moderator",
                                      "upload_banned", "banned", "anonymous"])
 def test_permissions_per_persona(persona):

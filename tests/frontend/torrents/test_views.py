@@ -228,6 +228,43 @@ def test_pagination(member, uploader, settings):
     assert client.get("/torrents/", {"page": "x"}).status_code == 200
 
 
+def test_browse_counts_up_to_a_cap_and_pages_on_past_it(member, uploader, settings,
+                                                       django_assert_max_num_queries):
+    """BROWSE_COUNT_CAP bounds the count (one query, LIMIT past the page): "4+" and a Next
+    link past the cap, every page reachable by Next, the last one exact; a filter with few
+    matches counts them exactly."""
+    settings.TORRENTS_PER_PAGE = 2
+    settings.BROWSE_COUNT_CAP = 4
+    for i in range(7):
+        make_torrent(uploader=uploader, name=f"P{i}")
+    make_torrent(uploader=uploader, name="Odd", category=TorrentCategory.objects.get(
+        slug="tv-sd"))
+    client = login(member)
+    client.get("/torrents/")
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get("/torrents/").content.decode()
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    assert len(counts) == 1 and "LIMIT 5" in counts[0]
+    assert "Page 1 of 3+" in first and "4+ torrents" in first and 'rel="next"' in first
+    seen, page, html = [], 1, first
+    while True:
+        seen += re.findall(r'<a href="/torrents/[0-9a-f-]+/">(P\d|Odd)</a>', html)
+        if 'rel="next"' not in html:
+            break
+        page += 1
+        html = client.get("/torrents/", {"page": page}).content.decode()
+    assert page == 4 and len(seen) == 8 and len(set(seen)) == 8
+    assert "Page 4 of 4<" in html and "8 torrents" in html
+    one = client.get("/torrents/", {"category": "tv-sd"}).content.decode()
+    assert "Page 1 of 1<" in one and "1 torrent<" in one
+    settings.BROWSE_COUNT_CAP = 0  # exact, as before
+    assert "Page 1 of 4<" in client.get("/torrents/").content.decode()
+
+
 def test_tags_and_votes_through_the_page(uploader, member):
     torrent = make_torrent(uploader=uploader)
     client = login(member)
