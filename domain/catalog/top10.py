@@ -6,9 +6,8 @@ peer_history_daily plus the raw peer_history not rolled up yet, is summed once p
 
 Torrent boards (approved, not deleted torrents):
 - active: members who transferred or seeded it in the period;
-- snatched: all time, the tracker's snatch count; in a period, the members who both
-  downloaded and seeded it in that period (they completed it then: the history records no
-  completion event);
+- snatched: all time, the tracker's snatch count; in a period, the members who completed
+  it in that period (torrent_history.completed_at, the tracker's snatch time);
 - transferred: bytes up plus down in the period (all time: the tracker's totals);
 - best / worst seeded: current seeders of the torrents uploaded in the period (Gazelle);
   worst seeded lists only torrents someone wants (a leecher or a snatch), fewest first.
@@ -125,9 +124,11 @@ def _selects(period: str) -> dict[str, tuple[sql.Composable, str]]:
         boards[Top10Board.SEEDERS] = (_member(
             users.format(col=sql.Identifier("seedtime_seconds")), "show_seeding"), "DESC")
     else:
-        boards[Top10Board.SNATCHED] = (_torrent_from_pairs(
-            "COUNT(*) FILTER (WHERE p.down > 0 AND p.seed > 0)",
-            "HAVING COUNT(*) FILTER (WHERE p.down > 0 AND p.seed > 0) > 0"), "DESC")
+        boards[Top10Board.SNATCHED] = (sql.SQL(
+            "SELECT h.torrent_id AS target_id, MAX(t.name) AS label, COUNT(*) AS value "
+            "FROM torrent_history h {join} WHERE h.completed_at >= %(since)s "
+            "GROUP BY h.torrent_id ORDER BY value DESC, h.torrent_id LIMIT 10").format(
+            join=_TORRENT.format(key=sql.Identifier("h", "torrent_id"))), "DESC")
         boards[Top10Board.TRANSFERRED] = (_torrent_from_pairs(
             "SUM(p.up + p.down)", "HAVING SUM(p.up + p.down) > 0"), "DESC")
         pairs = sql.SQL("SELECT user_id, SUM({col}) AS value FROM top10_pairs GROUP BY user_id")

@@ -16,7 +16,13 @@ from domain.bonus.models import BonusTransaction
 from domain.catalog.models import SiteStatisticsDaily, Top10Entry
 from domain.catalog.sitestats import site_statistics_series, site_statistics_snapshot
 from domain.catalog.top10 import top10_lists, top10_refresh
-from domain.tracker.models import Peer, PeerHistory, PeerHistoryDaily, TorrentStatistics
+from domain.tracker.models import (
+    Peer,
+    PeerHistory,
+    PeerHistoryDaily,
+    TorrentHistory,
+    TorrentStatistics,
+)
 from server.celery import app, beat_schedule
 from tests.factories import make_torrent, make_user
 
@@ -50,10 +56,20 @@ def test_torrent_boards_per_period():
     hot = make_torrent(name="Hot.Today")
     old = make_torrent(name="Big.Last.Month")
     hidden = make_torrent(name="Pending.One", status="pending")
-    raw(a, hot, hours_ago=2, down=5 * GIB, seed=600)  # a completed it today
+    raw(a, hot, hours_ago=2, down=5 * GIB, seed=600)
     raw(b, hot, hours_ago=3, up=1 * GIB)
     raw(a, hidden, hours_ago=1, up=50 * GIB)
     daily(a, old, days_ago=20, up=40 * GIB)
+    # Snatches in a period are the tracker's completions (torrent_history.completed_at):
+    # a completed Hot today, c ten days ago, b completed Old twenty days ago; b on Hot and
+    # c on Old never completed (leechers), and a completion of the pending one is not listed.
+    c = make_user()
+    completed = [(a, hot, 2 / 24), (c, hot, 10), (b, old, 20), (b, hot, None),
+                 (c, old, None), (a, hidden, 0.01)]
+    for user, torrent, days_ago in completed:
+        TorrentHistory.objects.create(
+            user=user, torrent=torrent, completed_at=None if days_ago is None
+            else timezone.now() - timedelta(days=days_ago))
     TorrentStatistics.objects.create(torrent=hot, seeders=3, leechers=0, snatches=7,
                                      total_uploaded=GIB)
     TorrentStatistics.objects.create(torrent=old, seeders=0, leechers=4, snatches=1,
@@ -64,6 +80,8 @@ def test_torrent_boards_per_period():
     assert result.entries == Top10Entry.objects.count() > 0
     assert board("active", "day") == [("Hot.Today", 2)]
     assert board("snatched", "day") == [("Hot.Today", 1)]
+    assert board("snatched", "week") == [("Hot.Today", 1)]
+    assert board("snatched", "month") == [("Hot.Today", 2), ("Big.Last.Month", 1)]
     assert board("transferred", "day") == [("Hot.Today", 6 * GIB)]
     assert board("transferred", "month") == [("Big.Last.Month", 40 * GIB),
                                              ("Hot.Today", 6 * GIB)]
