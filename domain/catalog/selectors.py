@@ -52,6 +52,8 @@ SORTS = {
     "leechers": "statistics__leechers",
     "snatches": "statistics__snatches",
 }
+# Columns of torrents itself (NOT NULL); the statistics ones are null without a row.
+_NOT_NULL_SORTS = frozenset({"created_at", "size"})
 METADATA_FILTERS = ("resolution", "source", "video_codec", "release_group")
 _PUNCT = r"[._\-\[\](){}+/]+"
 
@@ -67,6 +69,21 @@ def torrents_visible(user: User) -> QuerySet[Torrent]:
     if user_has_perm(user, Perm.TORRENTS_MODERATE):
         return qs
     return qs.filter(Q(status=TorrentStatus.APPROVED) | Q(uploader_id=user.pk))
+
+
+def _torrents_listable(user: User) -> QuerySet[Torrent]:
+    """torrents_visible, for lists: the same rows, in a form the browse index can serve.
+    "Approved, or my own" is an OR that no index answers, so the newest page of a list
+    sorted every visible row. Most members have no live upload that is not approved (one
+    cheap look on torrents_uploader_idx says so): for them "approved" alone is the same
+    set, and it is the condition of the partial torrents_browse_idx."""
+    if user_has_perm(user, Perm.TORRENTS_MODERATE):
+        return torrents_visible(user)
+    own_unapproved = (Torrent.objects.filter(uploader_id=user.pk, deleted_at__isnull=True)
+                      .exclude(status=TorrentStatus.APPROVED).exists())
+    if own_unapproved:
+        return torrents_visible(user)
+    return Torrent.objects.filter(deleted_at__isnull=True, status=TorrentStatus.APPROVED)
 
 
 def _annotate_uploader_visible(qs: QuerySet[Torrent], user: User) -> QuerySet[Torrent]:
@@ -127,7 +144,7 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
     by relevance. Every list of torrents (page, feed of the API, Torznab) is built here."""
     from domain.search.backends import SearchBackendError, search_backend
 
-    qs = _annotate_uploader_visible(torrents_visible(user), user)
+    qs = _annotate_uploader_visible(_torrents_listable(user), user)
     if filters.status and user_has_perm(user, Perm.TORRENTS_MODERATE):
         qs = qs.filter(status=filters.status)
     if filters.category:
@@ -187,8 +204,13 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
 
                 return qs.order_by(_in_order(ids), "-id"), True
     field = SORTS.get(filters.sort, "created_at")
-    ordering: Any = F(field).asc(nulls_last=True) if filters.order == "asc" \
-        else F(field).desc(nulls_last=True)
+    if field in _NOT_NULL_SORTS:
+        # Never null, so NULLS LAST changes nothing but would keep PostgreSQL from
+        # reading the order off an index (created_at DESC is NULLS FIRST there).
+        ordering: Any = F(field).asc() if filters.order == "asc" else F(field).desc()
+    else:
+        ordering = F(field).asc(nulls_last=True) if filters.order == "asc" \
+            else F(field).desc(nulls_last=True)
     qs = (qs.order_by("-rank", "-created_at") if ranked  # type: ignore[misc]
           else qs.order_by(ordering, "-id"))
     return qs, ranked
@@ -220,6 +242,8 @@ class TorrentSlice:
     total: int
     offset: int
     items: list[Torrent]
+    # False: counting stopped at count_limit, and `total` is a lower bound ("at least").
+    exact: bool = True
 
 
 def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
@@ -227,21 +251,27 @@ def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
     """Torrents `offset`..`offset+limit` of a search, with the total, for the API and
     Torznab: offset paging (an offset past the end is an empty slice, not the last page as
     the browse page's paginator gives), in three queries (count, slice, tags).
-    `count_limit` stops counting there (the total says "at least"): Torznab's total is
-    informational, and counting every match of a broad search is most of its cost."""
+    `count_limit` stops counting there (`exact` False: the total says "at least"): an API
+    total is informational, and counting every match of a broad search is most of its
+    cost."""
     offset, limit = max(0, offset), max(0, limit)
     qs, _ranked = _browse_queryset(user, filters)
     # The machine face shows external ids for every row: joined, not one query per row.
     listing = _listing(qs, filters).select_related("metadata")
     items = list(listing[offset:offset + limit]) if limit else []
     # When the whole result is in hand, its length is the total: no count query.
+    exact = True
     if offset == 0 and len(items) < limit:
         total = len(items)
     elif count_limit is not None:
         total = listing.order_by()[:count_limit].count()
+        exact = total < count_limit
+        if not exact:
+            # A page past the cap still exists: the total is at least what it reaches.
+            total = max(total, offset + len(items))
     else:
         total = listing.order_by().count()
-    return TorrentSlice(total=total, offset=offset, items=items)
+    return TorrentSlice(total=total, offset=offset, items=items, exact=exact)
 
 
 @dataclass

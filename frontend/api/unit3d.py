@@ -41,7 +41,7 @@ from domain.errors import DomainError, RateLimited
 from domain.tracker.factors import factors_for
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller
-from frontend.api.v1 import ErrorOut, Text, imdb_normalize
+from frontend.api.v1 import TOTAL_MAX, ErrorOut, Text, imdb_normalize
 
 
 class _BearerKey(HttpBearer):
@@ -176,7 +176,9 @@ class Meta(Schema):
     per_page: int
     from_: int | None = Field(alias="from")
     to: int | None
-    total: int
+    total: int = Field(description="Ours (UNIT3D has none): exact up to 10,000, past that "
+                                   "a lower bound (total_exact false)")
+    total_exact: bool
 
 
 class TorrentList(Schema):
@@ -309,23 +311,29 @@ def _list(request: HttpRequest, f: FilterIn) -> dict[str, Any]:
     caller: ApiCaller = request.auth  # type: ignore[attr-defined]
     caller.require(ApiKeyScope.SEARCH)
     found = catalog_selectors.torrents_search(user=caller.user, filters=_filters(f),
-                                              offset=(f.page - 1) * f.perPage, limit=f.perPage)
+                                              offset=(f.page - 1) * f.perPage, limit=f.perPage,
+                                              count_limit=TOTAL_MAX)
     files = catalog_selectors.torrent_files_for(torrent_ids=[t.pk for t in found.items])
     factors = factors_for(user_id=caller.user.pk, torrents=list(found.items))
     mapped = cats.mapped_by_slug()
     last = max(1, -(-found.total // f.perPage))
     count = len(found.items)
+    more = f.page < last or (not found.exact and count == f.perPage)
     return {
         "data": [_data(request, caller, t, factors=factors, files=files[t.pk], mapped=mapped,
                        uploader_shown=bool(getattr(t, "uploader_visible", False)))
                  for t in found.items],
-        "links": {"first": _page_url(request, 1), "last": _page_url(request, last),
+        # Past the counting cap the last page is not known (null), as Laravel's simple
+        # paginator says it; `next` is there while pages are full.
+        "links": {"first": _page_url(request, 1),
+                  "last": _page_url(request, last) if found.exact else None,
                   "prev": _page_url(request, f.page - 1) if f.page > 1 else None,
-                  "next": _page_url(request, f.page + 1) if f.page < last else None,
+                  "next": _page_url(request, f.page + 1) if more else None,
                   "self": _page_url(request, f.page)},
         "meta": {"current_page": f.page, "per_page": f.perPage,
                  "from": found.offset + 1 if count else None,
-                 "to": found.offset + count if count else None, "total": found.total},
+                 "to": found.offset + count if count else None, "total": found.total,
+                 "total_exact": found.exact},
     }
 
 

@@ -46,6 +46,9 @@ from frontend.api.auth import api_caller
 from frontend.api.limits import limit_hit
 
 PER_PAGE_MAX = 100
+# Totals are counted up to here: counting every match of a broad search at 200k torrents
+# costs more than the page itself, and no client pages that far.
+TOTAL_MAX = 10_000
 
 
 # --- authentication: three ways to send one key, all documented -------------------------
@@ -210,7 +213,10 @@ class TorrentOut(Schema):
 
 
 class TorrentPageOut(Schema):
-    total: int
+    total: int = Field(description=f"Exact up to {TOTAL_MAX:,}; past that, counting stops and "
+                                   "this is a lower bound (total_exact false): at least "
+                                   "this many")
+    total_exact: bool = Field(description="false: there are at least `total` results")
     page: int
     per_page: int
     results: list[TorrentOut]
@@ -353,10 +359,11 @@ def torrents_list(request: HttpRequest, search: Query[TorrentSearch]) -> Any:
     filters = search_filters(search)
     found = catalog_selectors.torrents_search(
         user=caller.user, filters=filters, offset=(search.page - 1) * search.per_page,
-        limit=search.per_page)
+        limit=search.per_page, count_limit=TOTAL_MAX)
     mapped = cats.mapped_by_slug()
     factors = factors_for(user_id=caller.user.pk, torrents=list(found.items))
-    return {"total": found.total, "page": search.page, "per_page": search.per_page,
+    return {"total": found.total, "total_exact": found.exact, "page": search.page,
+            "per_page": search.per_page,
             "results": [torrent_dict(request, t, factors=factors, mapped=mapped)
                         for t in found.items]}
 
