@@ -274,6 +274,8 @@ class TorrentSearch(Schema):
     tvdb_id: int | None = Field(None, ge=1, le=2**31 - 1)
     season: int | None = Field(None, ge=0, le=9999)
     episode: Text = Field("", max_length=16, description="An episode number, or MM/DD")
+    status: Literal["", "pending", "approved", "rejected"] = Field(
+        "", description="Moderators only (as on the browse page); ignored for others")
     sort: Literal["time", "size", "seeders", "leechers", "snatches", "relevance"] = "time"
     order: Literal["desc", "asc"] = "desc"
     page: int = Field(1, ge=1, le=100000)
@@ -311,7 +313,7 @@ def search_filters(search: TorrentSearch) -> BrowseFilters:
         sort=search.sort if search.sort in SORTS or search.sort == "relevance" else "time",
         order=search.order, imdb_id=imdb_normalize(search.imdb_id), tmdb_id=search.tmdb_id,
         tvdb_id=search.tvdb_id, season=search.season, episode=search.episode,
-        doubleup=search.doubleup, featured=search.featured)
+        doubleup=search.doubleup, featured=search.featured, status=search.status)
 
 
 def torrent_dict(request: HttpRequest, t: Torrent, *, factors: Any,

@@ -118,3 +118,21 @@ def test_the_listing_answers_in_a_fixed_number_of_queries(searcher,
     client.get("/api/v1/torrents")  # warm the caches a running site has warm
     with django_assert_max_num_queries(9):
         assert len(client.get("/api/v1/torrents", {"per_page": 30}).json()["results"]) == 30
+
+
+def test_the_status_filter_is_the_browse_pages_moderators_only(moderator, member):
+    listed(name="Live.One")
+    pending = listed(name="Waiting.One", status="pending")
+
+    def names(user: Any, **params: str) -> list[str]:
+        client = Client(headers={"Authorization": f"Bearer {key_for(user, name=str(params))}"})
+        response = client.get("/api/v1/torrents", params)
+        assert response.status_code == 200, response.content
+        return [r["name"] for r in response.json()["results"]]
+
+    assert names(moderator, status="pending") == [pending.name]
+    assert names(moderator, status="approved") == ["Live.One"]
+    assert names(member, status="pending") == ["Live.One"]  # ignored, as on the page
+    bad = Client(headers={"Authorization": f"Bearer {key_for(member, name='bad')}"}).get(
+        "/api/v1/torrents", {"status": "deleted"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "status"
