@@ -110,9 +110,54 @@ def _text(value: Any, *, field: str, limit: int, required: bool = False) -> str:
     return text
 
 
-def requirements_clean(raw: dict[str, Any] | None) -> dict[str, Any]:
+# The wanted metadata and external ids a request of each main category may name (a
+# subcategory takes its parent's); a category not listed here (one an admin added) takes
+# them all. A music request has no video codec, a game's id is IGDB's.
+_VIDEO = ("year", "resolution", "video_codec", "audio_codec", "source", "format",
+          "release_group")
+REQUIREMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "movies": (*_VIDEO, "imdb_id", "tmdb_id"),
+    "tv": (*_VIDEO, "imdb_id", "tmdb_id", "tvdb_id"),
+    "anime": (*_VIDEO, "imdb_id", "tmdb_id", "tvdb_id"),
+    "xxx": _VIDEO,
+    "music": ("year", "audio_codec", "source", "format", "release_group", "musicbrainz_id"),
+    "games": ("year", "source", "format", "release_group", "igdb_id"),
+    "software": ("year", "format", "release_group"),
+    "books": ("year", "format", "release_group"),
+}
+REQUIREMENT_NAMES = {
+    "year": "a year", "resolution": "a resolution", "video_codec": "a video codec",
+    "audio_codec": "an audio codec", "source": "a source", "format": "a format",
+    "release_group": "a release group", "imdb_id": "an IMDb id", "tmdb_id": "a TMDB id",
+    "tvdb_id": "a TVDB id", "igdb_id": "an IGDB id", "musicbrainz_id": "a MusicBrainz id",
+}
+
+
+def requirement_fields(category: TorrentCategory) -> tuple[str, ...]:
+    """What a request in `category` may ask for (REQUIREMENT_FIELDS)."""
+    main = category.parent if category.parent_id else category
+    return REQUIREMENT_FIELDS.get(main.slug if main else "", tuple(REQUIREMENT_NAMES))
+
+
+def requirements_clean(raw: dict[str, Any] | None,
+                       category: TorrentCategory | None = None) -> dict[str, Any]:
     """Keep the wanted metadata and external ids a request may carry, validated; empty
-    values are dropped so the JSON holds only what was asked for."""
+    values are dropped so the JSON holds only what was asked for. With `category`, a
+    value its category does not have is a field error (a video codec on a music
+    request)."""
+    clean = _requirements_shape(raw)
+    if category is not None:
+        allowed = requirement_fields(category)
+        for key in clean:
+            if key not in allowed:
+                main = category.parent if category.parent_id else category
+                raise ValidationFailed(
+                    f"{main.name if main else category.name} requests do not name "
+                    f"{REQUIREMENT_NAMES.get(key, key)}: leave it empty.", field=key)
+    return clean
+
+
+def _requirements_shape(raw: dict[str, Any] | None) -> dict[str, Any]:
     raw = raw or {}
     clean: dict[str, Any] = {}
     for key, limit in REQUIREMENT_TEXT.items():
@@ -192,8 +237,8 @@ def request_create(*, requester: User, category_id: Any, title: str, bounty: Any
     require_perm(requester, Perm.BONUS_SPEND, "Your account may not spend bonus points.")
     title = _text(title, field="title", limit=TITLE_MAX, required=True)
     description = _text(description, field="description", limit=DESCRIPTION_MAX)
-    wanted = requirements_clean(requirements)
     category = _category(category_id)
+    wanted = requirements_clean(requirements, category)
     amount = _bounty(bounty)
     now = timezone.now()
     with transaction.atomic():
@@ -213,12 +258,12 @@ def request_edit(*, actor: User, request_id: Any, title: str, description: str =
     said, so every change is on record."""
     title = _text(title, field="title", limit=TITLE_MAX, required=True)
     description = _text(description, field="description", limit=DESCRIPTION_MAX)
-    wanted = requirements_clean(requirements)
     with transaction.atomic():
         request = _locked(request_id)
         if not request_may_edit(actor, request):
             raise NotPermitted("Only the requester (while it is open) or staff can edit "
                                "this request.")
+        wanted = requirements_clean(requirements, request.category)
         before = {"title": request.title, "description": request.description,
                   "requirements": request.requirements}
         request.title, request.description, request.requirements = title, description, wanted

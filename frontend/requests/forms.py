@@ -10,6 +10,7 @@ from django import forms
 
 from domain.catalog.models import TorrentCategory
 from domain.catalog.request_selectors import REQUEST_SORTS, RequestFilters
+from domain.catalog.requests import REQUIREMENT_FIELDS, requirement_fields
 from frontend.torrents.forms import CategoryChoiceField
 
 SORT_LABELS = {"created": "Age", "bounty": "Bounty", "votes": "Votes", "filled": "Filled",
@@ -76,9 +77,18 @@ class RequestForm(forms.Form):
         category = self.fields["category"]
         assert isinstance(category, forms.ModelChoiceField)
         category.queryset = _categories()
+        # Which main categories name each detail (the domain refuses it for the others).
+        names = dict(TorrentCategory.objects.filter(parent__isnull=True, is_active=True)
+                     .order_by("sort_order").values_list("slug", "name"))
+        for key in self.REQUIREMENTS:
+            takes = [name for slug, name in names.items()
+                     if key in REQUIREMENT_FIELDS.get(slug, (key,))]
+            if len(takes) < len(names):
+                self.fields[key].help_text = "For " + ", ".join(takes) + "."
 
     def requirements(self) -> dict[str, Any]:
-        return {k: self.cleaned_data.get(k) for k in self.REQUIREMENTS}
+        return {k: self.cleaned_data.get(k) for k in self.REQUIREMENTS
+                if k in self.fields}
 
 
 class BountyForm(forms.Form):
@@ -99,9 +109,16 @@ class CommentForm(forms.Form):
 
 
 class RequestEditForm(RequestForm):
-    """The fields an open request's requester may change: not its category nor bounty."""
+    """The fields an open request's requester may change: not its category nor bounty;
+    of the details, those its category has."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, category: TorrentCategory, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["category"]
         del self.fields["bounty"]
+        allowed = requirement_fields(category)
+        for key in self.REQUIREMENTS:
+            if key not in allowed:
+                del self.fields[key]
+            else:
+                self.fields[key].help_text = ""

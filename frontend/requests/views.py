@@ -87,7 +87,7 @@ def edit(request: AuthedRequest, request_id: uuid.UUID) -> HttpResponse:
     if not page.can_edit:
         raise NotPermitted("Only the requester (while it is open) or staff can edit "
                            "this request.")
-    form = forms.RequestEditForm(request.POST or None, initial={
+    form = forms.RequestEditForm(request.POST or None, category=r.category, initial={
         "title": r.title, "description": r.description, **r.requirements})
     if request.method == "POST" and form.is_valid():
         try:

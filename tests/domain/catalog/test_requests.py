@@ -133,6 +133,47 @@ def test_bad_requirements_name_their_field(member, requirements, field):
     assert balance(member) == Decimal("500")
 
 
+@pytest.mark.parametrize(("slug", "requirements", "field"), [
+    ("music-flac", {"video_codec": "x264"}, "video_codec"),
+    ("music", {"imdb_id": "tt0087799"}, "imdb_id"),
+    ("games-pc", {"resolution": "1080p"}, "resolution"),
+    ("books-ebooks", {"musicbrainz_id": "5b11f4ce-a62d-471e-81fc-a69a8278c7da"},
+     "musicbrainz_id"),
+    ("movies-hd", {"igdb_id": "1942"}, "igdb_id"),
+    ("movies-hd", {"tvdb_id": "81189"}, "tvdb_id"),
+])
+def test_details_the_category_does_not_have_are_field_errors(member, slug, requirements,
+                                                             field):
+    fund(member, 500)
+    with pytest.raises(ValidationFailed, match="requests do not name") as error:
+        request_create(requester=member, category_id=TorrentCategory.objects.get(
+            slug=slug).pk, title="Something", bounty="100", requirements=requirements)
+    assert error.value.field == field
+    assert not TorrentRequest.objects.exists() and balance(member) == Decimal("500")
+
+
+def test_each_category_keeps_the_details_it_has(member, moderator):
+    fund(member, 500)
+    cases = {"music-flac": {"format": "FLAC", "source": "CD", "audio_codec": "FLAC",
+                            "musicbrainz_id": "5b11f4ce-a62d-471e-81fc-a69a8278c7da"},
+             "games-console": {"igdb_id": "1942", "format": "ISO", "year": "2015"},
+             "tv-hd": {"tvdb_id": "81189", "resolution": "1080p", "imdb_id": "tt0903747"}}
+    made = {slug: request_create(requester=member, title=slug, bounty="100",
+                                 category_id=TorrentCategory.objects.get(slug=slug).pk,
+                                 requirements=wanted)
+            for slug, wanted in cases.items()}
+    assert made["games-console"].requirements == {"igdb_id": 1942, "format": "ISO",
+                                                  "year": 2015}
+    assert made["tv-hd"].requirements["tvdb_id"] == 81189
+    # An edit is held to the same rule, for staff as for the requester.
+    from domain.catalog.requests import request_edit
+    with pytest.raises(ValidationFailed) as error:
+        request_edit(actor=moderator, request_id=made["music-flac"].pk, title="x",
+                     requirements={"resolution": "2160p"})
+    assert error.value.field == "resolution"
+    assert TorrentRequest.objects.get(pk=made["music-flac"].pk).title == "music-flac"
+
+
 @pytest.mark.parametrize(("title", "field"), [("", "title"), ("   ", "title"),
                                               ("x" * 256, "title"), ("a\x00b", "title")])
 def test_bad_titles_are_refused(member, title, field):

@@ -80,6 +80,34 @@ def test_file_a_request_through_the_form(member):
     assert f'data-id="{created.pk}"' in listing
 
 
+def test_the_forms_offer_the_details_by_category(member):
+    """The create form says which categories each detail is for and refuses one the
+    category has not; a music request's edit form has no video fields at all."""
+    fund(member, 500)
+    client = login(member)
+    html = client.get("/requests/new/").content.decode()
+    assert "For Movies, TV Shows, Anime, XXX." in html  # resolution, video codec
+    assert "For Music." in html  # MusicBrainz
+    flac = TorrentCategory.objects.get(slug="music-flac")
+    refused = client.post("/requests/new/", {"title": "An album", "category": flac.pk,
+                                             "bounty": "100", "video_codec": "x264"})
+    assert refused.status_code == 400
+    assert "Music requests do not name a video codec" in field_error(
+        refused.content.decode(), "video_codec")
+    assert not TorrentRequest.objects.exists()
+    client.post("/requests/new/", {"title": "An album", "category": flac.pk,
+                                   "bounty": "100", "format": "FLAC"})
+    req = TorrentRequest.objects.get()
+    edit = client.get(f"/requests/{req.pk}/edit/").content.decode()
+    assert 'name="format"' in edit and 'name="musicbrainz_id"' in edit
+    assert 'name="video_codec"' not in edit and 'name="resolution"' not in edit
+    saved = client.post(f"/requests/{req.pk}/edit/", {"title": "An album (2020)",
+                                                      "format": "FLAC", "year": "2020"})
+    assert saved.status_code == 302
+    req.refresh_from_db()
+    assert req.requirements == {"format": "FLAC", "year": 2020}
+
+
 @pytest.mark.parametrize(("data", "field", "message"), [
     ({"bounty": "50"}, "bounty", "least bounty is 100"),
     ({"bounty": "5000"}, "bounty", "costs 5,000 points and you have 300.00"),
