@@ -81,3 +81,21 @@ def site_statistics_series(*, days: int = 90) -> tuple[list[Series], dict[str, i
             points = [(r.day, float(getattr(r, key))) for r in rows]
         series.append(Series(key=key, title=title, points=points))
     return series, (rows[-1].members_per_class if rows else {})
+
+
+def site_statistics_class_series(*, days: int = 90) -> list[Series]:
+    """Members per class over the last `days` snapshots, one series per class that any
+    of them counted (key "class:<name>", titled by its display name), by rank."""
+    from domain.accounts.models import UserGroup
+
+    rows = list(SiteStatisticsDaily.objects.order_by("-day")
+                .values_list("day", "members_per_class")[:max(1, min(days, 3660))])
+    rows.reverse()
+    names = {name for _, per_class in rows for name in (per_class or {})}
+    groups = {g.name: g for g in UserGroup.objects.filter(name__in=names)}
+    ordered = sorted(names, key=lambda n: (groups[n].rank if n in groups else 10**6, n))
+    return [Series(key=f"class:{name}",
+                   title=groups[name].display_name if name in groups else name,
+                   points=[(day, float((per_class or {}).get(name, 0)))
+                           for day, per_class in rows])
+            for name in ordered]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 
 from domain.accounts.permissions import Perm, require_perm
 from domain.catalog.models import Top10Period
-from domain.catalog.sitestats import site_statistics_series
+from domain.catalog.sitestats import site_statistics_class_series, site_statistics_series
 from domain.catalog.top10 import top10_lists
 from frontend.stats.charts import line_chart
 
@@ -35,4 +35,6 @@ def statistics(request: HttpRequest) -> HttpResponse:
     return render(request, "stats/statistics.html", {
         "charts": [(s, line_chart(s.title, s.points)) for s in series],
         "per_class": sorted(per_class.items(), key=lambda kv: -kv[1]),
+        "class_charts": [(s, line_chart(f"Members: {s.title}", s.points))
+                         for s in site_statistics_class_series(days=90)],
     })

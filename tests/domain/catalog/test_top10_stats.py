@@ -14,7 +14,11 @@ from django.utils import timezone
 from domain.accounts.models import User, UserStatistics
 from domain.bonus.models import BonusTransaction
 from domain.catalog.models import SiteStatisticsDaily, Top10Entry
-from domain.catalog.sitestats import site_statistics_series, site_statistics_snapshot
+from domain.catalog.sitestats import (
+    site_statistics_class_series,
+    site_statistics_series,
+    site_statistics_snapshot,
+)
 from domain.catalog.top10 import top10_lists, top10_refresh
 from domain.tracker.models import (
     Peer,
@@ -136,7 +140,7 @@ def test_site_statistics_snapshot_and_the_charts(member, uploader):
                         port=6881, is_seeder=True, left=0)
     UserStatistics.objects.filter(user=member).update(uploaded=3 * GIB, downloaded=GIB)
     SiteStatisticsDaily.objects.create(day=date.today() - timedelta(days=1), members=1,
-                                       torrents=0)
+                                       torrents=0, members_per_class={"member": 1})
 
     row = site_statistics_snapshot()
     again = site_statistics_snapshot()
@@ -151,8 +155,13 @@ def test_site_statistics_snapshot_and_the_charts(member, uploader):
     assert [v for _, v in members.points] == [1.0, 2.0]
     client = Client()
     client.force_login(member)
+    # Members per class, a chart per class over the days (a class absent one day is 0).
+    classes = site_statistics_class_series()
+    assert [(s.key, s.title, [v for _, v in s.points]) for s in classes] == [
+        ("class:member", "Member", [1.0, 1.0]), ("class:uploader", "Uploader", [0.0, 1.0])]
     html = client.get("/statistics/").content.decode()
-    assert html.count("<svg") == len(series) and "<polyline" in html
+    assert html.count("<svg") == len(series) + 2 and "<polyline" in html
+    assert 'data-figure="class:uploader"' in html and "Members: Uploader" in html
     assert "<script" not in html.split("<main", 1)[-1]
 
 
