@@ -342,7 +342,7 @@ def collection_comment_post(*, author: User, collection_id: Any, body: str,
         url = f"{collection_url(collection.pk)}#comment-{comment.pk}"
         if collection.owner_id and collection.owner_id != author.pk:
             notification_send(user_id=collection.owner_id,
-                              kind=NotificationKind.TORRENT_COMMENT,
+                              kind=NotificationKind.COLLECTION_COMMENT,
                               title=f"{author.username} commented on {collection.name}",
                               body=body[:200], url=url, actor_id=author.pk,
                               target_type=TargetType.COLLECTION, target_id=collection.pk)

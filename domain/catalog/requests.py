@@ -583,7 +583,7 @@ def request_comment_post(*, author: User, request_id: Any, body: str,
         url = f"{request_url(request.pk)}#comment-{comment.pk}"
         if request.requester_id and request.requester_id != author.pk:
             notification_send(user_id=request.requester_id,
-                              kind=NotificationKind.TORRENT_COMMENT,
+                              kind=NotificationKind.REQUEST_COMMENT,
                               title=f"{author.username} commented on your request "
                                     f"{request.title}",
                               body=body[:200], url=url, actor_id=author.pk,

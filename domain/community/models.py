@@ -246,6 +246,8 @@ class NotificationKind(models.TextChoices):
     QUOTE = "quote", "Quoted"
     MENTION = "mention", "Mentioned"
     TORRENT_COMMENT = "torrent_comment", "Comment on your torrent"
+    REQUEST_COMMENT = "request_comment", "Comment on your request"
+    COLLECTION_COMMENT = "collection_comment", "Comment on your collection"
     COLLECTION_TORRENT = "collection_torrent", "New torrent in a followed collection"
     REQUEST_FILLED = "request_filled", "Request filled"
     REQUEST_UNFILLED = "request_unfilled", "Request unfilled"

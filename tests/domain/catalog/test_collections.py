@@ -222,7 +222,8 @@ def test_comments_on_collections(member):
     first = collection_comment_post(author=member, collection_id=c.pk, body="Nice list")
     collection_comment_post(author=owner, collection_id=c.pk, body="Thanks",
                             quoted_id=first.pk)
-    assert Notification.objects.filter(user=owner, kind="torrent_comment").count() == 1
+    assert Notification.objects.filter(user=owner, kind="collection_comment").count() == 1
+    assert not Notification.objects.filter(kind="torrent_comment").exists()
     assert Notification.objects.filter(user=member, kind="quote").count() == 1
     assert [x.body for x in collection_page(user=member, collection_id=c.pk).comments] == [
         "Nice list", "Thanks"]

@@ -636,7 +636,8 @@ def test_comments_on_requests_notify_and_count(member):
     first = request_comment_post(author=other, request_id=req.pk, body="Seconded")
     request_comment_post(author=member, request_id=req.pk, body="Thanks", quoted_id=first.pk)
 
-    assert Notification.objects.filter(user=member, kind="torrent_comment").count() == 1
+    assert Notification.objects.filter(user=member, kind="request_comment").count() == 1
+    assert not Notification.objects.filter(kind="torrent_comment").exists()
     assert Notification.objects.filter(user=other, kind="quote").count() == 1
     assert stats(other).comments_count == 1 and stats(member).comments_count == 1
     assert [c.body for c in request_page(user=other, request_id=req.pk).comments] == [
