@@ -92,7 +92,7 @@ SELECT gen_random_uuid(), current_date - (s.i %% 60), t.id, u.id,
        CASE WHEN s.i %% 4 = 0 THEN 0 ELSE 1800 + s.i %% 84600 END, s.i %% 3600, 1 + s.i %% 96
 FROM generate_series(0, %(history)s - 1) s(i)
 JOIN bench_users u ON u.n = s.i %% %(users)s
-JOIN bench_torrents t ON t.n = (7919 * s.i + s.i / 600000) %% %(torrents)s
+JOIN bench_torrents t ON t.n = (7919 * s.i::bigint + s.i / 600000) %% %(torrents)s
 ON CONFLICT DO NOTHING;
 
 -- torrent_history: one row per (member, torrent) the history names, as the tracker's flush
