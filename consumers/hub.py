@@ -66,6 +66,10 @@ class Subscriber(Protocol):
     async def push_frame(self, frame: Frame) -> None: ...
 
 
+# domain.events.StreamAccessChanged: not forwarded; each local subscriber re-checks.
+ACCESS_EVENT = "stream.access"
+
+
 Filter = Callable[[dict[str, Any]], bool]
 
 
@@ -87,6 +91,7 @@ class StreamHub:
         self.groups: dict[str, _Group] = {}
         self.lock = asyncio.Lock()
         self.refresher: asyncio.Task[None] | None = None
+        self.rechecks: set[asyncio.Task[None]] = set()
 
     async def subscribe(self, group: str, stream: str, subscriber: Subscriber,
                         allows: Filter | None = None) -> None:
@@ -143,6 +148,8 @@ class StreamHub:
         if not entry.subscribers:
             return 0
         payload = event.get("payload") or {}
+        if event.get("type") == ACCESS_EVENT:
+            return self._recheck(entry, str(payload.get("reason") or "access"))
         frame = Frame(json.dumps({
             "type": "event", "stream": entry.stream, "event": event.get("type"),
             "event_id": payload.get("event_id"), "payload": payload,
@@ -158,6 +165,20 @@ class StreamHub:
                 log.debug("dropping a frame for a closing socket", exc_info=True)
         LIVE_DELIVERIES.inc(sent)
         return sent
+
+    def _recheck(self, entry: _Group, reason: str) -> int:
+        """Who may follow the stream changed: each subscriber asks the access rules again
+        (a database trip), each in a task of its own so the group's loop goes on."""
+        count = 0
+        for subscriber in list(entry.subscribers):
+            recheck = getattr(subscriber, "stream_access_changed", None)
+            if recheck is None:
+                continue
+            task = asyncio.create_task(recheck(entry.stream, reason))
+            self.rechecks.add(task)
+            task.add_done_callback(self.rechecks.discard)
+            count += 1
+        return count
 
     async def _refresh_loop(self) -> None:
         while True:

@@ -49,6 +49,10 @@ Server -> client:
     {"type": "event", "payload": {...}}               a bare event for this member
     {"type": "notification", "stream": "notifications", "event_id", "payload"}
     {"type": "error", "id": <request id or null>, "payload": {"code": ..., "message": ...}}
+    {"type": "unsubscribed", "stream", "id": null, "payload": {"reason", "code", "message"}}
+        the server ended a stream the member may no longer follow (see "Losing access")
+    {"type": "event", "event": "access.changed", "payload": {"reason"}}
+        the member's class or status changed (after any `unsubscribed` it caused)
 
 Catch-up. An event id is the microsecond time a row was stamped (domain.community.events),
 and rows are stamped before their transaction commits: a change stamped t1 can become
@@ -75,6 +79,16 @@ open. Every subscribe and action re-reads the member and asks the same access ru
 pages use. Anonymous and inactive users, and sockets from a banned address, are accepted
 and closed at once with code 4401, so the browser can tell "log in again" (stop retrying)
 from a network failure (retry).
+
+Losing access. A stream is authorized at subscribe and again whenever access may have
+changed: a class or status change (domain.events.AccessChanged to the member's group,
+from domain.accounts.services' take-effect functions, whichever path made the change)
+makes every open socket of the member re-check each stream it follows at once; a topic
+moved or deleted (StreamAccessChanged to the stream's group) makes each socket following
+it re-check that one. A stream now refused is left and the page sent `unsubscribed` with
+the reason ("group", "status", "moved", "deleted"); a member no longer active loses the
+socket (4401). Moderation events reach only sockets whose member may work them: reports
+with REPORTS_HANDLE, queue items with MODERATION_QUEUE.
 """
 
 from __future__ import annotations
@@ -280,6 +294,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.username = user.username
         self.streams: dict[str, str] = {}  # stream name -> group it follows through the hub
         self.blocked: set[str] = set()
+        # Which moderation events this socket may receive ("queue", "report"), as of the
+        # member's permissions at the last subscribe or re-authorization.
+        self.moderation_kinds: frozenset[str] = frozenset()
         self.bucket = _TokenBucket(settings.LIVE_FRAME_BURST, settings.LIVE_FRAMES_PER_SECOND)
         self.last_typing = 0.0
         group = user_group(user.id)
@@ -423,12 +440,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         user, snapshot, blocked = opened
         if blocked is not None:
             self.blocked = blocked
+        self.moderation_kinds = moderation_kinds(user)
         group = _stream_group(kind, arg)
         new = stream not in self.streams
         # The hub first: a presence frame sent after the member list below was read
         # reaches this socket.
         if group is not None and new:
-            allows = self._not_blocked if kind in ("chat", "forum") else None
+            allows: Callable[[dict[str, Any]], bool] | None = None
+            if kind in ("chat", "forum"):
+                allows = self._not_blocked
+            elif kind == "moderation":
+                allows = self._moderation_allows
             await hub().subscribe(group, stream, self, allows)
         if kind == "chat":
             try:
@@ -473,6 +495,45 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:
         return payload.get("user_id") not in self.blocked
+
+    def _moderation_allows(self, payload: dict[str, Any]) -> bool:
+        """Reports go to report handlers, queue items (uploads, auto-flags, appeals) to
+        queue moderators: each moderation event only to those who may work it."""
+        return moderation_event_kind(payload) in self.moderation_kinds
+
+    # -- live re-authorization (domain.events.AccessChanged, StreamAccessChanged) -------
+
+    async def reauthorize(self, streams: Sequence[str] | None = None, *,
+                          reason: str = "access") -> bool:
+        """Ask the access rules again, now, for the followed `streams` (default: all):
+        each one now refused is left and the page told {"type": "unsubscribed", "stream",
+        "id": null, "payload": {"reason", "code", "message"}}; a member no longer active
+        loses the socket (4401). Returns whether the socket stays open."""
+        if self.joined_group is None:
+            return False
+        names = [s for s in (self.streams if streams is None else streams)
+                 if s in self.streams]
+        checked = await database_sync_to_async(_recheck_streams)(self.user_id, names)
+        if checked is None:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return False
+        user, refused = checked
+        self.moderation_kinds = moderation_kinds(user)
+        for stream, (code, message) in refused.items():
+            if stream not in self.streams:
+                continue  # left meanwhile
+            await self._unsubscribe(stream)
+            await self.send_json({"type": "unsubscribed", "stream": stream, "id": None,
+                                  "payload": {"reason": reason, "code": code,
+                                              "message": message}})
+        return True
+
+    async def stream_access_changed(self, stream: str, reason: str) -> None:
+        """The hub's call when who may follow `stream` changed (a topic moved)."""
+        try:
+            await self.reauthorize([stream], reason=reason)
+        except Exception:
+            log.exception("re-authorizing %s failed", stream)
 
     def _require_stream(self, content: dict[str, Any], request_id: RequestId,
                         kind: str) -> str:
@@ -666,6 +727,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "event", "stream": stream, "event": event["type"],
                               "event_id": payload.get("event_id"), "payload": payload})
 
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        """The member's class or status changed (domain.accounts.services'
+        group_take_effect / status_take_effect): every followed stream is checked again
+        at once, then the page gets the event (it may redraw what the class shows)."""
+        payload = event.get("payload", {})
+        if await self.reauthorize(reason=str(payload.get("reason") or "access")):
+            await self.send_json({"type": "event", "event": "access.changed",
+                                  "payload": payload})
+
     async def session_revoked(self, event: dict[str, Any]) -> None:
         """A revoked session, a password change or a ban ends this socket. The payload's
         `session_key_hash` names one session; none means every session of the member."""
@@ -696,6 +766,50 @@ def _stream_group(kind: str, arg: str) -> str | None:
     if kind == "moderation":
         return MODERATION_GROUP
     return None  # notifications and inbox arrive on the member's own group
+
+
+def moderation_kinds(user: Any) -> frozenset[str]:
+    """The moderation events `user` may receive: "queue" with MODERATION_QUEUE, "report"
+    with REPORTS_HANDLE (as moderation_feed_open shows them)."""
+    from domain.accounts.permissions import Perm, user_has_perm
+
+    kinds = set()
+    if user_has_perm(user, Perm.MODERATION_QUEUE):
+        kinds.add("queue")
+    if user_has_perm(user, Perm.REPORTS_HANDLE):
+        kinds.add("report")
+    return frozenset(kinds)
+
+
+def moderation_event_kind(payload: Mapping[str, Any]) -> str:
+    # The catalog's upload events carry no "kind": they are queue items.
+    return "report" if payload.get("kind") == "report" else "queue"
+
+
+def _recheck_streams(user_id: Any, streams: Sequence[str]
+                     ) -> tuple[Any, dict[str, tuple[str, str]]] | None:
+    """The fresh member and, per stream they may no longer follow, the refusal's (code,
+    message); None when the member is no longer active."""
+    from domain.community.access import moderation_feed_can_read
+    from domain.community.selectors import user_for_socket
+    from domain.errors import DomainError
+
+    user = user_for_socket(user_id)
+    if user is None:
+        return None
+    refused: dict[str, tuple[str, str]] = {}
+    for stream in streams:
+        kind, _, arg = stream.partition(":")
+        try:
+            if kind == "moderation":
+                # The gate alone: the feed's snapshot is not needed to decide.
+                if not moderation_feed_can_read(user):
+                    refused[stream] = ("forbidden", "The moderation feed is for staff.")
+                continue
+            _authorize(user, kind, arg)
+        except DomainError as exc:
+            refused[stream] = (exc.code, exc.message)
+    return user, refused
 
 
 def _authorize(user: Any, kind: str, arg: str) -> dict[str, Any]:

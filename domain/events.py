@@ -119,6 +119,16 @@ class SessionRevokedPayload(TypedDict):
     session_key_hash: NotRequired[str]
 
 
+class AccessChangedPayload(TypedDict):
+    # "group", "status": what changed; the sockets re-read the member either way.
+    reason: str
+
+
+class StreamAccessChangedPayload(TypedDict):
+    # "moved" (a topic into another forum), "settings" (a room's or forum's gate).
+    reason: str
+
+
 class ChatMessagePayload(TypedDict):
     event_id: str
     id: str
@@ -317,6 +327,31 @@ class MemberStats(MemberEvent):
 
     type: ClassVar[str] = "member.stats"
     payload: MemberStatsPayload
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessChanged(MemberEvent):
+    """The member's group or status changed: every open socket of theirs re-authorizes
+    the streams it follows at once, is told `unsubscribed` for the ones now refused, and
+    closes when the member is no longer active (consumers.live)."""
+
+    type: ClassVar[str] = "access.changed"
+    payload: AccessChangedPayload
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamAccessChanged(StreamEvent):
+    """Who may follow one stream changed (a topic moved to another forum, a room's gate
+    edited): the hub does not forward it; each socket following the stream re-checks it
+    (consumers.hub)."""
+
+    type: ClassVar[str] = "stream.access"
+    stream_group: str
+    payload: StreamAccessChangedPayload
+
+    @property
+    def group(self) -> str:
+        return self.stream_group
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,7 +50,12 @@ from domain.accounts.models import (
     UserStatistics,
     UserTwoFactor,
 )
-from domain.accounts.permissions import Perm, user_has_perm
+from domain.accounts.permissions import Perm, rank_allows, user_has_perm
+from domain.accounts.services import (
+    group_take_effect,
+    password_take_effect,
+    status_take_effect,
+)
 from domain.base import TargetType
 from domain.moderation.services import audit_log_write
 from domain.tracker.cache import invalidate_user
@@ -330,11 +335,15 @@ class UserGroupAdmin(DomainAdmin):
 
 
 def _outranks(request: HttpRequest, group: UserGroup) -> bool:
-    """May the acting member put someone in (or edit someone of) `group`?"""
-    actor_group = getattr(request.user, "group", None)
-    if actor_group is None:
-        return False
-    return actor_group.grants(Perm.GROUPS_EDIT) or group.rank < actor_group.rank
+    """May the acting member put someone in (or edit someone of) `group`? The services'
+    rule (permissions.rank_allows)."""
+    return rank_allows(request.user, group)
+
+
+def _actor(request: HttpRequest) -> User:
+    """The staff member behind an admin request (the admin site admits no one else)."""
+    assert isinstance(request.user, User)
+    return request.user
 
 
 class _UniqueLoginMixin(forms.ModelForm):
@@ -452,10 +461,9 @@ class UserAdmin(DomainAdmin):
             kwargs["form"] = self.add_form
         form_class = super().get_form(request, obj, change=change, **kwargs)
         group_field = form_class.base_fields.get("group")
-        if isinstance(group_field, forms.ModelChoiceField) and not actor_grants(
-                request, Perm.GROUPS_EDIT):
-            actor_rank = request.user.group.rank  # type: ignore[union-attr]
-            group_field.queryset = UserGroup.objects.filter(rank__lt=actor_rank)
+        if isinstance(group_field, forms.ModelChoiceField):
+            group_field.queryset = UserGroup.objects.filter(pk__in=[
+                g.pk for g in UserGroup.objects.all() if _outranks(request, g)])
         if obj is None:
             form_class.base_fields["status"].initial = "active"
             form_class.base_fields["group"].initial = (
@@ -483,11 +491,36 @@ class UserAdmin(DomainAdmin):
         invalidate_user(user.pk, passkeys=(user.passkey,))
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if not change:
+        """The form's checks (the rank rule on the group choices and on the member edited)
+        stand in for the services'; what the change then does is theirs: a new class or
+        status goes through group_take_effect / status_take_effect (notification, audit,
+        sessions and sockets, the tracker's record), as user_group_set and
+        user_status_set do."""
+        before = (User.objects.select_related("group").filter(pk=obj.pk).first()
+                  if change else None)
+        changes = form_changes(form)
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+        self.audit(request, obj, "change" if change else "add", changes=changes)
+        if before is None:
             # The same companion rows UserManager.create_user makes on signup.
             UserPrivacy.objects.create(user=obj)
             UserStatistics.objects.create(user=obj)
+            self.invalidate(obj)
+            return
+        actor = _actor(request)
+        ip = request.META.get("REMOTE_ADDR")
+        took_effect = False
+        if before.group_id != obj.group_id:
+            group_take_effect(user=obj, old=before.group, actor=actor,
+                              ip=ip, reason="Changed by staff.")
+            took_effect = True
+        if before.status != obj.status or before.deleted_at != obj.deleted_at:
+            status_take_effect(user=obj, old_status=before.status,
+                               old_deleted_at=before.deleted_at,
+                               actor=actor, ip=ip)
+            took_effect = True
+        if not took_effect:
+            self.invalidate(obj)
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -509,6 +542,7 @@ class UserAdmin(DomainAdmin):
                     "unset-password" not in request.POST):
                 messages.error(request, "Conflicting form data submitted. Please try again.")
                 return HttpResponseRedirect(request.get_full_path())
+            own = request.user.pk == user.pk
             with transaction.atomic():
                 form.save()
                 self.log_change(request, user,
@@ -516,6 +550,12 @@ class UserAdmin(DomainAdmin):
                 # Which way it went, never the password or its hash.
                 self.audit(request, user, "password_set", changes={
                     "usable_password": [None, user.has_usable_password()]})
+                # Every session of the member ends, as after password_change (the
+                # acting member keeps this one when it is their own password).
+                password_take_effect(
+                    user=user, actor=_actor(request),
+                    ip=request.META.get("REMOTE_ADDR"),
+                    keep_session_key=request.session.session_key if own else None)
             messages.success(request, "Password changed.")
             update_session_auth_hash(request, form.user)
             return HttpResponseRedirect(

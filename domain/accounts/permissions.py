@@ -75,3 +75,13 @@ def require_perm(user: User | Any, perm: Perm | str, message: str | None = None)
         label = Perm(perm).label if str(perm) in ALL_PERMS else str(perm)
         raise NotPermitted(message or f"Your account may not do this ({label.lower()}).",
                            code="forbidden")
+
+
+def rank_allows(actor: User | Any, group: Any) -> bool:
+    """THE rank rule: may `actor` put a member into `group`, or change a member who is in
+    it? Only below the actor's own rank, unless they hold GROUPS_EDIT (without this any
+    moderator could make themselves sysop). The services and Django admin both ask here."""
+    actor_group = getattr(actor, "group", None)
+    if actor_group is None:
+        return False
+    return user_has_perm(actor, Perm.GROUPS_EDIT) or int(group.rank) < int(actor_group.rank)

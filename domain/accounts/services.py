@@ -45,12 +45,12 @@ from domain.accounts.models import (
     UserStatus,
     UserTwoFactor,
 )
-from domain.accounts.permissions import Perm, require_perm, user_has_perm
+from domain.accounts.permissions import Perm, rank_allows, require_perm, user_has_perm
 from domain.accounts.selectors import account_access_refusal
 from domain.accounts.sessions import session_key_hash
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
-from domain.events import SessionRevoked, publish
+from domain.events import AccessChanged, SessionRevoked, publish
 from domain.moderation.bans import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
@@ -484,9 +484,8 @@ def password_change(*, user: User, old_password: str, new_password: str,
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        sessions_revoke_all(user_id=user.pk, reason="password_change",
-                            except_session_key=current_session_key)
-        _audit("user.password_change", user=user, ip=ip)
+        password_take_effect(user=user, actor=user, ip=ip,
+                             keep_session_key=current_session_key)
 
 
 def email_change(*, user: User, password: str, new_email: str, ip: str | None = None
@@ -675,22 +674,84 @@ def two_factor_backup_codes_regenerate(*, user: User, password: str, ip: str | N
 
 # --- Classes ------------------------------------------------------------------------------
 
-def _group_changed(*, user: User, old: UserGroup, new: UserGroup, actor: User | None,
-                   ip: str | None, reason: str) -> None:
+def user_group_set(*, actor: User, user: User, group: UserGroup, reason: str = "",
+                   ip: str | None = None) -> User:
+    """Staff move a member to another class (audited, notified, tracker cache dropped,
+    open sockets re-authorized). Nobody without GROUPS_EDIT may hand out a class ranked at
+    or above their own, nor move a member who holds one (permissions.rank_allows)."""
+    require_perm(actor, Perm.USERS_EDIT)
+    if not rank_allows(actor, group):
+        raise NotPermitted("You may only assign classes below your own.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().select_related("group").get(pk=user.pk)
+        if not rank_allows(actor, locked.group):
+            raise NotPermitted("You may only change members ranked below you.")
+        old = locked.group
+        if old.pk == group.pk:
+            return locked
+        locked.group = group
+        locked.save(update_fields=["group", "updated_at"])
+        group_take_effect(user=locked, old=old, actor=actor, ip=ip, reason=reason.strip())
+    return locked
+
+
+def user_status_set(*, actor: User, user: User, status: UserStatus | str, reason: str = "",
+                    ip: str | None = None) -> User:
+    """Staff disable (or re-enable) an account: audited, and a member no longer active
+    loses every session and open socket at once (status_take_effect)."""
+    require_perm(actor, Perm.USERS_EDIT)
+    try:
+        status = UserStatus(str(status))
+    except ValueError:
+        raise ValidationFailed("Unknown account status.", field="status") from None
+    if user.pk == actor.pk:
+        raise ValidationFailed("You cannot change your own account's status.", field="status")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().select_related("group").get(pk=user.pk)
+        if not rank_allows(actor, locked.group):
+            raise NotPermitted("You may only change members ranked below you.")
+        old = locked.status
+        if old == status:
+            return locked
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+        status_take_effect(user=locked, old_status=old, old_deleted_at=locked.deleted_at,
+                           actor=actor, ip=ip, reason=reason.strip())
+    return locked
+
+
+# --- Take effect --------------------------------------------------------------------------
+#
+# What a change of class, status or password does, wherever it was made: the services
+# above (after their checks), the automatic class job and Django admin's save (which has
+# its own checks: the form and the rank rule) all call these. Trusted: no permission
+# check. Call inside the transaction that wrote the change; everything they publish or
+# drop happens after commit. Bans have domain.moderation.bans.ban_take_effect, warnings
+# domain.moderation.warnings.warning_take_effect.
+
+
+def group_take_effect(*, user: User, old: UserGroup, actor: User | None,
+                      ip: str | None = None, reason: str = "") -> None:
+    """`user` (already saved) moved from class `old` to `user.group`: audited, the
+    tracker's record dropped, the member notified, their sockets re-authorized (a lost
+    moderation stream or staff room is unsubscribed), and every session ended when the
+    new class requires a second factor they have not enrolled."""
     from domain.community.notifications import notification_send
     from domain.tracker.cache import invalidate_user
 
+    new = user.group
     promoted = new.rank > old.rank
     audit_log_write(action="user.group_change", actor=actor, target_type=TargetType.USER,
                     target_id=user.pk, ip_address=ip,
                     changes={"group": [old.name, new.name]},
                     metadata={"reason": reason, "automatic": actor is None})
-    invalidate_user(user.pk)
+    invalidate_user(user.pk, passkeys=(user.passkey,))
     if (new.requires_2fa and not old.requires_2fa
             and not UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()):
         # A session that logged in under the old class never met the new class's second
         # factor: it ends (sockets too), and the next login goes through enrolment.
         sessions_revoke_all(user_id=user.pk, reason="2fa_required")
+    publish(AccessChanged(user_id=user.pk, payload={"reason": "group"}))
     notification_send(
         user_id=user.pk, kind="group_change",
         title=f"{'Promoted' if promoted else 'Moved'} to {new.display_name}",
@@ -701,23 +762,41 @@ def _group_changed(*, user: User, old: UserGroup, new: UserGroup, actor: User | 
         payload={"from": old.name, "to": new.name})
 
 
-def user_group_set(*, actor: User, user: User, group: UserGroup, reason: str = "",
-                   ip: str | None = None) -> User:
-    """Staff move a member to another class (audited, notified, tracker cache dropped).
-    Nobody may hand out a class ranked at or above their own."""
-    require_perm(actor, Perm.USERS_EDIT)
-    if group.rank >= actor.group.rank and not user_has_perm(actor, Perm.GROUPS_EDIT):
-        raise NotPermitted("You may only assign classes below your own.")
-    with transaction.atomic():
-        locked = User.objects.select_for_update().select_related("group").get(pk=user.pk)
-        old = locked.group
-        if old.pk == group.pk:
-            return locked
-        locked.group = group
-        locked.save(update_fields=["group", "updated_at"])
-        _group_changed(user=locked, old=old, new=group, actor=actor, ip=ip,
-                       reason=reason.strip())
-    return locked
+def status_take_effect(*, user: User, old_status: str, old_deleted_at: Any,
+                       actor: User | None, ip: str | None = None, reason: str = "") -> None:
+    """`user` (already saved) changed status (or was deleted or restored): audited, the
+    tracker's record dropped, and a member who is no longer active loses every session
+    and open socket; one who is active again gets their sockets re-authorized."""
+    from domain.tracker.cache import invalidate_user
+
+    changes: dict[str, Any] = {}
+    if old_status != user.status:
+        changes["status"] = [str(old_status), str(user.status)]
+    if old_deleted_at != user.deleted_at:
+        changes["deleted_at"] = [old_deleted_at.isoformat() if old_deleted_at else None,
+                                 user.deleted_at.isoformat() if user.deleted_at else None]
+    if not changes:
+        return
+    audit_log_write(action="user.status_change", actor=actor, target_type=TargetType.USER,
+                    target_id=user.pk, ip_address=ip, changes=changes,
+                    metadata={"reason": reason})
+    invalidate_user(user.pk, passkeys=(user.passkey,))
+    if not user.is_active:
+        sessions_revoke_all(user_id=user.pk, reason="disabled")
+    publish(AccessChanged(user_id=user.pk, payload={"reason": "status"}))
+
+
+def password_take_effect(*, user: User, actor: User | None, ip: str | None = None,
+                         keep_session_key: str | None = None) -> None:
+    """`user`'s password (already saved) was set or changed: every session ends but the
+    one named (the member's own, when they changed it themselves), sockets included, and
+    the change is audited (never the password)."""
+    sessions_revoke_all(user_id=user.pk, reason="password_change",
+                        except_session_key=keep_session_key)
+    audit_log_write(action="user.password_change", actor=actor if actor is not None else user,
+                    target_type=TargetType.USER, target_id=user.pk, ip_address=ip,
+                    metadata={"by_staff": actor is not None and actor.pk != user.pk,
+                              "usable": user.has_usable_password()})
 
 
 def _meets(group: UserGroup, stats: UserStatistics, age_days: int) -> bool:
@@ -766,8 +845,7 @@ def group_auto_apply(*, now: Any = None) -> list[tuple[uuid.UUID, str, str]]:
             promoted = target.rank > old.rank
             reason = ("You met the requirements of the next class." if promoted else
                       "You no longer meet the requirements of your class.")
-            _group_changed(user=locked, old=old, new=target, actor=None, ip=None,
-                           reason=reason)
+            group_take_effect(user=locked, old=old, actor=None, reason=reason)
         changes.append((user.pk, old.name, target.name))
         log.info("group_auto_apply: %s %s -> %s", user.pk, old.name, target.name)
     return changes

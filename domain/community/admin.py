@@ -24,6 +24,13 @@ from domain.community.models import (
     Notification,
     PrivateMessage,
 )
+from domain.events import (
+    StreamAccessChanged,
+    chat_room_group,
+    forum_topic_group,
+    publish,
+    publish_many,
+)
 
 PERMISSION_CHOICES = [("", "None (rank only)"), *Perm.choices]
 
@@ -62,6 +69,14 @@ class ForumAdmin(DomainAdmin):
     readonly_fields = ("topic_count", "post_count", "last_post_at", "last_topic",
                        "created_at", "updated_at")
 
+    def invalidate(self, forum: Forum) -> None:
+        # Its gate (ranks, permission, active) may have changed: every open socket on one
+        # of its topics asks again (consumers.live, "Losing access").
+        topics = forum.topics.filter(deleted_at__isnull=True).values_list("id", flat=True)
+        publish_many(StreamAccessChanged(stream_group=forum_topic_group(topic_id),
+                                         payload={"reason": "settings"})
+                     for topic_id in topics.iterator())
+
 
 @admin.register(ForumTopic)
 class ForumTopicAdmin(DomainAdmin):
@@ -77,6 +92,11 @@ class ForumTopicAdmin(DomainAdmin):
     readonly_fields = ("post_count", "view_count", "last_post_at", "last_poster",
                        "created_at", "updated_at")
     ordering = ("-created_at",)
+
+    def invalidate(self, topic: ForumTopic) -> None:
+        # Moved to another forum or deleted here: open sockets on it ask again.
+        publish(StreamAccessChanged(stream_group=forum_topic_group(topic.id),
+                                    payload={"reason": "settings"}))
 
 
 @admin.register(ForumPost)
@@ -129,6 +149,11 @@ class ChatRoomAdmin(DomainAdmin):
     search_fields = ("name", "display_name")
     prepopulated_fields = {"name": ("display_name",)}
     readonly_fields = ("created_at", "updated_at")
+
+    def invalidate(self, room: ChatRoom) -> None:
+        # Its gate may have changed: every open socket in the room asks again.
+        publish(StreamAccessChanged(stream_group=chat_room_group(room.name),
+                                    payload={"reason": "settings"}))
 
 
 @admin.register(ChatMessage)

@@ -47,6 +47,8 @@ from domain.events import (
     NotificationRead,
     PmNew,
     PmRead,
+    StreamAccessChanged,
+    forum_topic_group,
     publish,
 )
 from domain.moderation.autoflag import autoflag_text
@@ -641,6 +643,12 @@ def forum_topic_moderate(*, actor: User, topic_id: Any, action: str,
         publish(ForumTopicChanged(topic_id=topic.id, payload={
             "topic_id": str(topic.id), "action": action,
             "is_locked": topic.is_locked, "is_sticky": topic.is_sticky}))
+        if action in ("move", "delete"):
+            # Moved into a forum some followers may not read (staff), or gone: each open
+            # socket on the topic asks again and is unsubscribed if refused.
+            publish(StreamAccessChanged(stream_group=forum_topic_group(topic.id),
+                                        payload={"reason": "moved" if action == "move"
+                                                 else "deleted"}))
     return topic
 
 

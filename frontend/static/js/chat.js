@@ -258,6 +258,8 @@ if (root && live) {
       showPresence();
       root.dataset.subscribed = "1";
     },
+    // The member may no longer read this room (a class change): the page says so.
+    onUnsubscribed: () => window.location.reload(),
   });
 
   function showTyping() {

@@ -10,6 +10,11 @@
 // An event whose key this tab already holds is dropped before any handler sees it (a live
 // event can race the replay that repeats it), so nothing reaches the page twice. A stream
 // with no event yet starts from the position in its "subscribed" reply.
+// The server may end a stream itself ({"type": "unsubscribed", "stream", "id": null,
+// "payload": {"reason", "code", "message"}}) when the member may no longer follow it (a
+// class change, a topic moved to a staff forum): the tab forgets the stream (no
+// resubscribe on reconnect), calls the subscriber's `onUnsubscribed(payload)` and, as for
+// every frame, dispatches "live:unsubscribed".
 // `live.request(frame)` sends an action and resolves with its "ok" reply (rejects with the
 // error frame's payload). Pages work without it: everything it shows is also reachable by
 // reloading, and every form posts without it.
@@ -121,7 +126,12 @@ class LiveSocket {
         break;
       case "event":
         if (frame.stream) fresh = this.onStreamEvent(frame);
-        else this.onEvent(frame.payload ?? {});
+        // A named bare event (access.changed) is for the listeners of "live:event", not
+        // a notification for the badge.
+        else if (!frame.event) this.onEvent(frame.payload ?? {});
+        break;
+      case "unsubscribed":
+        if (!this.settle(frame, true)) this.onUnsubscribed(frame);
         break;
       case "notification":
         if (typeof frame.payload?.unread === "number") this.setUnread(frame.payload.unread);
@@ -155,11 +165,12 @@ class LiveSocket {
 
   // Streams ------------------------------------------------------------------------
 
-  subscribe(stream, handler, { since = "", have = [], onSubscribed = null } = {}) {
+  subscribe(stream, handler, { since = "", have = [], onSubscribed = null,
+                               onUnsubscribed = null } = {}) {
     let entry = this.streams.get(stream);
     if (!entry) {
       entry = { handlers: new Set(), lastId: isEventId(since) ? since : "", held: new Map(),
-                onSubscribed };
+                onSubscribed, onUnsubscribed };
       for (const key of have) {
         const eventId = String(key).split(":", 1)[0];
         if (isEventId(eventId)) entry.held.set(String(key), eventId);
@@ -170,7 +181,17 @@ class LiveSocket {
     }
     entry.handlers.add(handler);
     if (onSubscribed) entry.onSubscribed = onSubscribed;
+    if (onUnsubscribed) entry.onUnsubscribed = onUnsubscribed;
     return () => entry.handlers.delete(handler);
+  }
+
+  // The server ended a stream this member may no longer follow: forget it, so a reconnect
+  // does not ask for it again, and tell its page.
+  onUnsubscribed(frame) {
+    const entry = this.streams.get(frame.stream);
+    if (!entry) return;
+    this.streams.delete(frame.stream);
+    entry.onUnsubscribed?.(frame.payload ?? {});
   }
 
   sendSubscribe(stream) {

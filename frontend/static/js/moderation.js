@@ -126,5 +126,9 @@ if (root && live) {
       if (item) item.remove();
       status.textContent = p.resolved_by ? `${p.resolved_by} resolved an item` : "An item was resolved";
     }
-  }, { onSubscribed });
+  }, {
+    onSubscribed,
+    // No longer staff: the page says so (or sends the member elsewhere).
+    onUnsubscribed: () => window.location.reload(),
+  });
 }

@@ -49,5 +49,9 @@ if (root && live) {
     } else if (body) {
       body.textContent = p.body;
     }
-  }, { since: root.dataset.lastEventId });
+  }, {
+    since: root.dataset.lastEventId,
+    // Moved where this member may not read (or gone): the page shows what they may see.
+    onUnsubscribed: () => window.location.reload(),
+  });
 }
