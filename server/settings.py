@@ -163,7 +163,7 @@ REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000"))
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "server.channel_layer.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
                 {
