@@ -111,16 +111,48 @@ def upload(request: AuthedRequest) -> HttpResponse:
 def detail(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
     from domain.catalog.collection_selectors import torrent_collections
     from domain.catalog.request_selectors import torrent_requests_filled
+    from domain.tracker.selectors import torrent_peers, torrent_snatches
+    from frontend.torrents.filetree import file_tree
 
     page = selectors.torrent_page(user=request.user, torrent_id=torrent_id)
-    return render(request, "torrents/detail.html", {
+    tab = request.GET.get("tab", "")
+    if tab not in DETAIL_TABS:
+        tab = DETAIL_TABS[0]
+    context: dict[str, Any] = {
         "p": page, "t": page.torrent, "description": description_html(page.torrent.description),
         "collections": torrent_collections(user=request.user, torrent_id=page.torrent.pk),
         "requests_filled": torrent_requests_filled(torrent_id=page.torrent.pk),
         "comment_form": forms.CommentForm(), "tag_form": forms.TagForm(),
         "moderate_form": forms.ModerateForm(), "delete_form": forms.ReasonForm(),
         "active_tokens": active_token_torrents(user=request.user),
-    })
+        "tab": tab, "tabs": DETAIL_TABS, "poster": _poster(page.torrent),
+    }
+    # Only the open tab's rows are read (no JS: each tab is a link the server renders).
+    if tab == "files":
+        context["tree"] = file_tree(page.files)
+    elif tab == "peers":
+        context["peers"] = torrent_peers(viewer=request.user, torrent_id=torrent_id)[1]
+    elif tab == "snatches":
+        context["snatches"] = torrent_snatches(viewer=request.user, torrent_id=torrent_id)[1]
+    return render(request, "torrents/detail.html", context)
+
+
+DETAIL_TABS = ("description", "files", "peers", "snatches")
+POSTER_KEYS = ("poster", "poster_url", "cover", "cover_url", "image")
+
+
+def _poster(torrent: Any) -> str:
+    """The poster the release metadata names (its `extra`), an https or site URL only."""
+    metadata = getattr(torrent, "metadata", None)
+    extra = getattr(metadata, "extra", None) if metadata is not None else None
+    if not isinstance(extra, dict):
+        return ""
+    for key in POSTER_KEYS:
+        url = extra.get(key)
+        if isinstance(url, str) and (url.startswith("https://") or
+                                     (url.startswith("/") and not url.startswith("//"))):
+            return url[:1000]
+    return ""
 
 
 def _torrent_response(download: services.TorrentDownload) -> HttpResponse:

@@ -197,7 +197,7 @@ def test_uploader_filter_and_column_respect_paranoia(member):
     assert "Open" in by_open and "Anon" not in by_open
     assert "Shy" not in by_shy
     assert shy.username not in everything
-    assert everything.count(open_up.username) == 1
+    assert everything.count(f'/users/{open_up.username}/">{open_up.username}</a>') == 1
     own = login(shy).get("/torrents/", {"uploader": shy.username}).content.decode()
     assert "Shy" in own
 
@@ -399,9 +399,12 @@ def test_torrent_page_names_the_uploader_paranoia_permitting(member, moderator):
         page = login(member).get(f"/torrents/{torrent.pk}/").content.decode()
         assert '<dd class="uploader">Anonymous</dd>' in page
         staff_page = login(moderator).get(f"/torrents/{torrent.pk}/").content.decode()
-        assert f'<dd class="uploader">{torrent.uploader.username}</dd>' in staff_page
+        name = torrent.uploader.username
+        assert (f'<dd class="uploader"><a class="member" href="/users/{name}/">{name}</a></dd>'
+                in staff_page)
     own = login(shy).get(f"/torrents/{hidden.pk}/").content.decode()
-    assert f'<dd class="uploader">{shy.username}</dd>' in own
+    assert (f'<dd class="uploader"><a class="member" href="/users/{shy.username}/">'
+            f'{shy.username}</a></dd>' in own)
 
 
 @pytest.mark.django_db
