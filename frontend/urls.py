@@ -8,6 +8,8 @@ from frontend.accounts import views as accounts_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Member uploads under MEDIA_ROOT (avatars), served by us: no outside host needed.
+    path("media/avatars/<str:name>", views.media_avatar, name="media_avatar"),
     # Login with rate limits, clear refusals and the second factor (frontend/accounts).
     path("login/", accounts_views.login_view, name="login"),
     # POST only (a GET link could be triggered cross-site).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -11,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -57,6 +59,28 @@ def home(request: HttpRequest) -> HttpResponse:
             context["chat"] = {"room": room, "messages": community.chat_history(
                 user, room, limit=HOME_CHAT_MESSAGES)}
     return render(request, "frontend/home.html", context)
+
+
+_AVATAR_NAME = re.compile(r"[0-9a-f]{32}-[0-9a-f]{16}(?:_[A-Za-z0-9]{7})?\.(png|jpg|gif|webp)")
+
+
+@login_required
+@require_safe
+def media_avatar(request: HttpRequest, name: str) -> FileResponse:
+    """An avatar file as stored by accounts.services.profile_update: only names that
+    function writes, with the type its check found (the extension) and nosniff, so a file
+    is never taken for HTML or script."""
+    from domain.accounts.avatars import CONTENT_TYPES
+
+    match = _AVATAR_NAME.fullmatch(name)
+    path = Path(settings.MEDIA_ROOT) / "avatars" / name
+    if match is None or not path.is_file():
+        raise Http404("No such avatar.")
+    response = FileResponse(path.open("rb"), content_type=CONTENT_TYPES[match.group(1)])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 def _failure(check: str, exc: BaseException) -> dict[str, Any]:

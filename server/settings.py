@@ -148,6 +148,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Member uploads (avatars), served by the site itself at MEDIA_URL (frontend.views.media).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
+AVATAR_MAX_BYTES = int(os.environ.get("AVATAR_MAX_BYTES", str(256 * 1024)))
+AVATAR_MAX_SIDE = int(os.environ.get("AVATAR_MAX_SIDE", "512"))
+PROFILE_TEXT_MAX = int(os.environ.get("PROFILE_TEXT_MAX", "10000"))
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"

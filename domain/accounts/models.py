@@ -113,6 +113,9 @@ class User(AbstractBaseUser, TimestampedModel):
                                    related_name="invitees")
     title = models.CharField(max_length=64, blank=True, default="")
     avatar_url = models.URLField(max_length=500, blank=True, default="")
+    # An uploaded avatar under MEDIA_ROOT (domain/accounts/avatars.py checks it); shown
+    # before avatar_url.
+    avatar = models.FileField(upload_to="avatars/", max_length=200, blank=True, default="")
     profile_text = models.TextField(blank=True, default="")
     bonus_points = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     warning_points = models.PositiveIntegerField(default=0)

@@ -30,6 +30,7 @@ class Perm(models.TextChoices):
     VIP_ACCESS = "vip_access", "VIP forum and chat"
     IMMUNE_RATIO = "immune_ratio", "Exempt from ratio rules"
     DESIGN_EDIT = "design_edit", "Edit site design assets"
+    CUSTOM_TITLE = "custom_title", "Set their own title"
     # Staff
     STAFF_ACCESS = "staff_access", "Staff forum, chat and tools"
     USERS_VIEW_PRIVATE = "users_view_private", "See through paranoia"

@@ -923,3 +923,64 @@ def achievements_award_due_by_counters() -> int:
         for user_id in due.iterator(chunk_size=500):
             awarded += len(achievements_check(user_id=user_id))
     return awarded
+
+
+# --- Profile ------------------------------------------------------------------------------
+
+
+def profile_update(*, user: User, profile_text: str, title: str | None = None,
+                   avatar: bytes | None = None, remove_avatar: bool = False,
+                   ip: str | None = None) -> User:
+    """A member edits their own profile: the text (kept as written and shown through the
+    description sanitizer), the title (only with CUSTOM_TITLE; None leaves it), and an
+    avatar checked from its own bytes (domain/accounts/avatars.py) or removed. The file
+    replaced is deleted after commit."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from domain.accounts.avatars import image_info
+
+    require_perm(user, Perm.SITE_ACCESS)
+    text = str(profile_text or "").replace("\r\n", "\n")
+    if len(text) > settings.PROFILE_TEXT_MAX:
+        raise ValidationFailed(f"The profile text is at most {settings.PROFILE_TEXT_MAX:,} "
+                               "characters.", field="profile_text")
+    if title is not None:
+        require_perm(user, Perm.CUSTOM_TITLE)
+        title = " ".join(str(title).split())
+        if len(title) > 64:
+            raise ValidationFailed("A title is at most 64 characters.", field="title")
+    info = None
+    if avatar is not None:
+        info = image_info(avatar, max_bytes=settings.AVATAR_MAX_BYTES,
+                          max_side=settings.AVATAR_MAX_SIDE)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        changes: dict[str, Any] = {}
+        fields = ["updated_at"]
+        if locked.profile_text != text:
+            changes["profile_text"] = "changed"
+            locked.profile_text = text
+            fields.append("profile_text")
+        if title is not None and locked.title != title:
+            changes["title"] = [locked.title, title]
+            locked.title = title
+            fields.append("title")
+        old_file = locked.avatar.name if locked.avatar else ""
+        if info is not None and avatar is not None:
+            digest = hashlib.sha256(avatar).hexdigest()[:16]
+            name = f"{locked.pk.hex}-{digest}.{info.kind}"  # upload_to adds avatars/
+            if f"avatars/{name}" != old_file:
+                locked.avatar.save(name, ContentFile(avatar), save=False)
+                changes["avatar"] = [old_file, locked.avatar.name]
+                fields.append("avatar")
+        elif remove_avatar and old_file:
+            locked.avatar = ""
+            changes["avatar"] = [old_file, ""]
+            fields.append("avatar")
+        if len(fields) > 1:
+            locked.save(update_fields=fields)
+            _audit("user.profile_edit", user=locked, ip=ip, changes=changes)
+            if "avatar" in changes and old_file:
+                transaction.on_commit(lambda: default_storage.delete(old_file))
+    return locked

@@ -97,3 +97,18 @@ class PrivacyForm(forms.Form):
         for name in UserPrivacy.SETTINGS:
             self.fields[name] = forms.BooleanField(label=PRIVACY_LABELS[name],
                                                    required=False)
+
+
+class ProfileForm(forms.Form):
+    """The member's own profile; `title` only for a class with the title permission."""
+
+    avatar = forms.FileField(label="Avatar (PNG, JPEG, GIF or WebP)", required=False)
+    remove_avatar = forms.BooleanField(label="Remove my avatar", required=False)
+    profile_text = forms.CharField(label="About me", required=False,
+                                   widget=forms.Textarea(attrs={"rows": 8}))
+    title = forms.CharField(label="Title", max_length=64, required=False)
+
+    def __init__(self, *args: Any, may_title: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_title:
+            del self.fields["title"]

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("settings/2fa/", views.two_factor_view, name="two_factor"),
     path("settings/passkey/", views.passkey_view, name="passkey"),
     path("settings/privacy/", views.privacy_view, name="privacy"),
+    path("settings/profile/", views.profile_edit_view, name="profile_edit"),
     path("settings/sessions/", views.sessions_view, name="sessions"),
     path("settings/sessions/<uuid:session_id>/revoke/", views.session_revoke_view,
          name="session_revoke"),

@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from domain.accounts import selectors, services
 from domain.accounts.models import User, UserPrivacy
+from domain.accounts.permissions import Perm, user_has_perm
 from domain.accounts.sessions import (
     CLIENT_IP_KEY,
     CLIENT_UA_KEY,
@@ -39,7 +40,7 @@ from domain.catalog.collection_selectors import member_collections
 from domain.errors import DomainError, NotPermitted, RateLimited
 from frontend.accounts import forms
 from frontend.accounts.middleware import client_ip
-from frontend.formerrors import add_domain_error
+from frontend.formerrors import add_domain_error, attempt
 
 
 class AuthedRequest(HttpRequest):
@@ -374,6 +375,32 @@ def privacy_view(request: AuthedRequest) -> HttpResponse:
                   {"form": form, "title": "Privacy (paranoia)", "button": "Save",
                    "intro": "Ticked items are visible to other members. Staff always see "
                             "everything."})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit_view(request: AuthedRequest) -> HttpResponse:
+    user = request.user
+    may_title = user_has_perm(user, Perm.CUSTOM_TITLE)
+    form = forms.ProfileForm(request.POST or None, request.FILES or None, may_title=may_title,
+                             initial={"profile_text": user.profile_text, "title": user.title})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.get("avatar")
+        avatar = None
+        if upload is not None:
+            # One byte over the limit is enough for the service to refuse it.
+            avatar = upload.read(settings.AVATAR_MAX_BYTES + 1)
+        updated = attempt(form, lambda: services.profile_update(
+            user=user, profile_text=data["profile_text"],
+            title=data["title"] if may_title else None, avatar=avatar,
+            remove_avatar=data["remove_avatar"], ip=client_ip(request)))
+        if updated is not None:
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:profile", username=user.username)
+    return render(request, "accounts/profile_edit.html", {
+        "form": form, "avatar_kib": settings.AVATAR_MAX_BYTES // 1024,
+        "avatar_side": settings.AVATAR_MAX_SIDE}, status=400 if form.errors else 200)
 
 
 @never_cache

@@ -47,3 +47,21 @@ def member_link(member: Any) -> SafeString:
         return format_html('<span class="member deleted">{}</span>', name or "[deleted]")
     return format_html('<a class="member" href="{}">{}</a>',
                        reverse("accounts:profile", args=[name]), name)
+
+
+@register.filter
+def sanitized(text: Any) -> SafeString:
+    """Member-written text (a profile) through the torrent descriptions' sanitizer."""
+    from frontend.torrents.views import description_html
+
+    return description_html(str(text or ""))
+
+
+@register.filter
+def avatar_src(member: Any) -> str:
+    """The member's uploaded avatar, else their avatar URL when it is https; "" for none."""
+    avatar = getattr(member, "avatar", None)
+    if avatar:
+        return str(avatar.url)
+    url = str(getattr(member, "avatar_url", "") or "")
+    return url if url.startswith("https://") else ""

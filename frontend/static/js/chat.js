@@ -22,7 +22,16 @@ function messageItem(p) {
   time.textContent = p.created_at.slice(11, 16);
   const author = document.createElement("b");
   author.className = "author";
-  author.textContent = p.username;
+  if (p.username && p.username !== "[deleted]") {
+    // As the server renders names (member_tags.member_link): linked to the profile.
+    const link = document.createElement("a");
+    link.className = "member";
+    link.href = `/users/${encodeURIComponent(p.username)}/`;
+    link.textContent = p.username;
+    author.append(link);
+  } else {
+    author.textContent = p.username;
+  }
   const body = document.createElement("span");
   body.className = "body";
   li.append(time, " ", author, " ", body);

@@ -12,7 +12,16 @@ function postArticle(p) {
   const header = document.createElement("header");
   const author = document.createElement("b");
   author.className = "author";
-  author.textContent = p.username;
+  if (p.username && p.username !== "[deleted]") {
+    // As the server renders names (member_tags.member_link): linked to the profile.
+    const link = document.createElement("a");
+    link.className = "member";
+    link.href = `/users/${encodeURIComponent(p.username)}/`;
+    link.textContent = p.username;
+    author.append(link);
+  } else {
+    author.textContent = p.username;
+  }
   const time = document.createElement("time");
   time.dateTime = p.created_at;
   time.textContent = p.created_at.slice(0, 16).replace("T", " ");

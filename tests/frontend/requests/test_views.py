@@ -144,7 +144,7 @@ def test_add_bounty_and_its_refusals_on_the_page(member):
     assert ok.status_code == 302
     page = client.get(f"/requests/{req.pk}/").content.decode()
     assert re.search(r'class="bounty">250.00<', page)
-    assert f"{member.username} (you)" in page
+    assert f'/users/{member.username}/">{member.username}</a> (you)' in page
 
 
 def test_fill_from_the_page_and_refusals(member, uploader):
