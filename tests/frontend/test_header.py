@@ -108,3 +108,47 @@ def test_the_header_costs_no_query_once_cached(django_assert_num_queries):
 
     with django_assert_num_queries(0):
         assert member_stats_get(member.id) is not None
+
+
+def test_a_tracker_flush_marks_the_members_it_credited(
+        settings, django_capture_on_commit_callbacks, published_events):
+    from domain.tracker.flush import tracker_flush
+    from tests.announce.factories import announce, peer_id
+
+    settings.TRACKER_MIN_INTERVAL = 0
+    member = make_user()
+    torrent = make_torrent()
+    pid = peer_id()
+    announce(member, bytes(torrent.info_hash_v1), pid, uploaded=0, left=0, event="started")
+    announce(member, bytes(torrent.info_hash_v1), pid, uploaded=5 * GIB, left=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tracker_flush() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_stats_publish() == 1
+    (payload,) = [p for g, k, p in published_events
+                  if k == "member.stats" and g == f"user.{member.id}"]
+    # What the flush credited (the claim is bounded by the rate a peer can reach).
+    credited = UserStatistics.objects.get(user=member).uploaded
+    assert payload["uploaded"] == credited > 0 and payload["seeding"] == 1
+
+
+def test_an_earning_period_marks_the_members_it_paid(
+        django_capture_on_commit_callbacks, published_events):
+    from datetime import UTC, datetime, timedelta
+
+    from domain.bonus.earning import bonus_award_period
+    from tests.domain.bonus.factories import history, seeders
+
+    start = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    member = make_user()
+    torrent = make_torrent()
+    seeders(torrent, 20)
+    history(user=member, torrent=torrent, recorded_at=start + timedelta(minutes=30),
+            seedtime=3600)
+    with django_capture_on_commit_callbacks(execute=True):
+        bonus_award_period(period_start=start, period_end=start + timedelta(hours=1),
+                           now=start + timedelta(hours=2))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member_stats_publish() >= 1
+    sent = {g: p for g, k, p in published_events if k == "member.stats"}
+    assert Decimal(sent[f"user.{member.id}"]["bonus"]) > 0
