@@ -14,7 +14,7 @@ from django.test import Client
 
 from domain.accounts.models import User
 from domain.community.models import Forum
-from domain.community.services import forum_topic_create
+from domain.community.services import forum_topic_create, pm_send
 from tests.factories import make_torrent, make_user
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +164,7 @@ def test_member_names_link_to_profiles_across_the_site():
     assert f'<a class="member" href="/users/{poster.username}/">' in forum
     topic_page = viewer.get(f"/forums/topic/{topic.pk}/").content.decode()
     assert f'<a class="member" href="/users/{poster.username}/">' in topic_page
+
+    pm_send(sender=poster, recipient_username=uploader.username, subject="hi", body="hello")
+    inbox = logged_in(uploader).get("/messages/").content.decode()
+    assert f'<a class="member" href="/users/{poster.username}/">' in inbox
