@@ -96,9 +96,14 @@ async def test_concurrent_announces_never_free_more_than_the_cap():
 
     for pid in pids:
         await send(pid, 0, "started")
+    # Time passes between a peer's announces, as it does for real clients: an announce in
+    # the same millisecond as its last has 0 s elapsed, so the rate cap credits it nothing
+    # (a fast machine lost a client's 6 MB that way: 15 MB raw, not 21).
+    await asyncio.sleep(0.01)
     # Three clients report 6 MB each at once: their scripts reach Redis in one write.
     await asyncio.gather(*(send(pid, 6 * MB) for pid in pids))
     local_clear()  # another process, with no copy of the member's record: same counter
+    await asyncio.sleep(0.01)
     await asyncio.gather(*(send(pid, 7 * MB) for pid in pids))
     await sync_to_async(tracker_flush)()
 
