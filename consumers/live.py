@@ -78,7 +78,9 @@ A bad, oversize, too fast or forbidden frame gets an error frame and the socket 
 open. Every subscribe and action re-reads the member and asks the same access rules the
 pages use. Anonymous and inactive users, and sockets from a banned address, are accepted
 and closed at once with code 4401, so the browser can tell "log in again" (stop retrying)
-from a network failure (retry).
+from a network failure (retry). A member who already has LIVE_MAX_SOCKETS_PER_MEMBER
+sockets open (every process counted; consumers.socketcap) gets the new one closed at once
+with code 4429; live.js then retries slowly.
 
 Losing access. A stream is authorized at subscribe and again whenever access may have
 changed: a class or status change (domain.events.AccessChanged to the member's group,
@@ -112,6 +114,7 @@ from django.utils import timezone
 from consumers import presence
 from consumers.batch import batched
 from consumers.hub import Frame, SendBuffer, hub
+from consumers.socketcap import socket_claim, socket_release
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
     MODERATION_GROUP,
@@ -129,6 +132,8 @@ from domain.moderation.bans import ip_ban_reason
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+# The member already has LIVE_MAX_SOCKETS_PER_MEMBER sockets open (consumers.socketcap).
+CLOSE_TOO_MANY_SOCKETS = 4429
 # A reader that fell LIVE_SEND_BUFFER_BYTES behind (see "Slow readers" above).
 CLOSE_TOO_SLOW = 4008
 TOO_SLOW_GRACE_SECONDS = 2.0
@@ -266,6 +271,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     streams (through the process's StreamHub) and turns actions into service calls."""
 
     joined_group: str | None = None
+    claimed = False  # counted by consumers.socketcap
     send_buffer: SendBuffer | None = None
     too_slow = False
 
@@ -290,6 +296,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHORIZED)
             return
+        if not await socket_claim(user.id, self.channel_name):
+            await self.accept()
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS,
+                             reason=f"at most {settings.LIVE_MAX_SOCKETS_PER_MEMBER} "
+                                    "open sockets per member")
+            return
+        self.claimed = True
         self.user_id = user.id
         self.username = user.username
         self.streams: dict[str, str] = {}  # stream name -> group it follows through the hub
@@ -320,6 +333,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await handler(message)
 
     async def disconnect(self, code: int) -> None:
+        if self.claimed:
+            self.claimed = False
+            await socket_release(self.user_id, self.channel_name)
         if self.joined_group is None:
             return
         await self.channel_layer.group_discard(self.joined_group, self.channel_name)

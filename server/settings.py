@@ -368,6 +368,9 @@ LIVE_FRAME_BURST = int(os.environ.get("LIVE_FRAME_BURST", "30"))
 LIVE_FRAMES_PER_SECOND = float(os.environ.get("LIVE_FRAMES_PER_SECOND", "5"))
 # Streams one socket may follow at once.
 LIVE_MAX_STREAMS = int(os.environ.get("LIVE_MAX_STREAMS", "200"))
+# Open sockets one member may have at once, across every server process (tabs, devices);
+# the one over it is refused with close code 4429 (consumers.socketcap). 0: no cap.
+LIVE_MAX_SOCKETS_PER_MEMBER = int(os.environ.get("LIVE_MAX_SOCKETS_PER_MEMBER", "20"))
 # Catch-up after a reconnect replays from the page's last event id minus this window: a
 # change stamped earlier but committed later than one the page saw is not missed (the
 # page lists what it already has in the window, so nothing arrives twice).

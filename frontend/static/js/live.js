@@ -26,6 +26,8 @@ const HEARTBEAT_GRACE_MS = 10000;
 // The server closes with 4401 when the session is not (or no longer) valid: retrying
 // cannot help until the member logs in again.
 const CLOSE_UNAUTHORIZED = 4401;
+// The member has too many sockets open (other tabs): try again, slowly, as they close.
+const CLOSE_TOO_MANY_SOCKETS = 4429;
 // The server refuses a longer `have` list (consumers/live.py MAX_HAVE).
 const MAX_HAVE = 500;
 const HAVE_KEY = /^\d{17}:[0-9A-Za-z-]{1,64}$/;
@@ -277,6 +279,10 @@ class LiveSocket {
     if (code === CLOSE_UNAUTHORIZED) {
       this.stopped = true;
       return;
+    }
+    if (code === CLOSE_TOO_MANY_SOCKETS) {
+      this.setState("too-many-tabs");
+      this.attempt = Math.max(this.attempt, 6); // about the backoff cap
     }
     this.scheduleReconnect();
   }
