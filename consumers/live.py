@@ -100,7 +100,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -111,19 +110,15 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from consumers import presence
+from consumers import presence, streams
 from consumers.batch import batched
 from consumers.hub import Frame, SendBuffer, hub
 from consumers.socketcap import socket_claim, socket_release
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.events import (
-    MODERATION_GROUP,
     ChatMessagePayload,
     ChatTyping,
-    chat_room_group,
-    forum_topic_group,
     publish_now,
-    torrent_group,
     user_group,
 )
 from domain.metrics import LIVE_SOCKETS
@@ -217,20 +212,14 @@ class _TokenBucket:
 
 
 def parse_stream(value: Any, request_id: RequestId) -> tuple[str, str]:
-    """("chat", "general") for "chat:general"; FrameError for anything unknown."""
+    """("chat", "general") for "chat:general"; FrameError for anything unknown (the kinds
+    and their arguments: consumers.streams.STREAM_KINDS)."""
     if not isinstance(value, str) or not value or len(value) > MAX_STREAM_LENGTH:
         raise FrameError("bad_stream", "A frame needs a \"stream\" name.", request_id)
-    kind, _, arg = value.partition(":")
-    if kind in ("notifications", "inbox", "moderation") and not arg:
-        return kind, ""
-    if kind == "chat" and arg:
-        return kind, arg
-    if kind in ("forum", "torrent") and arg:
-        try:
-            return kind, str(uuid.UUID(arg))
-        except ValueError:
-            pass
-    raise FrameError("bad_stream", f"Unknown stream {value[:64]!r}.", request_id)
+    parsed = streams.parse(value)
+    if parsed is None:
+        raise FrameError("bad_stream", f"Unknown stream {value[:64]!r}.", request_id)
+    return parsed
 
 
 def _have(payload: dict[str, Any], request_id: RequestId) -> frozenset[str]:
@@ -457,18 +446,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if blocked is not None:
             self.blocked = blocked
         self.moderation_kinds = moderation_kinds(user)
-        group = _stream_group(kind, arg)
+        spec = streams.STREAM_KINDS[kind]
+        group = spec.group(arg) if spec.group is not None else None
         new = stream not in self.streams
         # The hub first: a presence frame sent after the member list below was read
         # reaches this socket.
         if group is not None and new:
-            allows: Callable[[dict[str, Any]], bool] | None = None
-            if kind in ("chat", "forum"):
-                allows = self._not_blocked
-            elif kind == "moderation":
-                allows = self._moderation_allows
+            allows = {"blocks": self._not_blocked,
+                      "permissions": self._moderation_allows}.get(spec.filter)
             await hub().subscribe(group, stream, self, allows)
-        if kind == "chat":
+        if spec.presence:
             try:
                 snapshot["members"] = await (presence.presence_join(arg, self.username)
                                              if new else presence.presence_members(arg))
@@ -506,7 +493,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if group:
             await hub().unsubscribe(group, self)
         kind, _, arg = stream.partition(":")
-        if kind == "chat":
+        if streams.STREAM_KINDS[kind].presence:
             await presence.presence_leave(arg, self.username)
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:
@@ -772,18 +759,6 @@ def _abort_quietly(buffer: SendBuffer) -> None:
 # -- database work, run in the sync thread --------------------------------------------
 
 
-def _stream_group(kind: str, arg: str) -> str | None:
-    if kind == "chat":
-        return chat_room_group(arg)
-    if kind == "forum":
-        return forum_topic_group(arg)
-    if kind == "torrent":
-        return torrent_group(arg)
-    if kind == "moderation":
-        return MODERATION_GROUP
-    return None  # notifications and inbox arrive on the member's own group
-
-
 def moderation_kinds(user: Any) -> frozenset[str]:
     """The moderation events `user` may receive: "queue" with MODERATION_QUEUE, "report"
     with REPORTS_HANDLE (as moderation_feed_open shows them)."""
@@ -802,11 +777,10 @@ def moderation_event_kind(payload: Mapping[str, Any]) -> str:
     return "report" if payload.get("kind") == "report" else "queue"
 
 
-def _recheck_streams(user_id: Any, streams: Sequence[str]
+def _recheck_streams(user_id: Any, names: Sequence[str]
                      ) -> tuple[Any, dict[str, tuple[str, str]]] | None:
     """The fresh member and, per stream they may no longer follow, the refusal's (code,
     message); None when the member is no longer active."""
-    from domain.community.access import moderation_feed_can_read
     from domain.community.selectors import user_for_socket
     from domain.errors import DomainError
 
@@ -814,15 +788,10 @@ def _recheck_streams(user_id: Any, streams: Sequence[str]
     if user is None:
         return None
     refused: dict[str, tuple[str, str]] = {}
-    for stream in streams:
+    for stream in names:
         kind, _, arg = stream.partition(":")
         try:
-            if kind == "moderation":
-                # The gate alone: the feed's snapshot is not needed to decide.
-                if not moderation_feed_can_read(user):
-                    refused[stream] = ("forbidden", "The moderation feed is for staff.")
-                continue
-            _authorize(user, kind, arg)
+            streams.STREAM_KINDS[kind].check(user, arg)
         except DomainError as exc:
             refused[stream] = (exc.code, exc.message)
     return user, refused
@@ -830,23 +799,7 @@ def _recheck_streams(user_id: Any, streams: Sequence[str]
 
 def _authorize(user: Any, kind: str, arg: str) -> dict[str, Any]:
     """Raise a DomainError unless `user` may follow the stream; return its snapshot."""
-    from domain.community import selectors
-    from domain.community.moderation_feed import moderation_feed_open
-    from domain.community.services import notifications_unread_count, pm_unread_count
-
-    if kind == "chat":
-        room = selectors.chat_room_get(user, arg)
-        return {"room": room.name, "max_length": room.max_message_length}
-    if kind == "forum":
-        topic = selectors.forum_topic_get(user, arg)
-        return {"topic_id": str(topic.id), "is_locked": topic.is_locked}
-    if kind == "torrent":
-        return _torrent_snapshot(user, arg)
-    if kind == "moderation":
-        return moderation_feed_open(user)
-    if kind == "inbox":
-        return {"unread": pm_unread_count(user_id=user.id)}
-    return {"unread": notifications_unread_count(user_id=user.id)}
+    return streams.STREAM_KINDS[kind].authorize(user, arg)
 
 
 def _open_streams(requests: Sequence[tuple[Any, str, str]]
@@ -867,7 +820,8 @@ def _open_streams(requests: Sequence[tuple[Any, str, str]]
     names = {arg[:64] for _, kind, arg in requests if kind == "chat"}
     rooms = ({r.name: r for r in ChatRoom.objects.filter(name__in=names, is_active=True)}
              if names else {})
-    filtered = {user_id for user_id, kind, _ in requests if kind in ("chat", "forum")}
+    filtered = {user_id for user_id, kind, _ in requests
+                if streams.STREAM_KINDS[kind].filter == "blocks"}
     blocks: dict[Any, set[str]] = defaultdict(set)
     if filtered:
         for user_id, blocked_id in (MemberBlock.objects.filter(user_id__in=filtered)
@@ -891,7 +845,8 @@ def _open_streams(requests: Sequence[tuple[Any, str, str]]
         except DomainError as exc:
             results.append(exc)
             continue
-        blocked = set(blocks.get(user.id, ())) if kind in ("chat", "forum") else None
+        blocked = (set(blocks.get(user.id, ()))
+                   if streams.STREAM_KINDS[kind].filter == "blocks" else None)
         results.append((user, snapshot, blocked))
     return results
 
@@ -958,58 +913,11 @@ def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
     return [r if r is not None else [] for r in results]
 
 
-def _torrent_snapshot(user: Any, torrent_id: str) -> dict[str, Any]:
-    from domain.accounts.permissions import Perm, user_has_perm
-    from domain.catalog.models import Torrent
-    from domain.errors import NotFound
-
-    torrent = Torrent.objects.filter(id=torrent_id, deleted_at__isnull=True).first()
-    visible = torrent is not None and user_has_perm(user, Perm.SITE_ACCESS) and (
-        torrent.status == "approved" or torrent.uploader_id == user.id
-        or user_has_perm(user, Perm.TORRENTS_MODERATE))
-    if not visible:
-        raise NotFound("There is no such torrent.")
-    return {"torrent_id": torrent_id}
-
-
 def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
             ) -> list[tuple[str, Mapping[str, Any]]]:
     """The first `limit` changes on a stream after `since`, in event id order (None:
     nothing to catch up; a chat room then sends its recent history)."""
-    from domain.community import selectors
-    from domain.community.events import pm_payload
-    from domain.community.notifications import notification_payload
-    from domain.community.services import (
-        CHAT_MESSAGE_EVENT,
-        FORUM_POST_EVENT,
-        PM_EVENT,
-        notifications_unread_count,
-        pm_unread_count,
-    )
-
-    if kind == "chat":
-        room = selectors.chat_room_get(user, arg)
-        if since is None:
-            return [(CHAT_MESSAGE_EVENT, p) for p in selectors.chat_history(user, room)]
-        return [(CHAT_MESSAGE_EVENT, p)
-                for p in selectors.chat_changes_since(user, room, since, limit=limit)]
-    if since is None:
-        return []
-    if kind == "forum":
-        topic = selectors.forum_topic_get(user, arg)
-        return [(FORUM_POST_EVENT, p)
-                for p in selectors.forum_topic_changes_since(user, topic, since,
-                                                             limit=limit)]
-    if kind == "inbox":
-        unread = pm_unread_count(user_id=user.id)
-        return [(PM_EVENT, pm_payload(m, sender_name=m.sender.username if m.sender else
-                                      "[deleted]", unread=unread))
-                for m in selectors.pm_changes_since(user, since, limit=limit)]
-    if kind == "notifications":
-        unread = notifications_unread_count(user_id=user.id)
-        return [("notification.new", notification_payload(n, unread=unread))
-                for n in selectors.notifications_since(user, since, limit=limit)]
-    return []  # torrent counts and the moderation feed come whole in the snapshot
+    return streams.STREAM_KINDS[kind].replay(user, arg, since, limit)
 
 
 def _chat_history(user: Any, room_name: str, before: Any, before_id: Any = None
