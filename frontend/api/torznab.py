@@ -21,7 +21,6 @@ from xml.etree import ElementTree as ET
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
@@ -42,6 +41,7 @@ from frontend.accounts.middleware import client_ip
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller, key_from_request
 from frontend.api.limits import limit_hit
+from frontend.api.v1 import url_for
 
 NS_TORZNAB = "http://torznab.com/schemas/2015/feed"
 NS_NEWZNAB = "http://www.newznab.com/DTD/2010/feeds/attributes/"
@@ -51,8 +51,9 @@ ET.register_namespace("newznab", NS_NEWZNAB)
 ET.register_namespace("atom", NS_ATOM)
 
 LIMIT_DEFAULT = 100
-# newznab:response total is exact up to here (clients page on full pages, not on it).
-TOTAL_MAX = 10_000
+# newznab:response total is exact up to here (clients page on full pages, not on it, and
+# Sonarr stops at 1,000 results); past it the count, not the page, was most of the cost.
+TOTAL_MAX = 1_000
 LIMIT_MAX = 100
 FUNCTIONS = ("search", "tvsearch", "movie", "music", "book")
 # What each function filters on; caps advertises exactly these.
@@ -237,8 +238,8 @@ def _caps(request: HttpRequest) -> HttpResponse:
 
 
 def _download_url(request: HttpRequest, torrent_id: uuid.UUID, token: str) -> str:
-    path = reverse("api:torznab_download", args=[torrent_id])
-    return request.build_absolute_uri(f"{path}?{urlencode({'apikey': token})}")
+    return f"{url_for(request, 'api:torznab_download', torrent_id)}?" \
+        f"{urlencode({'apikey': token})}"
 
 
 def _magnet(torrent: Torrent, passkey: str) -> str:
@@ -288,7 +289,7 @@ def _search(request: HttpRequest, caller: ApiCaller, function: str) -> HttpRespo
     site_free = global_freeleech() if items else False
     for t in items:
         item = ET.SubElement(channel, "item")
-        details = request.build_absolute_uri(reverse("torrents:detail", args=[t.pk]))
+        details = url_for(request, "torrents:detail", t.pk)
         download = _download_url(request, t.pk, token)
         ET.SubElement(item, "title").text = t.name
         ET.SubElement(item, "guid", isPermaLink="true").text = details

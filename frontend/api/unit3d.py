@@ -41,7 +41,7 @@ from domain.errors import DomainError, RateLimited
 from domain.tracker.factors import factors_for
 from frontend.api import categories as cats
 from frontend.api.auth import api_caller
-from frontend.api.v1 import TOTAL_MAX, ErrorOut, Text, imdb_normalize
+from frontend.api.v1 import TOTAL_MAX, ErrorOut, Text, imdb_normalize, url_for
 
 
 class _BearerKey(HttpBearer):
@@ -176,8 +176,8 @@ class Meta(Schema):
     per_page: int
     from_: int | None = Field(alias="from")
     to: int | None
-    total: int = Field(description="Ours (UNIT3D has none): exact up to 10,000, past that "
-                                   "a lower bound (total_exact false)")
+    total: int = Field(description=f"Ours (UNIT3D has none): exact up to {TOTAL_MAX:,}, past "
+                                   "that a lower bound (total_exact false)")
     total_exact: bool
 
 
@@ -289,7 +289,7 @@ def _data(request: HttpRequest, caller: ApiCaller, t: Torrent, *, factors: Any,
         "download_link": _download_url(request, t.pk, token),
         "magnet_link": (_magnet(t, caller.user.passkey)
                         if caller.has(ApiKeyScope.DOWNLOAD) else None),
-        "details_link": request.build_absolute_uri(reverse("torrents:detail", args=[t.pk])),
+        "details_link": url_for(request, "torrents:detail", t.pk),
     }}
 
 

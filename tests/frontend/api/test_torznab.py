@@ -169,7 +169,8 @@ def test_paging_as_sonarr_does_up_to_1000_results(searcher):
                        offset=str(page * 100))
         got = items(response)
         total = int(val(parse(response).find(f"./channel/{NZ}response"), "total"))
-        assert total == 1050
+        # Counted up to the cap (1,000), then "at least": never fewer than Sonarr reads.
+        assert 1000 <= total <= 1050
         seen += [i.findtext("guid") or "" for i in got]
         page += 1
         # Sonarr pages while a page is full, up to 1,000 results.
