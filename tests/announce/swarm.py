@@ -35,13 +35,16 @@ import uvicorn
 from asgiref.sync import SyncToAsync
 from django.db import connections
 from django.db.models import Sum
+from django.test import override_settings
 
 from announce.app import application
 from domain.accounts.models import UserStatistics
 from domain.catalog.models import Torrent, TorrentCategory
 from domain.tracker import store
 from domain.tracker.flush import tracker_flush
-from domain.tracker.models import Peer, PeerHistory
+from domain.tracker.models import Peer, PeerHistory, TorrentHistory, TorrentStatistics
+from domain.tracker.reaper import tracker_reap_stale_peers
+from domain.tracker.swarm import swarm_counts
 from tests.factories import make_user
 
 PIECE = 262_144
@@ -246,11 +249,18 @@ def wait_stopped(swarm: Swarm, *, timeout: float = 30.0) -> list[dict[str, Any]]
 
 
 def assert_accounted(swarm: Swarm, entries: list[dict[str, Any]], *,
-                     client_name: str | tuple[str, ...] | None = None) -> None:
+                     client_name: str | tuple[str, ...] | None = None,
+                     upload_reported: bool = True) -> None:
     """After a flush, each member's user_statistics and peer_history are the sum of what
     their client reported, and that is what really moved: the leecher downloaded the
     payload (a few pieces of slack for end-game duplicates) and the seeder, the only
-    source, uploaded it."""
+    source, uploaded it.
+
+    A client that never says `stopped` (Transmission on ^C, ctorrent's seeder) leaves its
+    peer behind: it must be in the swarm and the peers table as what it last said, and
+    then go as every such peer goes, two intervals after its last announce
+    (`expire_silent_peers`). `upload_reported=False`: the seeder's client never announced
+    after uploading (ctorrent's), so its upload is only what it said, credited exactly."""
     tracker_flush()
     slack = 4 * PIECE
     for member, field_name in ((swarm.leecher, "dd"), (swarm.seeder, "du")):
@@ -263,7 +273,8 @@ def assert_accounted(swarm: Swarm, entries: list[dict[str, Any]], *,
         for e in mine:
             by_peer.setdefault(e["pid"], []).append(e[counter])
         assert reported == sum(v[-1] - v[0] for v in by_peer.values()), swarm.report()
-        assert SIZE <= reported <= SIZE + slack, (
+        least = SIZE if upload_reported or field_name == "dd" else 0
+        assert least <= reported <= SIZE + slack, (
             f"{member.username}: {counter} reported {reported}, payload {SIZE}\n"
             f"{swarm.report()}")
         stats = UserStatistics.objects.get(user=member)
@@ -277,7 +288,34 @@ def assert_accounted(swarm: Swarm, entries: list[dict[str, Any]], *,
             assert stats.uploaded == reported
     leecher_stats = UserStatistics.objects.get(user=swarm.leecher)
     assert leecher_stats.snatched_count == 1
-    assert not Peer.objects.filter(torrent=swarm.torrent).exists(), swarm.report()
+    assert TorrentHistory.objects.get(user=swarm.leecher,
+                                      torrent=swarm.torrent).completed_at is not None
+    last: dict[tuple[str, str], dict[str, Any]] = {(e["u"], e["pid"]): e for e in entries}
+    silent = {k: e for k, e in last.items() if e["ev"] != "stopped"}
+    rows = {(str(p.user_id), bytes(p.peer_id).hex()): p
+            for p in Peer.objects.filter(torrent=swarm.torrent)}
+    assert set(rows) == set(silent), swarm.report()
+    for k, row in rows.items():
+        assert (row.left, row.is_seeder) == (silent[k]["left"], silent[k]["left"] == 0)
+    if silent:
+        expire_silent_peers(swarm, max(e["ts"] for e in silent.values()))
     if client_name is not None:
         names = {e["cl"] for e in entries}
         assert all(n.startswith(client_name) for n in names), names
+
+
+def expire_silent_peers(swarm: Swarm, last_announce: float) -> None:
+    """A peer whose client quit without `stopped` leaves the swarm, the peers table and
+    its member's seeding/leeching counts two intervals after its last announce, by the
+    reaper's job. The interval is made one second here, so that is now."""
+    with override_settings(TRACKER_ANNOUNCE_INTERVAL=1):
+        time.sleep(max(0.0, last_announce + 2.2 - time.time()))
+        result = tracker_reap_stale_peers()
+        assert result["db_peers"] >= 1, (result, swarm.report())
+        assert swarm_counts([str(swarm.torrent.id)], now=time.time()) == [
+            (0, 0, 1)], swarm.report()
+    assert not Peer.objects.filter(torrent=swarm.torrent).exists(), swarm.report()
+    assert TorrentStatistics.objects.get(torrent=swarm.torrent).seeders == 0
+    for member in (swarm.seeder, swarm.leecher):
+        stats = UserStatistics.objects.get(user=member)
+        assert (stats.seeding_count, stats.leeching_count) == (0, 0), swarm.report()

@@ -10,6 +10,7 @@ Swarms are heavy: run them alone, `flock /tmp/heavy.lock` around pytest.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -18,6 +19,7 @@ import pytest
 
 from tests.announce.swarm import (
     assert_accounted,
+    buffered,
     client_binary,
     free_port,
     make_swarm,
@@ -55,18 +57,21 @@ def test_aria2_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
     seeder = start(_aria2(aria2c, swarm.seed_torrent, swarm.seed_dir, free_port(),
                           "--check-integrity=true", "--seed-ratio=0.0"),
                    swarm.log("aria2-seeder"))
-    # It seeds on once done, as members do (with --seed-time=0 aria2 goes straight from
-    # `started` to `stopped`, never saying `completed`: see the issue's note).
+    # With --seed-time=0 aria2 quits once done, going straight from `started` to
+    # `stopped` (left=0) and never saying `completed`: a snatch all the same.
     leecher = start(_aria2(aria2c, swarm.leech_torrent, swarm.leech_dir, free_port(),
-                           "--seed-ratio=0.0"), swarm.log("aria2-leecher"))
+                           "--seed-time=0"), swarm.log("aria2-leecher"))
     try:
         swarm.wait_leeched(seeder, leecher)
-        wait_event(swarm, swarm.leecher, "completed")
+        wait_event(swarm, swarm.leecher, "stopped")
     finally:
         # aria2's graceful shutdown (SIGINT) announces `stopped`.
         stop(leecher, sig=signal.SIGINT)
         stop(seeder, sig=signal.SIGINT)
     entries = wait_stopped(swarm)
+    mine = [e for e in entries if e["u"] == str(swarm.leecher.id)]
+    assert [e["ev"] for e in mine] == ["started", "stopped"], swarm.report()
+    assert mine[-1]["left"] == 0
     # Its key really is binary, kept as hex; its peer_id names aria2.
     assert all(e["k"].startswith("0x") or e["k"].isprintable() for e in entries)
     assert_accounted(swarm, entries, client_name="aria2 1.")
@@ -103,13 +108,14 @@ def _transmission_config(directory, port: int) -> str:
     return str(directory)
 
 
-@pytest.mark.xfail(strict=True, reason="transmission-cli 3.00 sends no final `stopped` on ^C "
-                   "after `completed` (the file and `completed` arrive); see the issue note")
 def test_transmission_leeches_through_our_tracker(tmp_path, tracker_server):
     """Transmission drops every peer a tracker gives it on 127.0.0.0/8 or ::1
     (libtransmission's isMartianAddr), so on loopback it cannot dial a seeder it was told
     of; it takes incoming connections. So it leeches here from a libtorrent seeder that
-    starts after it and dials it (a seeder's announce is answered with the leechers)."""
+    starts after it and dials it (a seeder's announce is answered with the leechers).
+
+    transmission-cli 3.00 says `started` and `completed` and, quitting on ^C, no `stopped`:
+    its peer stays the seeder it became until it is two intervals old, then goes."""
     import libtorrent as lt
 
     binary = client_binary("/usr/bin/transmission-cli", "transmission-cli")
@@ -132,10 +138,12 @@ def test_transmission_leeches_through_our_tracker(tmp_path, tracker_server):
         swarm.wait_leeched(leecher)
         wait_event(swarm, swarm.leecher, "completed")
     finally:
-        stop(leecher, sig=signal.SIGINT)  # transmission-cli announces `stopped` on ^C
+        # It is not waited for: a `stopped` it does send counts, none is what it does.
+        stop(leecher, sig=signal.SIGINT, grace=5.0)
         if handle is not None:
             session.remove_torrent(handle)  # libtorrent announces `stopped`
-    entries = wait_stopped(swarm)
+    wait_event(swarm, swarm.seeder, "stopped")
+    entries = buffered()
     del session
     leecher_clients = {e["cl"] for e in entries if e["u"] == str(swarm.leecher.id)}
     assert leecher_clients == {"Transmission 3.0.0"}, leecher_clients
@@ -254,9 +262,13 @@ def test_deluge_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
 
 # --- ctorrent (Enhanced CTorrent: no DHT, PEX or LPD to turn off) ---
 
-@pytest.mark.xfail(strict=True, reason="the ctorrent seeder sends no `stopped` within 40 s "
-                   "of ^C (the transfer, `completed` and the leecher's `stopped` arrive)")
 def test_ctorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server):
+    """Enhanced CTorrent leaves at least 15 s between two announces. Its leecher says
+    `completed` and, on ^C, `stopped` at its next slot. Its seeder, once it has uploaded,
+    announces nothing more: no regular announce (not within 40 s, at a 10 s interval) and
+    no `stopped` on ^C. So its upload is never reported and never credited, and its peer is
+    left to expire. The seeder starts second: its first announce names the leecher (its
+    own address's connections it drops as "myself", so it must dial)."""
     binary = client_binary("/usr/bin/ctorrent", "ctorrent")
     swarm = make_swarm(tmp_path, tracker_server)
 
@@ -267,9 +279,22 @@ def test_ctorrent_seeds_and_leeches_through_our_tracker(tmp_path, tracker_server
     # ctorrent drops every peer at its own IP address as "myself" (whatever the port), so
     # the leecher listens and announces on another loopback address (it binds its tracker
     # connection to -i too, so the tracker sees 127.0.0.2).
-    entries = _swarm_pair(swarm, argv(swarm.seed_torrent, swarm.seed_dir, "127.0.0.1"),
-                          argv(swarm.leech_torrent, swarm.leech_dir, "127.0.0.2"),
-                          # On ^C it says `stopped` 15 s after its last announce.
-                          name="ctorrent", stop_signal=signal.SIGINT, grace=40.0,
-                          cwd_seed=swarm.seed_dir, cwd_leech=swarm.leech_dir)
-    assert_accounted(swarm, entries, client_name="Unknown (-CD0303-)")
+    leecher = start(argv(swarm.leech_torrent, swarm.leech_dir, "127.0.0.2"),
+                    swarm.log("ctorrent-leecher"), cwd=swarm.leech_dir)
+    seeder = None
+    try:
+        wait_event(swarm, swarm.leecher, "started")
+        seeder = start(argv(swarm.seed_torrent, swarm.seed_dir, "127.0.0.1"),
+                       swarm.log("ctorrent-seeder"), cwd=swarm.seed_dir)
+        swarm.wait_leeched(seeder, leecher)
+        wait_event(swarm, swarm.leecher, "completed")
+        os.killpg(leecher.pid, signal.SIGINT)
+        wait_event(swarm, swarm.leecher, "stopped", timeout=40)
+    finally:
+        stop(leecher, sig=signal.SIGINT, grace=1.0)
+        if seeder is not None:
+            stop(seeder, sig=signal.SIGINT, grace=1.0)
+    entries = buffered()
+    assert [e["ev"] for e in entries if e["u"] == str(swarm.leecher.id)][-2:] == [
+        "completed", "stopped"], swarm.report()
+    assert_accounted(swarm, entries, client_name="Unknown (CD) 0.3", upload_reported=False)
