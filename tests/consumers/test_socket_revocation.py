@@ -4,12 +4,14 @@ again for each stream it follows, leaves the ones now refused and tells the page
 (`unsubscribed`, with a reason); a member who is no longer active loses the socket; a topic
 moved into a forum a follower may not read is left by that follower; and moderation events
 go only to the sockets whose member may work them. Through the real ASGI stack and the
-Redis channel layer, and once through daphne."""
+Redis channel layer, and once through daphne. Gates edited in the admin (a chat room's, a
+forum's) reach the sockets the same way."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -180,3 +182,71 @@ async def test_a_demotion_reaches_a_socket_served_by_daphne(tmp_path: Path):
             assert [f for f in tail if f.get("stream") == "moderation"] == []
         finally:
             await ws.close()
+
+
+def _admin_raise_room_gate(sysop, room_name: str, min_rank: int) -> int:
+    from django.test import Client
+    from django.urls import reverse
+
+    from domain.community.models import ChatRoom
+    from tests.admin.forms import admin_form_data
+
+    client = Client()
+    client.force_login(sysop)
+    room = ChatRoom.objects.get(name=room_name)
+    url = reverse("admin:community_chatroom_change", args=(room.pk,))
+    page: Any = client.get(url)
+    data = admin_form_data(page, "chatroom")
+    data["min_rank"] = [str(min_rank)]
+    return client.post(url, data).status_code
+
+
+async def test_a_room_closed_to_a_members_class_in_admin_is_left_by_their_socket():
+    from domain.community.models import ChatRoom
+
+    sysop = await sync_to_async(make_user)("sysop")
+    _member, headers = await user_and_headers("member")
+    _vip, vip_headers = await user_and_headers("vip")
+    name = "gate-test"
+    await sync_to_async(ChatRoom.objects.create)(name=name, display_name="Gate test")
+    async with open_socket(headers) as m, open_socket(vip_headers) as v:
+        await subscribe(m, f"chat:{name}")
+        await subscribe(v, f"chat:{name}")
+        await drain(m)
+        await drain(v)
+        assert await sync_to_async(_admin_raise_room_gate)(sysop, name, 500) == 302
+        frames = await drain(m, until=lambda f: f.get("type") == "unsubscribed")
+        (left,) = _frames_of(frames, "unsubscribed")
+        assert left["stream"] == f"chat:{name}" and left["payload"]["reason"] == "settings"
+        await assert_alive(m)
+        assert _frames_of(await drain(v), "unsubscribed") == []
+
+
+def _admin_raise_forum_gate(sysop, slug: str, min_rank: int) -> int:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.admin.forms import admin_form_data
+
+    client = Client()
+    client.force_login(sysop)
+    url = reverse("admin:community_forum_change", args=(Forum.objects.get(slug=slug).pk,))
+    page: Any = client.get(url)
+    data = admin_form_data(page, "forum")
+    for field in ("min_rank_read", "min_rank_write", "min_rank_create_topic"):
+        data[field] = [str(min_rank)]
+    return client.post(url, data).status_code
+
+
+async def test_a_forum_closed_to_a_members_class_in_admin_is_left_on_each_topic():
+    sysop = await sync_to_async(make_user)("sysop")
+    member, headers = await user_and_headers("member")
+    topic_id = await sync_to_async(_topic)(member)
+    async with open_socket(headers) as m:
+        await subscribe(m, f"forum:{topic_id}")
+        await drain(m)
+        assert await sync_to_async(_admin_raise_forum_gate)(sysop, "general", 500) == 302
+        frames = await drain(m, until=lambda f: f.get("type") == "unsubscribed")
+        (left,) = _frames_of(frames, "unsubscribed")
+        assert left["stream"] == f"forum:{topic_id}"
+        assert left["payload"]["reason"] == "settings"
