@@ -17,7 +17,7 @@ from domain.accounts.models import User, UserStatus
 from domain.bonus.models import BonusTransaction
 from domain.catalog.models import Torrent, TorrentFile, TorrentModeration
 from domain.community.models import ChatMessage, ForumPost, ForumTopic, PrivateMessage
-from domain.moderation.models import ModerationQueueItem, Report, Warning
+from domain.moderation.models import AuditLog, ModerationQueueItem, Report, Warning
 
 DEMO_PASSWORD = "demo-password-123"
 
@@ -183,7 +183,10 @@ def test_moderation_matches_torrent_status(seeded):
         if moderation.status == "approved":
             assert moderation.moderator_id is not None and moderation.decided_at is not None
     assert Report.objects.filter(status="open", target_type="torrent").count() == 1
-    assert Warning.objects.count() == 1
+    warning = Warning.objects.get()
+    # The demo warning went through warning_take_effect: points and their audit row.
+    assert User.objects.get(pk=warning.user_id).warning_points == warning.points == 1
+    assert AuditLog.objects.filter(action="warning.points", target_id=warning.user_id).exists()
 
 
 def test_bonus_ledger_adds_up_to_every_balance(seeded):

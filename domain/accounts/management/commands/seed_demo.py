@@ -65,6 +65,7 @@ from domain.moderation.models import (
     ReportReason,
     Warning,
 )
+from domain.moderation.warnings import warning_take_effect
 from domain.search.services import search_enqueue_all
 from domain.tracker.models import TorrentStatistics
 
@@ -822,8 +823,8 @@ class DemoSeeder:
                    "within an hour.",
             expires_at=self.now + timedelta(days=8), acknowledged_at=self.ago(5),
             created_at=self.ago(6))
-        nightowl.warning_points = 1
-        nightowl.save(update_fields=["warning_points"])
+        # Points, thresholds, audit and the tracker's cache, as every other warning path.
+        warning_take_effect(nightowl)
 
     # bonus economy ------------------------------------------------------------------
 
