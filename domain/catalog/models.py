@@ -335,6 +335,15 @@ class TorrentRequest(TimestampedModel):
             models.Index(fields=["requester"], name="torrent_requests_requester_idx"),
             models.Index(fields=["-bounty_total"], name="torrent_requests_bounty_idx",
                          condition=Q(status="open")),
+            # The browse page's sorts (domain/catalog/request_selectors.py), each (column,
+            # id) read forward or backward, so page 1 reads 50 rows, not a sort of all.
+            *[models.Index(fields=[column, "id"], name=f"torrent_req_{short}_sort",
+                           condition=Q(deleted_at__isnull=True))
+              for column, short in (("created_at", "created"), ("bounty_total", "bounty"),
+                                    ("vote_count", "votes"), ("title", "title"))],
+            models.Index(F("filled_at").desc(nulls_last=True), F("id").desc(),
+                         name="torrent_req_filled_sort",
+                         condition=Q(deleted_at__isnull=True)),
             GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"),
                      name="torrent_requests_title_trgm"),
             # Ours: full text on the title (domain/catalog/request_selectors.py).

@@ -115,9 +115,12 @@ def requests_filter(filters: RequestFilters) -> QuerySet[TorrentRequest]:
             Q(title_fts=SearchQuery(query, config="simple", search_type="websearch"))
             | substrings)
     column = REQUEST_SORTS.get(filters.sort, "created_at")
-    ordering = (F(column).asc(nulls_last=True) if filters.order == "asc"
-                else F(column).desc(nulls_last=True))
-    return qs.order_by(ordering, "-id")
+    ascending = filters.order == "asc"
+    if column == "filled_at":  # the one that may be NULL: unfilled requests go last
+        return qs.order_by(F(column).asc(nulls_last=True) if ascending
+                           else F(column).desc(nulls_last=True), "-id")
+    # Column and id in one direction: an index on (column, id) serves both orders.
+    return qs.order_by(column, "id") if ascending else qs.order_by(f"-{column}", "-id")
 
 
 def requests_browse(*, user: User, filters: RequestFilters, page: int = 1,
