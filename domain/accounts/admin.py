@@ -57,6 +57,7 @@ from domain.accounts.services import (
     status_take_effect,
 )
 from domain.base import TargetType
+from domain.events import AccessChanged, publish_many
 from domain.moderation.services import audit_log_write
 from domain.tracker.cache import invalidate_user
 
@@ -322,9 +323,14 @@ class UserGroupAdmin(DomainAdmin):
         return super().get_queryset(request).annotate(member_total=Count("members"))
 
     def invalidate(self, group: UserGroup) -> None:
-        # The tracker caches each member with their group's permissions and peer limit.
-        for member_id in group.members.values_list("pk", flat=True).iterator():
+        # The tracker caches each member with their group's permissions and peer limit;
+        # their open sockets re-check what they follow (a permission taken away ends the
+        # streams it opened: the moderation stream, the staff room).
+        members = list(group.members.values_list("pk", flat=True).iterator())
+        for member_id in members:
             invalidate_user(member_id)
+        publish_many(AccessChanged(user_id=member_id, payload={"reason": "group"})
+                     for member_id in members)
 
     @admin.display(description="members", ordering="member_total")
     def member_count(self, group: UserGroup) -> int:

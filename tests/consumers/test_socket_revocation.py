@@ -250,3 +250,34 @@ async def test_a_forum_closed_to_a_members_class_in_admin_is_left_on_each_topic(
         (left,) = _frames_of(frames, "unsubscribed")
         assert left["stream"] == f"forum:{topic_id}"
         assert left["payload"]["reason"] == "settings"
+
+
+def _admin_take_permission(sysop, group_name: str, perm: str) -> int:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.admin.forms import admin_form_data
+
+    client = Client()
+    client.force_login(sysop)
+    group = UserGroup.objects.get(name=group_name)
+    url = reverse("admin:accounts_usergroup_change", args=(group.pk,))
+    page: Any = client.get(url)
+    data = admin_form_data(page, "usergroup")
+    data["permissions"] = [p for p in data["permissions"] if p != perm]
+    return client.post(url, data).status_code
+
+
+async def test_a_permission_taken_from_a_class_in_admin_ends_the_streams_it_opened():
+    sysop = await sync_to_async(make_user)("sysop")
+    _fm, headers = await user_and_headers("forum_moderator")
+    async with open_socket(headers) as socket:
+        await subscribe(socket, "moderation")
+        await subscribe(socket, "chat:staff", request_id="staff")
+        await drain(socket)
+        status = await sync_to_async(_admin_take_permission)(sysop, "forum_moderator",
+                                                             "reports_handle")
+        assert status == 302
+        frames = await drain(socket, until=lambda f: f.get("event") == "access.changed")
+        assert [f["stream"] for f in _frames_of(frames, "unsubscribed")] == ["moderation"]
+        await assert_alive(socket)
