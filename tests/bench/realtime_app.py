@@ -122,7 +122,7 @@ if os.environ.get("BENCH_SAMPLE"):
     # thread's stack every BENCH_SAMPLE_MS and, at exit, writes the collapsed stacks
     # (flamegraph.pl input) and the functions with the most samples, own and inclusive,
     # to BENCH_SAMPLE.<pid>.
-    import atexit
+    import signal
     import sys
     import threading
     import time
@@ -174,8 +174,42 @@ if os.environ.get("BENCH_SAMPLE"):
             for stack, n in _stacks.most_common():
                 f.write(f"{stack} {n}\n")
 
+    # Where a message's latency goes, server side: publish (the bench's "sent" stamp) to
+    # the hub's receive, and the hub's fan-out to every local socket.
+    from consumers.hub import StreamHub
+
+    _arrive: list[float] = []
+    _fanout: list[float] = []
+    _deliver = StreamHub.deliver
+
+    async def _timed_deliver(self: Any, entry: Any, event: dict[str, Any]) -> int:
+        started = time.time()
+        sent = (event.get("payload") or {}).get("sent")
+        count = await _deliver(self, entry, event)
+        if isinstance(sent, float):
+            _arrive.append(started - sent)
+            _fanout.append(time.time() - started)
+        return count
+
+    StreamHub.deliver = _timed_deliver  # type: ignore[method-assign]
+
+    def _pcts(values: list[float]) -> str:
+        ordered = sorted(values)
+        if not ordered:
+            return "none"
+        return " ".join(f"p{q}={1000 * ordered[int(q / 100 * (len(ordered) - 1))]:.1f}ms"
+                        for q in (50, 90, 99, 100))
+
+    def _sample_dump_all(*_: Any) -> None:
+        _sample_dump()
+        with open(f"{os.environ['BENCH_SAMPLE']}.{os.getpid()}", "a") as f:
+            f.write(f"publish -> hub receive: {_pcts(_arrive)}\n"
+                    f"hub fan-out: {_pcts(_fanout)}\n")
+
     threading.Thread(target=_sample, name="bench-sampler", daemon=True).start()
-    atexit.register(_sample_dump)
+    # Written on SIGUSR2 (the bench sends it before stopping the server, whose exit may
+    # not run atexit).
+    signal.signal(signal.SIGUSR2, _sample_dump_all)
 
 if os.environ.get("BENCH_TRACEMALLOC"):
     # Where idle sockets' memory goes: SIGUSR1 once marks a baseline, a second time writes
