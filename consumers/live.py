@@ -455,21 +455,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             allows = {"blocks": self._not_blocked,
                       "permissions": self._moderation_allows}.get(spec.filter)
             await hub().subscribe(group, stream, self, allows)
+        # The replay is read after joining the group, so nothing falls between the two;
+        # an event that arrives live and again in the replay has the same key, and the
+        # page keeps the first. Up to len(have) replayed rows are ones the page holds:
+        # read that many more, so the limit still leaves REPLAY_LIMIT new ones. It is read
+        # while the presence round below runs, not after it (in a join storm each
+        # subscribe waited for a presence round and then a database batch in turn).
+        position = event_id(timezone.now())
+        reading = asyncio.ensure_future(
+            batched(_replays)((user, kind, arg, since, REPLAY_LIMIT + len(have))))
         if spec.presence:
             try:
                 snapshot["members"] = await (presence.presence_join(arg, self.username)
                                              if new else presence.presence_members(arg))
             except BaseException:
+                reading.cancel()
+                # Its own failure, if it had one, is not the one to report.
+                reading.add_done_callback(lambda t: t.cancelled() or t.exception())
                 if group is not None and new:
                     await hub().unsubscribe(group, self)
                 raise
         self.streams[stream] = group or ""
-        # The replay is read after joining the group, so nothing falls between the two;
-        # an event that arrives live and again in the replay has the same key, and the
-        # page keeps the first. Up to len(have) replayed rows are ones the page holds:
-        # read that many more, so the limit still leaves REPLAY_LIMIT new ones.
-        position = event_id(timezone.now())
-        replay = await batched(_replays)((user, kind, arg, since, REPLAY_LIMIT + len(have)))
+        replay = await reading
         if have:
             replay = [(t, item) for t, item in replay if event_key(item) not in have]
         await self.send_json({"type": "subscribed", "stream": stream, "id": request_id,
