@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Upper
 
@@ -33,6 +33,7 @@ from domain.catalog.models import (
 )
 from domain.catalog.request_selectors import _in_order, _search_ids
 from domain.errors import NotFound
+from domain.paging import page_bounded
 
 COLLECTION_SORTS = {"updated": "-updated_at", "name": "name", "items": "-item_count",
                     "subscribers": "-subscriber_count", "created": "-created_at"}
@@ -95,10 +96,12 @@ def collections_filter(*, viewer: User, filters: CollectionFilters
 
 
 def collections_browse(*, user: User, filters: CollectionFilters, page: int = 1,
-                       per_page: int | None = None) -> Page:
+                       per_page: int | None = None, count_cap: int | None = None) -> Page:
+    """One page of collections; `count_cap` bounds the count as on the torrents and
+    requests pages (domain.paging); None counts every match (the API)."""
     qs = (collections_filter(viewer=user, filters=filters)
           .select_related("owner", "category", "category__parent").defer("description"))
-    return Paginator(qs, per_page or settings.REQUESTS_PER_PAGE).get_page(page)
+    return page_bounded(qs, per_page or settings.REQUESTS_PER_PAGE, page, count_cap)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -47,7 +48,8 @@ def browse(request: AuthedRequest) -> HttpResponse:
     filters = form.filters() if valid else selectors.CollectionFilters()
     page = selectors.collections_browse(user=request.user, filters=filters,
                                         page=(form.cleaned_data.get("page") if valid
-                                              else None) or 1)
+                                              else None) or 1,
+                                        count_cap=settings.BROWSE_COUNT_CAP or None)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "collections/browse.html", {

@@ -127,3 +127,16 @@ def test_the_profile_lists_the_members_collections_as_paranoia_allows():
     for viewer in (owner, moderator):  # themself and staff who see through paranoia
         page = shown(viewer)
         assert "Hitchcock films" in page and "Private stash" in page
+
+
+def test_browse_counts_up_to_a_cap_like_the_other_browse_pages(member, settings):
+    settings.REQUESTS_PER_PAGE = 2
+    settings.BROWSE_COUNT_CAP = 2
+    owner = make_user("power_user")
+    TorrentCollection.objects.bulk_create(TorrentCollection(name=f"C{i}", owner=owner)
+                                          for i in range(5))
+    client = login(member)
+    first = client.get("/collections/").content.decode()
+    assert "Page 1 of 2+" in first and "2+ collections" in first and 'rel="next"' in first
+    last = client.get("/collections/", {"page": "3"}).content.decode()
+    assert "Page 3 of 3<" in last and "5 collections" in last and 'rel="next"' not in last
