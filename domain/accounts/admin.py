@@ -54,6 +54,7 @@ from domain.accounts.permissions import Perm, rank_allows, user_has_perm
 from domain.accounts.services import (
     group_take_effect,
     password_take_effect,
+    sessions_revoke_all,
     status_take_effect,
 )
 from domain.base import TargetType
@@ -321,6 +322,18 @@ class UserGroupAdmin(DomainAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UserGroup]:
         return super().get_queryset(request).annotate(member_total=Count("members"))
+
+    def save_model(self, request: HttpRequest, obj: UserGroup, form: Any,
+                   change: bool) -> None:
+        newly_2fa = change and obj.requires_2fa and not form.initial.get("requires_2fa")
+        super().save_model(request, obj, form, change)
+        if newly_2fa:
+            # As group_take_effect for one member moved into a 2FA class: a session that
+            # never met the second factor ends (sockets too); the next login enrols.
+            unenrolled = (obj.members.exclude(two_factor__is_enabled=True)
+                          .values_list("pk", flat=True))
+            for member_id in unenrolled.iterator():
+                sessions_revoke_all(user_id=member_id, reason="2fa_required")
 
     def invalidate(self, group: UserGroup) -> None:
         # The tracker caches each member with their group's permissions and peer limit;

@@ -219,3 +219,31 @@ def test_admin_offers_only_the_classes_the_rank_rule_allows(client):
     offered = set(page.context["adminform"].form.fields["group"].queryset)
     assert offered == {g for g in UserGroup.objects.all() if rank_allows(administrator, g)}
     assert _group("administrator") not in offered and _group("moderator") in offered
+
+
+def test_turning_on_2fa_for_a_class_ends_the_sessions_of_its_unenrolled_members(
+        sysop, published_events, django_capture_on_commit_callbacks):
+    from tests.domain.accounts.factories import enable_two_factor
+
+    unenrolled, enrolled = make_user("vip"), make_user("vip")
+    enable_two_factor(enrolled)
+    for member in (unenrolled, enrolled):
+        _logged_in(member, tabs=1)
+    client = Client()
+    client.force_login(sysop)
+    vip = _group("vip")
+    url = reverse("admin:accounts_usergroup_change", args=(vip.pk,))
+    page: Any = client.get(url)
+    data = admin_form_data(page, "usergroup")
+    data["requires_2fa"] = ["on"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, data).status_code == 302
+
+    assert _open_sessions(unenrolled) == 0
+    assert _open_sessions(enrolled) == 1
+    assert published_events.of("session.revoked") == [{"reason": "2fa_required"}]
+    # Saved again with 2FA already on: nothing more ends.
+    again: Any = client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, admin_form_data(again, "usergroup")).status_code == 302
+    assert _open_sessions(enrolled) == 1
