@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import bencodepy
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core.management import call_command
 from django.db.models import Sum
 from django.test import Client
@@ -18,6 +19,7 @@ from domain.bonus.models import BonusTransaction
 from domain.catalog.models import Torrent, TorrentFile, TorrentModeration
 from domain.community.models import ChatMessage, ForumPost, ForumTopic, PrivateMessage
 from domain.moderation.models import AuditLog, ModerationQueueItem, Report, Warning
+from tests.conftest import PRODUCTION_PASSWORD_HASHERS
 
 DEMO_PASSWORD = "demo-password-123"
 
@@ -121,11 +123,14 @@ def test_members_share_the_password_and_span_the_groups(seeded):
     assert sum(1 for u in users if u.statistics.uploaded > 0) >= 3
 
 
-def test_password_comes_from_the_environment(db, monkeypatch):
+def test_password_comes_from_the_environment(db, monkeypatch, settings):
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
     monkeypatch.setenv("DEMO_PASSWORD", "another-secret-456")
-    out = _seed()  # with the project's real (Argon2) hasher
+    out = _seed()  # with the project's real (Argon2) hasher at its production cost
     assert "sysop / another-secret-456" in out.rstrip().splitlines()[-1]
-    assert User.objects.get(username="sysop").password.startswith("argon2")
+    encoded = User.objects.get(username="sysop").password
+    assert encoded.startswith("argon2")
+    assert not Argon2PasswordHasher().must_update(encoded)  # the production parameters
     assert Client().login(username="sysop", password="another-secret-456")
 
 
