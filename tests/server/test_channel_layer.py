@@ -24,7 +24,8 @@ ROUNDS = 6
 
 
 def _config() -> dict[str, Any]:
-    config: dict[str, Any] = dict(cast(dict[str, Any], settings.CHANNEL_LAYERS["default"]["CONFIG"]))
+    default = cast(dict[str, Any], settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    config: dict[str, Any] = dict(default)
     config["prefix"] = f"layer-test-{uuid.uuid4().hex[:8]}"
     return config
 
