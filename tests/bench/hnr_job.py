@@ -50,9 +50,10 @@ def step(label: str, started: float) -> float:
 
 SEED = """
 INSERT INTO users (password, id, created_at, updated_at, username, email, status, passkey,
-                   title, avatar_url, profile_text, bonus_points, warning_points, group_id)
+                   title, avatar_url, avatar, profile_text, bonus_points, warning_points,
+                   group_id)
 SELECT '!', gen_random_uuid(), now(), now(), 'bench' || i, 'bench' || i || '@example.test',
-       'active', md5('passkey' || i), '', '', '', 0, 0,
+       'active', md5('passkey' || i), '', '', '', '', 0, 0,
        (SELECT id FROM user_groups WHERE name = 'member')
 FROM generate_series(1, %(users)s) i;
 
