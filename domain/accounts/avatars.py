@@ -1,16 +1,23 @@
-"""Avatar images: what an upload is, read from its own bytes.
+"""Avatar images: what an upload is, read from its own bytes, and a clean copy to store.
 
-Pillow is not installed here, so the type comes from the file's magic bytes and the
-dimensions from its header (PNG IHDR, GIF logical screen, JPEG start-of-frame, WebP
-VP8/VP8L/VP8X), never from the name or the browser's content type. Anything else, or a
-header that does not parse, is refused. The file is stored as uploaded (no re-encoding:
-that would need Pillow) under MEDIA_ROOT and served with its checked type and nosniff.
+The type and dimensions come from the image's own header as Pillow reads it, never from
+the name or the browser's content type; only PNG, JPEG, GIF and WebP are taken, and the
+dimensions are checked before any pixel is decoded (a small file can claim 60,000 x
+60,000 pixels). The image is then decoded whole (a truncated or corrupt file is refused)
+and encoded again from its pixels alone: what is stored carries no EXIF (a phone's photo
+says where it was taken), no comments or text chunks, and nothing appended after the
+image (a file that is also HTML or a ZIP). Animated GIF and WebP keep their frames, up to
+MAX_FRAMES (and MAX_ANIMATION_PIXELS in all). The file is served with its checked type
+and nosniff (frontend.views).
 """
 
 from __future__ import annotations
 
-import struct
+import io
+import warnings
 from dataclasses import dataclass
+
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from domain.errors import ValidationFailed
 
@@ -25,95 +32,95 @@ class ImageInfo:
 
 CONTENT_TYPES = {"png": "image/png", "gif": "image/gif", "jpg": "image/jpeg",
                  "webp": "image/webp"}
+_KINDS = {"PNG": "png", "GIF": "gif", "JPEG": "jpg", "WEBP": "webp"}
+MAX_FRAMES = 120
+# What an animation may decode to in all (frames x width x height), about 32 MiB as RGBA.
+MAX_ANIMATION_PIXELS = 8_000_000
+
+_NOT_AN_IMAGE = "An avatar must be a PNG, JPEG, GIF or WebP image."
 
 
-def _png(data: bytes) -> tuple[int, int] | None:
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
-        return None
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
+def _refuse(message: str = _NOT_AN_IMAGE) -> ValidationFailed:
+    return ValidationFailed(message, field="avatar")
 
 
-def _gif(data: bytes) -> tuple[int, int] | None:
-    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 10:
-        return None
-    width, height = struct.unpack("<HH", data[6:10])
-    return width, height
+@dataclass(frozen=True)
+class CleanImage:
+    info: ImageInfo
+    data: bytes  # encoded again from the pixels: what is stored
 
 
-# Start-of-frame markers (baseline, extended, progressive, lossless...), not DHT/JPG/DAC.
-_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+def _frames(image: Image.Image) -> list[tuple[Image.Image, int]]:
+    frames: list[tuple[Image.Image, int]] = []
+    width, height = image.size
+    for frame in ImageSequence.Iterator(image):
+        if len(frames) == MAX_FRAMES or (len(frames) + 1) * width * height > (
+                MAX_ANIMATION_PIXELS):
+            raise _refuse(f"An animated avatar has at most "
+                          f"{min(MAX_FRAMES, MAX_ANIMATION_PIXELS // (width * height))} "
+                          "frames at this size.")
+        copy = frame.convert("RGBA")
+        frames.append((copy, int(frame.info.get("duration", 100) or 100)))
+    return frames
 
 
-def _jpeg(data: bytes) -> tuple[int, int] | None:
-    if data[:3] != b"\xff\xd8\xff":
-        return None
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
-            i += 2
-            continue
-        (length,) = struct.unpack(">H", data[i + 2:i + 4])
-        if length < 2:
-            return None
-        if marker in _SOF:
-            if i + 9 > len(data):
-                return None
-            height, width = struct.unpack(">HH", data[i + 5:i + 9])
-            return width, height
-        i += 2 + length
-    return None
+def _encode(image: Image.Image, kind: str) -> bytes:
+    out = io.BytesIO()
+    frames = _frames(image) if kind in ("gif", "webp") else []
+    if len(frames) > 1:
+        first, *rest = (f for f, _ in frames)
+        params = {"save_all": True, "append_images": rest,
+                  "duration": [d for _, d in frames], "loop": 0}
+        if kind == "gif":
+            first.save(out, "GIF", disposal=2, **params)
+        else:
+            first.save(out, "WEBP", lossless=True, **params)
+        return out.getvalue()
+    if kind == "jpg":
+        image.convert("RGB").save(out, "JPEG", quality=90)
+    elif kind == "png":
+        pixels = image.convert("RGBA" if "transparency" in image.info
+                               or image.mode in ("RGBA", "LA", "PA") else "RGB")
+        pixels.save(out, "PNG", optimize=True)
+    elif kind == "gif":
+        image.convert("RGBA").save(out, "GIF")
+    else:
+        image.convert("RGBA").save(out, "WEBP", lossless=True)
+    return out.getvalue()
 
 
-def _webp(data: bytes) -> tuple[int, int] | None:
-    if data[:4] != b"RIFF" or data[8:12] != b"WEBP" or len(data) < 30:
-        return None
-    chunk = data[12:16]
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and data[20] == 0x2F:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X":
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    return None
-
-
-_READERS = (("png", _png), ("gif", _gif), ("jpg", _jpeg), ("webp", _webp))
-
-
-def image_info(data: bytes, *, max_bytes: int, max_side: int) -> ImageInfo:
-    """What `data` is, or ValidationFailed (on the "avatar" field) saying why not."""
+def avatar_clean(data: bytes, *, max_bytes: int, max_side: int) -> CleanImage:
+    """What `data` is and a clean copy of it, or ValidationFailed (on the "avatar" field)
+    saying why not."""
     if not data:
-        raise ValidationFailed("The file is empty.", field="avatar")
+        raise _refuse("The file is empty.")
     if len(data) > max_bytes:
-        raise ValidationFailed(
-            f"An avatar is at most {max_bytes // 1024} KiB; this one is "
-            f"{-(-len(data) // 1024)} KiB.", field="avatar")
-    for kind, reader in _READERS:
-        try:
-            size = reader(data)
-        except (struct.error, IndexError):
-            size = None
-        if size is None:
-            continue
-        width, height = size
-        if width < 1 or height < 1:
-            break
-        if width > max_side or height > max_side:
-            raise ValidationFailed(
-                f"An avatar is at most {max_side}x{max_side} pixels; this one is "
-                f"{width}x{height}.", field="avatar")
-        return ImageInfo(kind=kind, content_type=CONTENT_TYPES[kind], width=width,
-                         height=height)
-    raise ValidationFailed("An avatar must be a PNG, JPEG, GIF or WebP image.",
-                           field="avatar")
+        raise _refuse(f"An avatar is at most {max_bytes // 1024} KiB; this one is "
+                      f"{-(-len(data) // 1024)} KiB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(_KINDS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _refuse(f"An avatar is at most {max_side}x{max_side} pixels.") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise _refuse() from exc
+    kind = _KINDS.get(image.format or "")
+    width, height = image.size
+    if kind is None or width < 1 or height < 1:
+        raise _refuse()
+    if width > max_side or height > max_side:
+        raise _refuse(f"An avatar is at most {max_side}x{max_side} pixels; this one is "
+                      f"{width}x{height}.")
+    try:
+        image.load()
+        clean = _encode(image, kind)
+    except ValidationFailed:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise _refuse("The image could not be read whole: it is truncated or damaged."
+                      ) from exc
+    return CleanImage(
+        info=ImageInfo(kind=kind, content_type=CONTENT_TYPES[kind], width=width,
+                       height=height),
+        data=clean)

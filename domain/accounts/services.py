@@ -933,12 +933,13 @@ def profile_update(*, user: User, profile_text: str, title: str | None = None,
                    ip: str | None = None) -> User:
     """A member edits their own profile: the text (kept as written and shown through the
     description sanitizer), the title (only with CUSTOM_TITLE; None leaves it), and an
-    avatar checked from its own bytes (domain/accounts/avatars.py) or removed. The file
-    replaced is deleted after commit."""
+    avatar checked from its own bytes and stored as a clean copy encoded again from its
+    pixels (domain/accounts/avatars.py), or removed. The file replaced is deleted after
+    commit."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from domain.accounts.avatars import image_info
+    from domain.accounts.avatars import avatar_clean
 
     require_perm(user, Perm.SITE_ACCESS)
     text = str(profile_text or "").replace("\r\n", "\n")
@@ -950,10 +951,10 @@ def profile_update(*, user: User, profile_text: str, title: str | None = None,
         title = " ".join(str(title).split())
         if len(title) > 64:
             raise ValidationFailed("A title is at most 64 characters.", field="title")
-    info = None
+    clean = None
     if avatar is not None:
-        info = image_info(avatar, max_bytes=settings.AVATAR_MAX_BYTES,
-                          max_side=settings.AVATAR_MAX_SIDE)
+        clean = avatar_clean(avatar, max_bytes=settings.AVATAR_MAX_BYTES,
+                             max_side=settings.AVATAR_MAX_SIDE)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         changes: dict[str, Any] = {}
@@ -967,11 +968,11 @@ def profile_update(*, user: User, profile_text: str, title: str | None = None,
             locked.title = title
             fields.append("title")
         old_file = locked.avatar.name if locked.avatar else ""
-        if info is not None and avatar is not None:
-            digest = hashlib.sha256(avatar).hexdigest()[:16]
-            name = f"{locked.pk.hex}-{digest}.{info.kind}"  # upload_to adds avatars/
+        if clean is not None:
+            digest = hashlib.sha256(clean.data).hexdigest()[:16]
+            name = f"{locked.pk.hex}-{digest}.{clean.info.kind}"  # upload_to adds avatars/
             if f"avatars/{name}" != old_file:
-                locked.avatar.save(name, ContentFile(avatar), save=False)
+                locked.avatar.save(name, ContentFile(clean.data), save=False)
                 changes["avatar"] = [old_file, locked.avatar.name]
                 fields.append("avatar")
         elif remove_avatar and old_file:

@@ -5,12 +5,16 @@ permission. Member names across the site link to profiles."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image, ImageSequence
 
 from domain.accounts.models import User
 from domain.community.models import Forum
@@ -28,24 +32,37 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def png(width: int, height: int) -> bytes:
+def encoded(image: Image.Image, kind: str, **params: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind, **params)
+    return out.getvalue()
+
+
+def png(width: int, height: int, **params: Any) -> bytes:
+    return encoded(Image.new("RGB", (width, height), (0, 0, 255)), "PNG", **params)
+
+
+def gif(width: int, height: int) -> bytes:
+    return encoded(Image.new("P", (width, height), 3), "GIF")
+
+
+def jpeg(width: int, height: int, **params: Any) -> bytes:
+    return encoded(Image.new("RGB", (width, height), (200, 30, 30)), "JPEG", **params)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A valid PNG header that claims a size its few bytes could never hold."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data)))
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = b"".join(b"\x00" + b"\x00\x00\xff" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
 
 
-def gif(width: int, height: int) -> bytes:
-    return b"GIF89a" + struct.pack("<HH", width, height) + b"\x00\x00\x00" + b"\x3b"
-
-
-def jpeg(width: int, height: int) -> bytes:
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
-    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
+def stored(media: Path, member: User) -> bytes:
+    member.refresh_from_db()
+    return (media / str(member.avatar.name)).read_bytes()
 
 
 def logged_in(user: User) -> Client:
@@ -78,7 +95,11 @@ def test_a_member_uploads_an_avatar_that_the_site_serves(media,
     assert served.status_code == 200
     assert served["Content-Type"] == "image/png"
     assert served["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(served.streaming_content) == png(64, 48)  # type: ignore[attr-defined]
+    body = b"".join(served.streaming_content)  # type: ignore[attr-defined]
+    assert body == (media / member.avatar.name).read_bytes()
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.format == "PNG" and image.size == (64, 48)
+        assert image.convert("RGB").getpixel((10, 10)) == (0, 0, 255)
 
     # A new one replaces it; the old file goes.
     old = media / member.avatar.name
@@ -99,6 +120,11 @@ def test_a_member_uploads_an_avatar_that_the_site_serves(media,
     (png(300, 10), "at most 256x256 pixels"),
     (gif(10, 10) + b"\x00" * 5000, "at most 4 KiB"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 10, "must be a PNG, JPEG, GIF or WebP"),
+    # A decompression bomb: refused from its header, before a pixel is decoded.
+    (png_claiming(60_000, 60_000), "at most 256x256 pixels"),
+    # Cut short: the header parses, the pixels do not.
+    (png(200, 200)[:-40], "truncated or damaged"),
+    (b"BM" + b"\x00" * 60, "must be a PNG, JPEG, GIF or WebP"),  # a BMP is not taken
 ])
 def test_an_avatar_is_checked_from_its_own_bytes(data, message, media):
     member = make_user()
@@ -168,3 +194,56 @@ def test_member_names_link_to_profiles_across_the_site():
     pm_send(sender=poster, recipient_username=uploader.username, subject="hi", body="hello")
     inbox = logged_in(uploader).get("/messages/").content.decode()
     assert f'<a class="member" href="/users/{poster.username}/">' in inbox
+
+
+def test_what_is_stored_is_the_pixels_alone(media):
+    """Encoded again from the pixels: no EXIF (a phone photo's location), no text chunks,
+    nothing appended after the image (a file that is also HTML)."""
+    member = make_user()
+    client = logged_in(member)
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 5.0)}  # GPSInfo: where the photo was taken
+    photo = jpeg(120, 90, exif=exif.tobytes())
+    with Image.open(io.BytesIO(photo)) as sent:
+        assert sent.getexif()  # the upload does carry it
+    assert client.post("/settings/profile/", {
+        "avatar": upload(photo, "me.jpg", "image/jpeg"), "profile_text": ""}).status_code == 302
+    kept = stored(media, member)
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.format == "JPEG" and image.size == (120, 90)
+        assert not image.getexif() and b"PhoneMaker" not in kept
+
+    from PIL import PngImagePlugin
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "<script>alert(1)</script>")
+    polyglot = png(32, 32, pnginfo=text) + b"<html><script>alert(2)</script></html>"
+    assert client.post("/settings/profile/", {
+        "avatar": upload(polyglot), "profile_text": ""}).status_code == 302
+    kept = stored(media, member)
+    assert b"script" not in kept and kept.endswith(b"IEND\xaeB`\x82")
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.size == (32, 32) and not image.text  # type: ignore[attr-defined]
+
+
+def test_an_animated_gif_keeps_its_frames_and_too_many_are_refused(media, settings):
+    settings.AVATAR_MAX_BYTES = 256 * 1024
+    member = make_user()
+    client = logged_in(member)
+    frames = [Image.new("RGB", (16, 16), colour) for colour in ("red", "lime", "blue")]
+    animated = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:],
+                       duration=200, loop=0)
+    assert client.post("/settings/profile/", {
+        "avatar": upload(animated, "a.gif", "image/gif"), "profile_text": ""}).status_code == 302
+    with Image.open(io.BytesIO(stored(media, member))) as image:
+        assert image.format == "GIF" and getattr(image, "n_frames", 1) == 3
+        colours = [frame.convert("RGB").getpixel((8, 8)) for frame in
+                   ImageSequence.Iterator(image)]
+        assert colours == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+
+    many = [Image.new("RGB", (8, 8), (i, 0, 0)) for i in range(130)]
+    too_long = encoded(many[0], "GIF", save_all=True, append_images=many[1:], duration=50)
+    response = client.post("/settings/profile/", {
+        "avatar": upload(too_long, "b.gif", "image/gif"), "profile_text": ""})
+    assert response.status_code == 400
+    assert "at most 120 frames" in response.content.decode()
