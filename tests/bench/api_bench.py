@@ -22,9 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-import psycopg
-from psycopg import sql
+from scratch import create_scratch_database, drop_scratch_database, step
 
 ROOT = Path(__file__).resolve().parents[2]
 TORRENTS = int(os.environ.get("BENCH_TORRENTS", "200000"))
@@ -75,17 +73,6 @@ ANALYZE;
 """
 
 
-def conninfo(url: str) -> dict[str, Any]:
-    db = dj_database_url.parse(url)
-    return {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
-            "password": db["PASSWORD"] or None, "dbname": db["NAME"]}
-
-
-def step(label: str, started: float) -> float:
-    now = time.perf_counter()
-    print(f"  {label}: {now - started:.1f} s", flush=True)
-    return now
-
 
 def measure(client: Any, path: str, params: dict[str, str], *, expect: bytes
             ) -> tuple[list[float], float]:
@@ -112,16 +99,7 @@ def p(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracker")
-    info = conninfo(base_url)
-    name = f"bench_api_{uuid.uuid4().hex[:10]}"
-    admin = {**info, "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = dj_database_url.parse(base_url)
-    os.environ["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
-                                  f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+    name, admin = create_scratch_database("api")
     os.environ["LOG_LEVEL"] = "WARNING"
     # Settings refuse to start without a key when DEBUG is off; the scratch run gets its own.
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
@@ -200,9 +178,7 @@ def main() -> int:
                   f"{p95 / baseline_p95:10.2f}x{mark}")
         connection.close()
     finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+        drop_scratch_database(name, admin)
     return 0
 
 

@@ -16,14 +16,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-import dj_database_url
-import psycopg
-from psycopg import sql
+from scratch import USERS_SEED, create_scratch_database, drop_scratch_database, step
 
 ROOT = Path(__file__).resolve().parents[2]
 PEERS = int(os.environ.get("BENCH_PEERS", "1000000"))
@@ -33,26 +29,8 @@ START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 END = START + timedelta(hours=1)
 
 
-def conninfo(url: str) -> dict[str, Any]:
-    db = dj_database_url.parse(url)
-    return {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
-            "password": db["PASSWORD"] or None, "dbname": db["NAME"]}
-
-
-def step(label: str, started: float) -> float:
-    now = time.perf_counter()
-    print(f"  {label}: {now - started:.1f} s", flush=True)
-    return now
-
 
 SEED = """
-INSERT INTO users (password, id, created_at, updated_at, username, email, status, passkey,
-                   title, avatar_url, avatar, profile_text, bonus_points, warning_points,
-                   group_id)
-SELECT '!', gen_random_uuid(), now(), now(), 'bench' || i, 'bench' || i || '@example.test',
-       'active', md5('passkey' || i), '', '', '', '', 0, 0,
-       (SELECT id FROM user_groups WHERE name = 'member')
-FROM generate_series(1, %(users)s) i;
 
 CREATE TEMP TABLE bench_users AS
 SELECT row_number() OVER (ORDER BY id) AS n, id FROM users WHERE username LIKE 'bench%%';
@@ -106,16 +84,7 @@ ANALYZE;
 
 
 def main() -> int:
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracker")
-    info = conninfo(base_url)
-    name = f"bench_bonus_{uuid.uuid4().hex[:10]}"
-    admin = {**info, "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = dj_database_url.parse(base_url)
-    os.environ["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
-                                  f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+    name, admin = create_scratch_database("bonus")
     os.environ["LOG_LEVEL"] = "WARNING"
     sys.path.insert(0, str(ROOT))
     try:
@@ -133,6 +102,7 @@ def main() -> int:
         call_command("migrate", verbosity=0, interactive=False)
         t = step("migrate", t)
         with connection.cursor() as cursor:
+            cursor.execute(USERS_SEED, {"users": USERS})
             cursor.execute(SEED, {"users": USERS, "torrents": TORRENTS, "peers": PEERS,
                                   "start": START, "end": END})
             t = step("seed (generate_series)", t)
@@ -167,9 +137,7 @@ def main() -> int:
               f"awarded={replay.awarded}")
         connection.close()
     finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+        drop_scratch_database(name, admin)
     return 0
 
 

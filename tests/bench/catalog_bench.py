@@ -31,12 +31,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-import psycopg
-from psycopg import sql
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_bench import SEED as TORRENT_SEED  # the sibling script's seed
+from scratch import USERS_SEED, create_scratch_database, drop_scratch_database, step
 
 ROOT = Path(__file__).resolve().parents[2]
 TORRENTS = int(os.environ.get("BENCH_TORRENTS", "200000"))
@@ -47,13 +44,6 @@ PAGES = int(os.environ.get("BENCH_PAGES", "50"))
 GOAL_TOP10_S = 10.0
 
 SEED = """
-INSERT INTO users (password, id, created_at, updated_at, username, email, status, passkey,
-                   title, avatar_url, avatar, profile_text, bonus_points, warning_points,
-                   group_id)
-SELECT '!', gen_random_uuid(), now(), now(), 'bench' || i, 'bench' || i || '@example.test',
-       'active', md5('passkey' || i), '', '', '', '', 0, 0,
-       (SELECT id FROM user_groups WHERE name = 'member')
-FROM generate_series(1, %(users)s) i;
 
 CREATE TEMP TABLE bench_users AS
 SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM users WHERE username LIKE 'bench%%';
@@ -114,17 +104,6 @@ ANALYZE;
 """
 
 
-def conninfo(url: str) -> dict[str, Any]:
-    db = dj_database_url.parse(url)
-    return {"host": db["HOST"] or None, "port": db["PORT"] or None, "user": db["USER"],
-            "password": db["PASSWORD"] or None, "dbname": db["NAME"]}
-
-
-def step(label: str, started: float) -> float:
-    now = time.perf_counter()
-    print(f"  {label}: {now - started:.1f} s", flush=True)
-    return now
-
 
 def p(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -151,16 +130,7 @@ def measure(client: Any, path: str, params: dict[str, str], expect: bytes
 
 
 def main() -> int:
-    base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tracker")
-    info = conninfo(base_url)
-    name = f"bench_catalog_{uuid.uuid4().hex[:10]}"
-    admin = {**info, "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = dj_database_url.parse(base_url)
-    os.environ["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
-                                  f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+    name, admin = create_scratch_database("catalog")
     os.environ["LOG_LEVEL"] = "WARNING"
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ["CACHE_PREFIX"] = f"bench-catalog-{uuid.uuid4().hex[:8]}"
@@ -189,6 +159,7 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute(TORRENT_SEED, {"torrents": TORRENTS})
             t = step("seed torrents (generate_series)", t)
+            cursor.execute(USERS_SEED, {"users": USERS})
             cursor.execute(SEED, {"users": USERS, "torrents": TORRENTS,
                                   "requests": REQUESTS, "history": HISTORY})
             t = step("seed members, requests, history (generate_series)", t)
@@ -277,9 +248,7 @@ def main() -> int:
               f"({refresh.seconds:.1f} s)")
         connection.close()
     finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+        drop_scratch_database(name, admin)
     return 0
 
 
