@@ -32,6 +32,9 @@ from domain.accounts.models import ApiKeyScope, UserStatistics
 from domain.bonus import selectors as bonus_selectors
 from domain.bonus import services as bonus_services
 from domain.bonus.models import TokenStatus
+from domain.catalog import collection_selectors, request_selectors
+from domain.catalog import collections as collection_services
+from domain.catalog import requests as request_services
 from domain.catalog import selectors as catalog_selectors
 from domain.catalog import services as catalog_services
 from domain.catalog.models import Torrent
@@ -735,8 +738,6 @@ def request_dict(request: HttpRequest, r: Any) -> dict[str, Any]:
 @api.get("/requests", response={200: RequestPageOut, **ERRORS}, tags=["requests"],
          summary="Search requests (scope: search)")
 def requests_list(request: HttpRequest, search: Query[RequestSearch]) -> Any:
-    from domain.catalog import request_selectors
-
     caller = caller_of(request, ApiKeyScope.SEARCH)
     filters = request_selectors.RequestFilters(
         q=search.q, category=search.category, status=search.status,
@@ -753,8 +754,6 @@ def requests_list(request: HttpRequest, search: Query[RequestSearch]) -> Any:
 @api.get("/requests/{request_id}", response={200: RequestDetailOut, **ERRORS_404},
          tags=["requests"], summary="A request with its voters (scope: search)")
 def request_detail(request: HttpRequest, request_id: uuid.UUID) -> Any:
-    from domain.catalog import request_selectors
-
     caller = caller_of(request, ApiKeyScope.SEARCH)
     page = request_selectors.request_page(user=caller.user, request_id=request_id)
     out = request_dict(request, page.request)
@@ -777,8 +776,6 @@ class RequestIn(Schema):
 @api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"],
           summary="File a request with your first bounty (scope: account)")
 def request_create(request: HttpRequest, body: RequestIn) -> Any:
-    from domain.catalog import requests as request_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     made = request_services.request_create(
         requester=caller.user, category_id=body.category, title=body.title,
@@ -798,9 +795,6 @@ class VoteOut(Schema):
 @api.post("/requests/{request_id}/vote", response={200: VoteOut, **ERRORS_404, 409: ErrorOut},
           tags=["requests"], summary="Add bounty to a request (scope: account)")
 def request_vote(request: HttpRequest, request_id: uuid.UUID, body: VoteIn) -> Any:
-    from domain.catalog import request_selectors
-    from domain.catalog import requests as request_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     request_services.request_vote(user=caller.user, request_id=request_id, amount=body.amount)
     page = request_selectors.request_page(user=caller.user, request_id=request_id)
@@ -815,8 +809,6 @@ class FillIn(Schema):
           response={200: RequestOut, **ERRORS_404, 409: ErrorOut}, tags=["requests"],
           summary="Fill a request with a torrent; the bounty is yours (scope: upload)")
 def request_fill(request: HttpRequest, request_id: uuid.UUID, body: FillIn) -> Any:
-    from domain.catalog import requests as request_services
-
     caller = caller_of(request, ApiKeyScope.UPLOAD)
     filled = request_services.request_fill(filler=caller.user, request_id=request_id,
                                            torrent=body.torrent)
@@ -891,8 +883,6 @@ def collection_dict(request: HttpRequest, c: Any, *, owner_shown: bool) -> dict[
 @api.get("/collections", response={200: CollectionPageOut, **ERRORS}, tags=["collections"],
          summary="Browse and search collections (scope: search)")
 def collections_list(request: HttpRequest, search: Query[CollectionSearch]) -> Any:
-    from domain.catalog import collection_selectors
-
     caller = caller_of(request, ApiKeyScope.SEARCH)
     filters = collection_selectors.CollectionFilters(
         q=search.q, collection_type=search.collection_type, category=search.category,
@@ -915,8 +905,6 @@ def collection_detail(request: HttpRequest, collection_id: uuid.UUID) -> Any:
 
 def collection_detail_dict(request: HttpRequest, caller: ApiCaller,
                            collection_id: uuid.UUID) -> dict[str, Any]:
-    from domain.catalog import collection_selectors
-
     page = collection_selectors.collection_page(user=caller.user, collection_id=collection_id)
     out = collection_dict(request, page.collection, owner_shown=page.owner is not None)
     out.update(description=page.collection.description, subscribed=page.subscribed,
@@ -943,8 +931,6 @@ class SubscribedOut(Schema):
           summary="Follow or stop following a collection (scope: account)")
 def collection_subscribe(request: HttpRequest, collection_id: uuid.UUID,
                          body: SubscribeIn) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     return {"subscribed": collection_services.collection_subscribe(
         user=caller.user, collection_id=collection_id, subscribe=body.subscribe)}
@@ -969,8 +955,6 @@ class CollectionIn(Schema):
 @api.post("/collections", response={201: CollectionDetailOut, **ERRORS}, tags=["collections"],
           summary="Start a collection (scope: account; your class may create collections)")
 def collection_create(request: HttpRequest, body: CollectionIn) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     made = collection_services.collection_create(
         owner=caller.user, name=body.name, description=body.description,
@@ -995,8 +979,6 @@ class CollectionEditIn(Schema):
                    "staff)")
 def collection_edit(request: HttpRequest, collection_id: uuid.UUID,
                     body: CollectionEditIn) -> Any:
-    from domain.catalog import collection_selectors
-    from domain.catalog import collections as collection_services
     from domain.errors import NotFound
 
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
@@ -1029,8 +1011,6 @@ class DeletedOut(Schema):
           summary="Delete a collection (scope: account; owner or staff; audited)")
 def collection_delete(request: HttpRequest, collection_id: uuid.UUID,
                       body: CollectionDeleteIn) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     collection_services.collection_delete(actor=caller.user, collection_id=collection_id,
                                           reason=body.reason, ip_address=client_ip(request))
@@ -1047,8 +1027,6 @@ class CollectionAddIn(Schema):
           summary="Add a torrent at the end (scope: account; see can_add)")
 def collection_add(request: HttpRequest, collection_id: uuid.UUID,
                    body: CollectionAddIn) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     item = collection_services.collection_torrent_add(
         actor=caller.user, collection_id=collection_id, torrent=str(body.torrent),
@@ -1065,8 +1043,6 @@ def collection_add(request: HttpRequest, collection_id: uuid.UUID,
             summary="Remove a torrent (scope: account; owner or staff)")
 def collection_remove(request: HttpRequest, collection_id: uuid.UUID,
                       torrent_id: uuid.UUID) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     collection_services.collection_torrent_remove(
         actor=caller.user, collection_id=collection_id, torrent_id=torrent_id)
@@ -1084,8 +1060,6 @@ class CollectionOrderIn(Schema):
          summary="Reorder the torrents (scope: account; owner or staff)")
 def collection_reorder(request: HttpRequest, collection_id: uuid.UUID,
                        body: CollectionOrderIn) -> Any:
-    from domain.catalog import collections as collection_services
-
     caller = caller_of(request, ApiKeyScope.ACCOUNT)
     collection_services.collection_reorder(actor=caller.user, collection_id=collection_id,
                                            torrent_ids=list(body.torrents))
