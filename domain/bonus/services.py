@@ -166,7 +166,7 @@ def bonus_gift(*, sender: User, recipient_username: str, amount: Any,
                 transaction_type=TransactionType.GIFT_RECEIVED,
                 description=f"Gift from {sender.username}", counterparty_id=sender.pk,
                 metadata={"message": message})
-        notification_send(user_id=recipient.pk, kind=NotificationKind.SYSTEM,
+        notification_send(user_id=recipient.pk, kind=NotificationKind.BONUS_GIFT,
                           title=f"{sender.username} gave you {points:,} bonus points",
                           body=message, url="/bonus/", actor_id=sender.pk,
                           target_type=TargetType.USER, target_id=sender.pk)

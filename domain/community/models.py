@@ -257,6 +257,10 @@ class NotificationKind(models.TextChoices):
     MODERATION_DECISION = "moderation_decision", "Decision on your upload"
     PRIVATE_MESSAGE = "private_message", "Private message"
     GROUP_CHANGE = "group_change", "Class change"
+    WARNING = "warning", "Warning received"
+    WARNING_LIFTED = "warning_lifted", "Warning lifted"
+    REPORT_OUTCOME = "report_outcome", "Outcome of your report"
+    BONUS_GIFT = "bonus_gift", "Bonus points gift"
     SYSTEM = "system", "Site notice"
 
 

@@ -133,7 +133,7 @@ def report_closed(report: Report) -> int:
         if reporter_id is None:
             continue
         notification_send(
-            user_id=reporter_id, kind=NotificationKind.SYSTEM,
+            user_id=reporter_id, kind=NotificationKind.REPORT_OUTCOME,
             title=f"Your report was {verdict}", body=report.resolution_note[:500],
             url="/reports/", target_type=TargetType.REPORT, target_id=report_id)
     return len(duplicates)

@@ -253,7 +253,7 @@ def warning_issue(
                                   "target_id": str(target_id) if target_id else None})
         until = f" until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
         notification_send(
-            user_id=member.pk, kind=NotificationKind.SYSTEM,
+            user_id=member.pk, kind=NotificationKind.WARNING,
             title=f"You received a warning ({value} point{'s' if value != 1 else ''}){until}",
             body=reason, url="/warnings/", actor_id=actor.pk if actor else None,
             target_type=TargetType.WARNING, target_id=warning.id)
@@ -284,7 +284,7 @@ def warning_lift(*, actor: User | None, warning: Warning | uuid.UUID | str, reas
                         target_id=locked.id, ip_address=ip_address,
                         metadata={"user_id": str(locked.user_id), "reason": reason})
         notification_send(
-            user_id=locked.user_id, kind=NotificationKind.SYSTEM,
+            user_id=locked.user_id, kind=NotificationKind.WARNING_LIFTED,
             title="A warning of yours was lifted", body=reason, url="/warnings/",
             actor_id=actor.pk if actor else None, target_type=TargetType.WARNING,
             target_id=locked.id)

@@ -98,6 +98,7 @@ def test_a_gift_moves_points_with_a_message_and_notifies(member):
     assert received.metadata == {"message": "thanks for the <b>seed</b>"}
     note = Notification.objects.get(user=friend)
     assert note.body == "thanks for the <b>seed</b>" and member.username in note.title
+    assert note.kind == "bonus_gift"
     assert ledger_mismatches() == []
 
 

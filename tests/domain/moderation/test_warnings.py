@@ -43,8 +43,14 @@ def test_points_are_the_sum_of_active_warnings_and_each_issue_is_audited(moderat
     assert member.warning_points == 3
     assert AuditLog.objects.filter(action="warning.issue", target_id=first.id,
                                    actor=moderator).exists()
-    assert Notification.objects.filter(user=member, target_id=first.id).exists()
+    # The member is told in the warning kind of notice, not a generic site notice.
+    assert Notification.objects.get(user=member, target_id=first.id).kind == "warning"
     warning_lift(actor=moderator, warning=first, reason="Apologised")
+    assert list(Notification.objects.filter(user=member, target_id=first.id)
+                .order_by("created_at").values_list("kind", "title")) == [
+        ("warning", "You received a warning (2 points) until "
+                    f"{first.expires_at:%Y-%m-%d %H:%M} UTC"),
+        ("warning_lifted", "A warning of yours was lifted")]
     member.refresh_from_db()
     assert member.warning_points == 1
     assert AuditLog.objects.filter(action="warning.points", target_id=member.id).count() == 3
