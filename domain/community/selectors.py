@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import Greatest
+from django.db.models import Count, Max, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
 
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
@@ -354,6 +354,29 @@ def member_blocked_ids(user_id: uuid.UUID) -> set[str]:
 
 
 # -- notifications ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnreadCounts:
+    notifications: int
+    messages: int
+
+
+def header_unread_counts(user_id: Any) -> UnreadCounts:
+    """The header's two badges in one query: the member's unread notifications and unread
+    private messages, counted as services.notifications_unread_count and pm_unread_count
+    count them (the socket's "subscribed" snapshots send the same figures)."""
+    notifications = (Notification.objects.filter(user_id=user_id, read_at__isnull=True)
+                     .order_by().values("user_id").annotate(n=Count("id")).values("n"))
+    messages = (PrivateMessage.objects.filter(recipient_id=user_id, is_read=False,
+                                              recipient_deleted_at__isnull=True)
+                .order_by().values("recipient_id").annotate(n=Count("id")).values("n"))
+    row = (User.objects.filter(pk=user_id)
+           .annotate(unread_notifications=Coalesce(Subquery(notifications), 0),
+                     unread_messages=Coalesce(Subquery(messages), 0))
+           .values_list("unread_notifications", "unread_messages").first())
+    return UnreadCounts(*row) if row else UnreadCounts(0, 0)
+
 
 
 def notifications_page(user: Any, page: Any) -> Page:

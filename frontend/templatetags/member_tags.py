@@ -31,6 +31,16 @@ def size_iec(value: Any) -> str:
     return f"{int(size)} B" if unit == 0 else f"{size:.2f} {_UNITS[unit]}"
 
 
+@register.filter
+def badge_count(value: Any) -> str:
+    """An unread badge's text: "99+" past 99 (frontend/static/js/live.js writes the same)."""
+    try:
+        count = max(0, int(value))
+    except (TypeError, ValueError):
+        return "0"
+    return "99+" if count > 99 else str(count)
+
+
 @register.inclusion_tag("nav/member_stats.html", takes_context=True)
 def member_header(context: template.Context) -> dict[str, Any]:
     user = context.get("user")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from domain.accounts.models import User, UserStatistics
 from domain.bonus.services import bonus_gift
+from domain.community.models import Notification
 from domain.memberstats import member_stats_publish
 from domain.tracker.flush import user_peer_counts_refresh
 from domain.tracker.models import TorrentHistory
@@ -152,3 +153,47 @@ def test_an_earning_period_marks_the_members_it_paid(
         assert member_stats_publish() >= 1
     sent = {g: p for g, k, p in published_events if k == "member.stats"}
     assert Decimal(sent[f"user.{member.id}"]["bonus"]) > 0
+
+
+def badge(html: str, label: str) -> tuple[str, bool]:
+    """The text of the header badge labelled `label` and whether it is hidden."""
+    start = html.index(f'aria-label="{label}"')
+    tag_end = html.index(">", start)
+    return html[tag_end + 1:html.index("</span>", tag_end)], " hidden" in html[start:tag_end]
+
+
+def test_the_unread_badges_are_in_the_page_before_any_socket():
+    from domain.community.notifications import notification_send
+    from domain.community.services import pm_send
+
+    member, sender = make_user(), make_user()
+    client = logged_in(member)
+    html = client.get("/").content.decode()
+    assert badge(html, "Unread messages") == ("0", True)
+    assert badge(html, "Unread notifications") == ("0", True)
+
+    pm_send(sender=sender, recipient_username=member.username, subject="Hi", body="One")
+    pm_send(sender=sender, recipient_username=member.username, subject="Hi", body="Two")
+    notification_send(user_id=member.id, kind="system", title="Welcome")
+    # Another member's unread items are not this member's.
+    pm_send(sender=member, recipient_username=sender.username, subject="Re", body="Back")
+
+    html = client.get("/").content.decode()
+    assert badge(html, "Unread messages") == ("2", False)
+    # Each message also notifies (domain.community.services._pm_deliver), after commit.
+    notifications = Notification.objects.filter(user=member, read_at__isnull=True).count()
+    assert notifications >= 1
+    assert badge(html, "Unread notifications") == (str(notifications), False)
+    # Every page with the header, not only the home page.
+    assert badge(client.get("/torrents/").content.decode(), "Unread messages") == ("2", False)
+
+
+def test_a_badge_past_99_reads_99_plus():
+    from domain.community.notifications import notification_send
+
+    member = make_user()
+    for i in range(100):
+        notification_send(user_id=member.id, kind="system", title=f"N{i}")
+    html = logged_in(member).get("/").content.decode()
+    assert badge(html, "Unread notifications") == ("99+", False)
+    assert 'data-unread="100"' in html
