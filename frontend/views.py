@@ -56,8 +56,12 @@ def home(request: HttpRequest) -> HttpResponse:
         except NotFound:
             pass
         else:
-            context["chat"] = {"room": room, "messages": community.chat_history(
-                user, room, limit=HOME_CHAT_MESSAGES)}
+            messages = community.chat_history(user, room, limit=HOME_CHAT_MESSAGES)
+            # home.js follows the room from the newest change it was given (an edit moves
+            # a message's event id past later messages').
+            context["chat"] = {"room": room, "messages": messages, "size": HOME_CHAT_MESSAGES,
+                               "last_event_id": max((m["event_id"] for m in messages),
+                                                    default="")}
     return render(request, "frontend/home.html", context)
 
 
