@@ -57,6 +57,29 @@ def test_postgres_search_finds_words_and_typos(member, uploader):
         assert [t.pk for t in page.object_list] == [wanted.pk], q
 
 
+def test_postgres_search_ranks_the_exact_title_first_and_lets_typos_in_only_when_few_match(
+        member, uploader):
+    """Full text first; the trigram match for typos joins only when full text finds few."""
+    exact = make_torrent(uploader=uploader, name="Night.Of.The.Comet.1984.1080p.BluRay-GRP")
+    near = make_torrent(uploader=uploader, name="Night.Of.The.Comets.Return.2001.720p")
+    make_torrent(uploader=uploader, name="Sintel.2010.720p.WEB-DL")
+
+    def found(q: str) -> list[str]:
+        page = torrents_browse(user=member, filters=BrowseFilters(q=q, sort="relevance"))
+        return [t.name for t in page.object_list]
+
+    # One whole-word match: the typo-tolerant match adds the near name, ranked below it.
+    assert found("night of the comet 1984") == [exact.name, near.name]
+    # Typos in the title: full text finds nothing, the trigram match finds the title.
+    assert found("Nigth of the Commet") == [exact.name]
+    assert found("Sintle 2010") == ["Sintel.2010.720p.WEB-DL"]
+    assert found("Completely Different Words") == []
+    # Ten whole-word matches: the typo-tolerant match stays out (the near name's "Comets").
+    many = [make_torrent(uploader=uploader, name=f"Comet.{i}.2020.1080p").name
+            for i in range(10)]
+    assert sorted(found("comet")) == sorted([exact.name, *many])
+
+
 def test_meilisearch_gets_settings_documents_and_deletes(uploader, member, settings):
     with MeiliDouble() as meili:
         settings.MEILISEARCH_URL = meili.url
