@@ -70,8 +70,10 @@ setup = function(thread)
 end
 local i = 0
 bucket, ok, bad, total_ok, total_bad = 0, 0, 0, 0, 0
+sent, announces, scrapes, close_hdr = 0, 0, 0, 0
 init = function(args) i = (offset or 0) % #lines end
 request = function()
+  sent = sent + 1
   i = i % #lines + 1
   local l = lines[i]
   return wrk.format("GET", l[2], {["Connection"] = "close", ["User-Agent"] = l[1]})
@@ -82,29 +84,42 @@ response = function(status, headers, body)
     if bucket ~= 0 then io.write(string.format("TICK %d %d %d\n", bucket, ok, bad)) end
     bucket, ok, bad = t, 0, 0
   end
+  if headers["Connection"] or headers["connection"] then close_hdr = close_hdr + 1 end
   if status == 200 and not string.find(body, "failure reason", 1, true) then
     ok = ok + 1
     total_ok = total_ok + 1
+    -- what kind of valid reply: an announce (interval and peers) or a scrape (files)
+    if string.find(body, "8:intervali", 1, true) and string.find(body, "5:peers", 1, true) then
+      announces = announces + 1
+    elseif string.find(body, "5:filesd", 1, true) then
+      scrapes = scrapes + 1
+    end
   else
     bad = bad + 1
     total_bad = total_bad + 1
   end
 end
 done = function(summary, latency, requests)
-  local good, failed = 0, 0
+  local good, failed, nsent, nann, nscr, nclose = 0, 0, 0, 0, 0, 0
   for _, t in ipairs(threads) do
     good = good + t:get("total_ok")
     failed = failed + t:get("total_bad")
+    nsent = nsent + t:get("sent")
+    nann = nann + t:get("announces")
+    nscr = nscr + t:get("scrapes")
+    nclose = nclose + t:get("close_hdr")
     io.write(string.format("TICK %d %d %d\n", t:get("bucket"), t:get("ok"), t:get("bad")))
   end
   io.write(string.format(
     'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
     '"socket_errors": %d, "non2xx": %d, "ok": %d, "failed": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "timeout": %d}\n',
+    '"read": %d, "write": %d, "timeout": %d, "sent": %d, "announces": %d, ' ..
+    '"scrapes": %d, "close_header": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     summary.errors.connect + summary.errors.read + summary.errors.write +
     summary.errors.timeout, summary.errors.status, good, failed, summary.errors.connect,
-    summary.errors.read, summary.errors.write, summary.errors.timeout))
+    summary.errors.read, summary.errors.write, summary.errors.timeout, nsent, nann, nscr,
+    nclose))
 end
 """
 
@@ -455,6 +470,75 @@ def start_opentracker(hashes: list[tuple[bytes, ...]]) -> tuple[subprocess.Popen
     return proc, port, root
 
 
+def verify_sample(port: int, lines: list[str], n: int = 300) -> dict[str, Any]:
+    """n requests spread over the sequence, one connection each, replies decoded in full:
+    how many are valid announces (an interval and a compact peer list), valid scrapes,
+    failures; and how the server answers (status line, Content-Length, Connection: close,
+    whether it closes the connection by itself)."""
+    import bencodepy
+
+    counts = {"announce": 0, "scrape": 0, "failure": 0, "other": 0, "peers": 0,
+              "content_length": 0, "close_header": 0, "closed_by_server": 0}
+    reasons: dict[str, int] = {}
+    status_lines: dict[str, int] = {}
+
+    async def one(line: str) -> None:
+        ua, path = line.split("\t", 1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {ua}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines_ = head.decode("latin-1").split("\r\n")
+        status_lines[lines_[0]] = status_lines.get(lines_[0], 0) + 1
+        hdrs = {k.strip().lower(): v.strip() for k, _, v in
+                (x.partition(":") for x in lines_[1:] if x)}
+        if "content-length" in hdrs:
+            counts["content_length"] += 1
+            body = await reader.readexactly(int(hdrs["content-length"]))
+        else:
+            body = await reader.read()
+        if hdrs.get("connection", "").lower() == "close":
+            counts["close_header"] += 1
+        try:
+            if await asyncio.wait_for(reader.read(1), 2) == b"":
+                counts["closed_by_server"] += 1
+        except TimeoutError:
+            pass
+        writer.close()
+        try:
+            reply = bencodepy.decode(body)
+        except Exception:  # anything undecodable is "other"
+            counts["other"] += 1
+            return
+        if b"failure reason" in reply:
+            counts["failure"] += 1
+            why = reply[b"failure reason"].decode(errors="replace")
+            reasons[why] = reasons.get(why, 0) + 1
+        elif (isinstance(reply.get(b"interval"), int) and isinstance(reply.get(b"peers"), bytes)
+              and len(reply[b"peers"]) % 6 == 0):
+            counts["announce"] += 1
+            counts["peers"] += len(reply[b"peers"]) // 6
+        elif isinstance(reply.get(b"files"), dict):
+            counts["scrape"] += 1
+        else:
+            counts["other"] += 1
+
+    async def run() -> None:
+        sem = asyncio.Semaphore(16)
+
+        async def guarded(line: str) -> None:
+            async with sem:
+                await one(line)
+
+        step = max(1, len(lines) // n)
+        await asyncio.gather(*(guarded(x) for x in lines[::step][:n]))
+
+    asyncio.run(run())
+    return {**counts, "sampled": sum(counts[k] for k in ("announce", "scrape", "failure",
+                                                          "other")),
+            "reasons": reasons, "status_lines": status_lines}
+
+
 # --- Accounting across processes ----------------------------------------------------------------
 
 async def _get(port: int, path: str, ua: str) -> bytes:
@@ -611,6 +695,7 @@ def main() -> None:
         warm_marker = r.get(f"{BENCH_PREFIX}:warm")
         loaded = json.loads(warm_marker)["at"] - t0 if warm_marker else None
         warm = run_wrk(port, paths_file, args.seconds, args.connections)
+        results["warm_sample"] = verify_sample(port, lines)
         stop(proc)
         results.update(cold=cold, warm=warm)
 
@@ -634,6 +719,7 @@ def main() -> None:
                 procs.append(proc)
                 results["opentracker"] = measure_warm(port, paths_file, args.seconds,
                                                       args.connections)
+                results["opentracker_sample"] = verify_sample(port, lines)
                 stop(proc)
                 with open(os.path.join(ot_root, "opentracker.log"), errors="replace") as f:
                     results["opentracker_log"] = f.read()[-2000:]
@@ -681,7 +767,21 @@ def _line(name: str, r: dict[str, Any]) -> str:
                       if r.get(k))
     return (f"  {name:<22} {r['rps']:>8.0f} ok/s   p50 {r['p50_us'] / 1000:6.2f} ms   "
             f"p99 {r['p99_us'] / 1000:6.2f} ms   errors {int(r['errors'])}"
-            + (f" (socket: {kinds})" if kinds else "") + f"   non-2xx {int(r['non2xx'])}")
+            + (f" (socket: {kinds})" if kinds else "") + f"   non-2xx {int(r['non2xx'])}\n"
+            f"  {'':<22} requests written {int(r.get('sent', 0))}, "
+            f"replies {int(r['ok'] + r['failed'])}"
+            f": valid announces {int(r.get('announces', 0))}, valid scrapes "
+            f"{int(r.get('scrapes', 0))}, failures {int(r['failed'])}; replies with a "
+            f"Connection header {int(r.get('close_header', 0))}")
+
+
+def _sample_line(name: str, s: dict[str, Any]) -> str:
+    return (f"  sample of {name} (decoded, {s['sampled']} requests of the sequence): "
+            f"{s['announce']} valid announces ({s['peers']} peers in all), {s['scrape']} "
+            f"scrapes, {s['failure']} failures {s['reasons'] or ''}, {s['other']} other; "
+            f"{', '.join(f'{k!r} x{v}' for k, v in s['status_lines'].items())}; Content-Length "
+            f"{s['content_length']}, 'Connection: close' {s['close_header']}, closed by the "
+            f"server {s['closed_by_server']}")
 
 
 def report(args: argparse.Namespace, results: dict[str, Any], listening: float,
@@ -706,6 +806,9 @@ def report(args: argparse.Namespace, results: dict[str, Any], listening: float,
     for name, key in (("opentracker (Debian)", "opentracker"), ("trivial ASGI app", "trivial")):
         if key in results:
             print(_line(name, results[key]))
+    for name, key in (("tracker", "warm_sample"), ("opentracker", "opentracker_sample")):
+        if key in results:
+            print(_sample_line(name, results[key]))
     if results.get("opentracker_log"):
         print("  opentracker said (tail):\n    "
               + "\n    ".join(results["opentracker_log"].splitlines()[-10:]))
@@ -719,6 +822,8 @@ def report(args: argparse.Namespace, results: dict[str, Any], listening: float,
         print("two tracker processes (two ports, one Redis):")
         print(f"  together {a['rps'] + b['rps']:.0f} ok/s ({a['rps']:.0f} + {b['rps']:.0f}), "
               f"errors {int(a['errors'] + b['errors'])}")
+        print(_line("process 1", a))
+        print(_line("process 2", b))
         for name, key in (("two processes, alternating", "acct_two"),
                           ("one process", "acct_one")):
             acc = results[key]
