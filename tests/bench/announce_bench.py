@@ -71,7 +71,9 @@ end
 local i = 0
 bucket, ok, bad, total_ok, total_bad = 0, 0, 0, 0, 0
 sent, announces, scrapes, close_hdr = 0, 0, 0, 0
-init = function(args) i = (offset or 0) % #lines end
+-- BENCH_OFFSET: where in the sequence this wrk starts (two processes, two parts of it)
+local base = tonumber(os.getenv("BENCH_OFFSET") or "0")
+init = function(args) i = (base + (offset or 0)) % #lines end
 request = function()
   sent = sent + 1
   i = i % #lines + 1
@@ -385,14 +387,16 @@ def prefill(prefix: str, *, torrents: int, members: int, peers_per_member: int,
 
 # --- Load ------------------------------------------------------------------------------------
 
-def run_wrk(port: int, paths_file: str, seconds: float, connections: int) -> dict[str, Any]:
+def run_wrk(port: int, paths_file: str, seconds: float, connections: int,
+            offset: int = 0) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_LUA)
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "5s",
              "-s", f.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True,
-            env={**os.environ, "BENCH_PATHS": paths_file}, timeout=seconds + 60)
+            env={**os.environ, "BENCH_PATHS": paths_file, "BENCH_OFFSET": str(offset)},
+            timeout=seconds + 60)
     finally:
         os.unlink(f.name)
     line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
@@ -738,9 +742,12 @@ def main() -> None:
             with tempfile.TemporaryDirectory():
                 from concurrent.futures import ThreadPoolExecutor
 
+                # Each process its own half of the sequence (as behind a balancer): from
+                # one offset, both got every line at once, each peer's announces twice.
                 with ThreadPoolExecutor(2) as pool:
-                    both = list(pool.map(lambda p: run_wrk(p, paths_file, args.seconds, half),
-                                         ports))
+                    both = list(pool.map(
+                        lambda n: run_wrk(ports[n], paths_file, args.seconds, half,
+                                          offset=n * (len(lines) // 2)), range(2)))
             results["two"] = both
             results["acct_two"] = accounting_check(ports, passkeys, hashes, rng,
                                                    args.accounting_peers // 2)
