@@ -31,6 +31,7 @@ def test_loading_a_logged_in_session_is_one_query(member, django_assert_num_quer
 def test_the_guard_adds_no_queries_to_a_request(member, django_assert_num_queries):
     client = client_for(member)
     client.get("/settings/")  # warms the ban caches and last_seen
-    # session row check + user + the 2FA row the settings page shows
-    with django_assert_num_queries(3):
+    # session row check + user + the 2FA row the settings page shows + the header's unread
+    # badges (frontend.context_processors.header_unread)
+    with django_assert_num_queries(4):
         assert client.get("/settings/").status_code == 200
