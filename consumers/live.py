@@ -15,7 +15,9 @@ Streams:
                         {"room", "joined": [names], "left": [names]}, at most one per
                         room per LIVE_PRESENCE_COALESCE_SECONDS across every server
                         process, naming each member whose first socket arrived or last
-                        one went since the previous one; consumers.presence)
+                        one went since the previous one; consumers.presence). With
+                        "watch": true in the subscribe payload the socket sees the room
+                        without entering its presence list (the home page's preview).
     forum:<topic id>    new and edited posts in a forum topic, lock/sticky changes
     torrent:<id>        a torrent's live peer counts ("peers.counts")
     moderation          staff: queue items and reports appearing, claimed, resolved
@@ -295,6 +297,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.id
         self.username = user.username
         self.streams: dict[str, str] = {}  # stream name -> group it follows through the hub
+        # Presence streams followed with "watch": shown on a page, not entered (the home
+        # page's chat preview does not put the member in the room's presence list).
+        self.watching: set[str] = set()
         self.blocked: set[str] = set()
         # Which moderation events this socket may receive ("queue", "report"), as of the
         # member's permissions at the last subscribe or re-authorization.
@@ -432,6 +437,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             # Rows stamped before `since` may have committed after it (see "Catch-up").
             since -= timedelta(seconds=settings.LIVE_CATCH_UP_SETTLE_SECONDS)
         have = _have(payload, request_id)
+        watch = payload.get("watch", False)
+        if not isinstance(watch, bool):
+            raise FrameError("bad_watch", "\"watch\" must be true or false.", request_id)
         if stream not in self.streams and len(self.streams) >= settings.LIVE_MAX_STREAMS:
             raise FrameError("too_many_streams",
                              f"A socket follows at most {settings.LIVE_MAX_STREAMS} streams.",
@@ -464,10 +472,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         position = event_id(timezone.now())
         reading = asyncio.ensure_future(
             batched(_replays)((user, kind, arg, since, REPLAY_LIMIT + len(have))))
+        # The first subscribe decides whether this socket is in the room or only watches.
+        enters = spec.presence and not (stream in self.watching if not new else watch)
         if spec.presence:
             try:
                 snapshot["members"] = await (presence.presence_join(arg, self.username)
-                                             if new else presence.presence_members(arg))
+                                             if new and enters
+                                             else presence.presence_members(arg))
             except BaseException:
                 reading.cancel()
                 # Its own failure, if it had one, is not the one to report.
@@ -476,6 +487,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                     await hub().unsubscribe(group, self)
                 raise
         self.streams[stream] = group or ""
+        if new and spec.presence and not enters:
+            self.watching.add(stream)
         replay = await reading
         if have:
             replay = [(t, item) for t, item in replay if event_key(item) not in have]
@@ -500,7 +513,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if group:
             await hub().unsubscribe(group, self)
         kind, _, arg = stream.partition(":")
-        if streams.STREAM_KINDS[kind].presence:
+        if stream in self.watching:
+            self.watching.discard(stream)
+        elif streams.STREAM_KINDS[kind].presence:
             await presence.presence_leave(arg, self.username)
 
     def _not_blocked(self, payload: dict[str, Any]) -> bool:

@@ -280,3 +280,33 @@ async def test_a_leave_that_did_not_reach_redis_is_corrected_by_the_heartbeat(ro
     assert "alice" not in await stored(room)
     await asyncio.sleep(0.6)  # nothing left to re-assert: the heartbeat ends
     assert presence._process().heartbeat is None
+
+
+async def test_a_watching_socket_sees_the_room_without_entering_it(room, settings):
+    """The home page's chat preview subscribes with "watch": it gets the member list and
+    the room's events, but its member is not put in the presence list, and its leaving
+    says nothing. A watch that is not a boolean is an error frame; the socket stays."""
+    settings.LIVE_PRESENCE_COALESCE_SECONDS = 0.2
+    alice, alice_headers = await member_and_headers()
+    _bob, bob_headers = await member_and_headers()
+    async with open_socket(alice_headers) as a:
+        await subscribe(a, f"chat:{room}")
+        await until_presence(a, "joined", alice.username)
+        async with open_socket(bob_headers) as home:
+            await home.send_json_to({"type": "subscribe", "stream": f"chat:{room}",
+                                     "id": "odd", "payload": {"watch": "yes"}})
+            error = await home.receive_json_from(timeout=5)
+            assert (error["type"], error["payload"]["code"]) == ("error", "bad_watch"), error
+            reply = await subscribe(home, f"chat:{room}", watch=True)
+            assert reply["payload"]["members"] == [alice.username]
+            # Subscribing again does not turn the watch into a join.
+            await subscribe(home, f"chat:{room}", request_id="again")
+            assert presence_frames(await drain(a)) == []
+            assert list(await stored(room)) == [alice.username]
+            await a.send_json_to({"type": "chat.post", "stream": f"chat:{room}", "id": "m",
+                                  "payload": {"body": "hello watchers"}})
+            frames = await drain(home, until=lambda f: f.get("event") == "chat.message")
+            assert [f["payload"]["body"] for f in frames
+                    if f.get("event") == "chat.message"] == ["hello watchers"]
+        assert presence_frames(await drain(a)) == []
+        assert list(await stored(room)) == [alice.username]

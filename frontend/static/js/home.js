@@ -68,6 +68,8 @@ if (root && live) {
     since: root.dataset.lastEventId,
     have: [...list.querySelectorAll(".home-chat-message[data-id][data-event-id]")]
       .map((li) => `${li.dataset.eventId}:${li.dataset.id}`),
+    // Reading the room from the home page does not put the member in its presence list.
+    watch: true,
     onSubscribed: () => { root.dataset.subscribed = "1"; },
     onUnsubscribed: () => {
       root.dataset.subscribed = "0";

@@ -168,11 +168,11 @@ class LiveSocket {
   // Streams ------------------------------------------------------------------------
 
   subscribe(stream, handler, { since = "", have = [], onSubscribed = null,
-                               onUnsubscribed = null } = {}) {
+                               onUnsubscribed = null, watch = false } = {}) {
     let entry = this.streams.get(stream);
     if (!entry) {
       entry = { handlers: new Set(), lastId: isEventId(since) ? since : "", held: new Map(),
-                onSubscribed, onUnsubscribed };
+                onSubscribed, onUnsubscribed, watch };
       for (const key of have) {
         const eventId = String(key).split(":", 1)[0];
         if (isEventId(eventId)) entry.held.set(String(key), eventId);
@@ -206,6 +206,8 @@ class LiveSocket {
         .sort((a, b) => (a[1] < b[1] ? 1 : -1)).slice(0, MAX_HAVE).map(([key]) => key);
       frame.payload = { since: entry.lastId, have };
     }
+    // A page that only shows a room (the home page's chat preview) does not enter it.
+    if (entry.watch) frame.payload = { ...(frame.payload ?? {}), watch: true };
     this.send(frame);
   }
 
