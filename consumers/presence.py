@@ -215,10 +215,13 @@ def _client() -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = aioredis.Redis.from_url(
+        # Blocking: a connect burst past the cap waits for a free connection (settings).
+        pool = aioredis.BlockingConnectionPool.from_url(
             settings.REDIS_URL, socket_timeout=COMMAND_TIMEOUT_SECONDS,
             socket_connect_timeout=COMMAND_TIMEOUT_SECONDS,
-            max_connections=settings.REDIS_MAX_CONNECTIONS, decode_responses=True)
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            timeout=settings.REDIS_POOL_TIMEOUT, decode_responses=True)
+        client = _clients[loop] = aioredis.Redis.from_pool(pool)
     return client
 
 

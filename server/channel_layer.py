@@ -16,6 +16,11 @@ on that key waits for that pop, then starts with channels-redis's own clean-up s
 which puts backed-up messages back at the front of the list, in their order, and pops the
 oldest first. Nothing is lost and nothing is reordered; the price, only when a cancelled
 receive had taken a message, is one more pop of it.
+
+Its pools are redis-py's BlockingConnectionPool: channels-redis's plain pool raises
+MaxConnectionsError ("Too many connections") as soon as max_connections are in use, which
+a connect storm of thousands of sockets reached; a blocking pool makes the burst wait (up
+to the host's "pool_timeout" seconds) for a connection another coroutine gives back.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import asyncio
 from typing import Any
 
 from channels_redis.core import RedisChannelLayer as _RedisChannelLayer
+from channels_redis.utils import create_pool
+from redis import asyncio as aioredis
 
 
 class RedisChannelLayer(_RedisChannelLayer):
@@ -32,6 +39,14 @@ class RedisChannelLayer(_RedisChannelLayer):
         # The pop a cancelled receive left running, per Redis key: the next receive of
         # that key waits for it before its own clean-up and pop.
         self.orphan_pops: dict[str, asyncio.Future[Any]] = {}
+
+    def create_pool(self, index: int) -> aioredis.ConnectionPool:
+        host = dict(self.hosts[index])
+        timeout = host.pop("pool_timeout", 20)
+        if "address" not in host:  # sentinel or host/port entries: channels-redis's own
+            return create_pool(host)  # type: ignore[no-any-return]
+        address = host.pop("address")
+        return aioredis.BlockingConnectionPool.from_url(address, timeout=timeout, **host)
 
     async def receive_single(self, channel: str) -> tuple[Any, Any]:
         assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"

@@ -167,6 +167,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # and its default pool (100) overflows under connect bursts: both set explicitly.
 REDIS_SOCKET_TIMEOUT = None
 REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "1000"))
+# The async pools (channel layer, presence) block: a connect burst past the cap waits up to
+# this many seconds for a free connection instead of failing with "Too many connections".
+REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "10"))
 
 CHANNEL_LAYERS = {
     "default": {
@@ -178,6 +181,7 @@ CHANNEL_LAYERS = {
                     "socket_timeout": REDIS_SOCKET_TIMEOUT,
                     "socket_connect_timeout": 5,
                     "max_connections": REDIS_MAX_CONNECTIONS,
+                    "pool_timeout": REDIS_POOL_TIMEOUT,  # server/channel_layer.py
                     "retry_on_timeout": True,
                 }
             ],
