@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 LAUNCHER := $(VPY) -m server.launcher
 PYTEST_ARGS ?=
 
-.PHONY: install system-tools run test lint migrate clean
+.PHONY: install system-tools run test lint imports migrate clean
 
 install: $(STAMP) system-tools
 
@@ -55,6 +55,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
+
+# The import picture of the domain areas: who imports whom, the circles among them, the
+# imports made inside functions (IMPORTS_ARGS=-v lists each one).
+imports: install
+	$(VPY) tests/lint/import_picture.py $(IMPORTS_ARGS)
 
 migrate: install
 	$(LAUNCHER) manage migrate --noinput
