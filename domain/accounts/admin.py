@@ -54,9 +54,9 @@ from domain.accounts.permissions import Perm, rank_allows, user_has_perm
 from domain.accounts.services import (
     group_take_effect,
     password_take_effect,
-    sessions_revoke_all,
     status_take_effect,
 )
+from domain.accounts.sessions import sessions_revoke_all
 from domain.base import TargetType
 from domain.events import AccessChanged, publish_many
 from domain.moderation.services import audit_log_write

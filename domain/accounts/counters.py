@@ -8,7 +8,7 @@ deleted by hand, in admin or by a cascade).
 
 A bump is one UPDATE on the member's row (no read first); decrements stop at zero, since
 the counters have CHECK (>= 0) and a recount may already have lowered them. Then the
-member's achievements are checked (domain.accounts.services.achievements_check), in the
+member's achievements are checked (domain.accounts.achievements), in the
 same transaction: they are a consequence of the counted row.
 """
 
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 
+from domain.accounts.achievements import achievements_check
 from domain.accounts.models import STATISTICS_COUNTERS, UserStatistics
 
 #: Counters moved by services outside the tracker (which moves the transfer figures).
@@ -38,8 +40,6 @@ def statistics_bump(*, user_id: uuid.UUID | None, counter: str, by: int = 1,
     value = F(counter) + by if by > 0 else Greatest(F(counter) + by, Value(0))
     updated = UserStatistics.objects.filter(user_id=user_id).update(**{counter: value})
     if updated and by > 0 and check_achievements:
-        from domain.accounts.services import achievements_check
-
         achievements_check(user_id=user_id)
 
 
@@ -91,10 +91,6 @@ def statistics_recount_rows() -> list[uuid.UUID]:
 
     Hand-written SQL: one UPDATE ... FROM six grouped aggregates, touching only the rows
     that differ (the ORM would need a correlated subquery per row and per column)."""
-    from django.db import connection, transaction
-
-    from domain.accounts.services import achievements_check
-
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_ROW_COUNTERS_RECOUNT)
         fixed = [row[0] for row in cursor.fetchall()]

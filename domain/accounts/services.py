@@ -33,11 +33,8 @@ from django.utils import timezone
 
 from domain.accounts.counters import statistics_bump
 from domain.accounts.models import (
-    ACCOUNT_AGE_DAYS,
-    AchievementRule,
     Invite,
     User,
-    UserAchievement,
     UserGroup,
     UserPrivacy,
     UserSession,
@@ -47,7 +44,7 @@ from domain.accounts.models import (
 )
 from domain.accounts.permissions import Perm, rank_allows, require_perm, user_has_perm
 from domain.accounts.selectors import account_access_refusal
-from domain.accounts.sessions import session_key_hash
+from domain.accounts.sessions import session_data_drop, session_key_hash, sessions_revoke_all
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import AccessChanged, SessionRevoked, publish
@@ -396,34 +393,6 @@ def login_second_factor_needed(user: User) -> tuple[bool, bool]:
 
 # --- Sessions -----------------------------------------------------------------------------
 
-def sessions_revoke_all(*, user_id: uuid.UUID, reason: str,
-                        except_session_key: str | None = None) -> int:
-    """End every session of a member (but one, if named), sockets included. Call inside
-    the transaction of the change that causes it (password change, ban)."""
-    keep = session_key_hash(except_session_key) if except_session_key else None
-    rows = UserSession.objects.filter(user_id=user_id, revoked_at__isnull=True)
-    if keep is not None:
-        rows = rows.exclude(token_hash=keep)
-    hashes = list(rows.values_list("token_hash", flat=True))
-    count = rows.update(revoked_at=timezone.now())
-    _drop_session_data(hashes)
-    if keep is None:
-        publish(SessionRevoked(user_id=user_id, payload={"reason": reason}))
-    else:
-        for token_hash in hashes:
-            publish(SessionRevoked(user_id=user_id, payload={
-                "session_key_hash": token_hash, "reason": reason}))
-    return count
-
-
-def _drop_session_data(hashes: list[str]) -> None:
-    from domain.accounts.sessions import data_cache_key
-
-    keys = [data_cache_key(h) for h in hashes]
-    if keys:
-        transaction.on_commit(lambda: cache.delete_many(keys))
-
-
 def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = None,
                    current_session_key: str | None = None) -> UserSession:
     """A member ends one of their own sessions (any device, this one included)."""
@@ -436,7 +405,7 @@ def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = 
             raise Conflict("This session has already ended.")
         row.revoked_at = timezone.now()
         row.save(update_fields=["revoked_at"])
-        _drop_session_data([row.token_hash])
+        session_data_drop([row.token_hash])
         publish(SessionRevoked(user_id=user.pk, payload={
             "session_key_hash": row.token_hash, "reason": "revoked"}))
         _audit("session.revoke", user=user, ip=ip,
@@ -444,20 +413,6 @@ def session_revoke(*, user: User, session_id: uuid.UUID | str, ip: str | None = 
                          "current": current_session_key is not None
                          and session_key_hash(current_session_key) == row.token_hash})
     return row
-
-
-def user_sessions_cleanup(*, now: Any = None, keep_days: int | None = None) -> int:
-    """Delete session rows that expired or were revoked more than SESSION_ROW_KEEP_DAYS ago
-    (kept that long so the sessions page and investigations can still see them).
-    Idempotent: a second run finds nothing."""
-    now = now or timezone.now()
-    keep = timedelta(days=settings.SESSION_ROW_KEEP_DAYS if keep_days is None else keep_days)
-    cutoff = now - keep
-    deleted, _ = UserSession.objects.filter(
-        Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
-    log.info("user_sessions_cleanup: deleted %d session rows ended before %s", deleted,
-             cutoff.isoformat())
-    return deleted
 
 
 # --- Password, email, passkey, privacy -----------------------------------------------------
@@ -849,80 +804,6 @@ def group_auto_apply(*, now: Any = None) -> list[tuple[uuid.UUID, str, str]]:
         changes.append((user.pk, old.name, target.name))
         log.info("group_auto_apply: %s %s -> %s", user.pk, old.name, target.name)
     return changes
-
-
-# --- Achievements ----------------------------------------------------------------------------
-
-def achievements_check(*, user_id: uuid.UUID) -> list[UserAchievement]:
-    """Award every achievement whose rule the member now meets and notify each. Services
-    that change user_statistics counters call this after their change (cheap: two small
-    reads when nothing is new). Safe to call repeatedly and concurrently."""
-    from domain.community.notifications import notification_send
-
-    awarded: list[UserAchievement] = []
-    with transaction.atomic():
-        # Lock the counters row: two concurrent checks award a tier once.
-        stats = UserStatistics.objects.select_for_update().filter(user_id=user_id).first()
-        if stats is None:
-            return awarded
-        created_at = User.objects.filter(pk=user_id).values_list("created_at", flat=True)[0]
-        earned = set(UserAchievement.objects.filter(user_id=user_id)
-                     .values_list("achievement", "tier"))
-        for rule in AchievementRule.objects.filter(is_active=True):
-            if (rule.achievement, rule.tier) in earned:
-                continue
-            value = ((timezone.now() - created_at).days if rule.counter == ACCOUNT_AGE_DAYS
-                     else getattr(stats, rule.counter))
-            if value < rule.threshold:
-                continue
-            achievement = UserAchievement.objects.create(
-                user_id=user_id, achievement=rule.achievement, tier=rule.tier,
-                title=rule.title, description=rule.description, icon=rule.icon,
-                metadata={"counter": rule.counter, "threshold": rule.threshold,
-                          "value": value})
-            notification_send(user_id=user_id, kind="achievement",
-                              title=f"Achievement: {rule.title}", body=rule.description,
-                              target_type=TargetType.USER, target_id=user_id,
-                              payload={"achievement": rule.achievement, "tier": rule.tier})
-            awarded.append(achievement)
-    return awarded
-
-
-def achievements_award_due_by_age(*, now: Any = None) -> int:
-    """Account-age achievements have no counter service to trigger them: find, per rule,
-    the members old enough who lack it (one query per rule) and check those. Returns how
-    many achievements were awarded; a second run awards none."""
-    now = now or timezone.now()
-    awarded = 0
-    for rule in AchievementRule.objects.filter(is_active=True, counter=ACCOUNT_AGE_DAYS):
-        due = (User.objects.filter(status=UserStatus.ACTIVE, deleted_at__isnull=True,
-                                   created_at__lte=now - timedelta(days=rule.threshold))
-               .exclude(achievements__achievement=rule.achievement,
-                        achievements__tier=rule.tier)
-               .values_list("pk", flat=True))
-        for user_id in due.iterator(chunk_size=500):
-            awarded += len(achievements_check(user_id=user_id))
-    return awarded
-
-
-def achievements_award_due_by_counters() -> int:
-    """The tracker's flush moves transfer counters (uploaded, seed time, snatches...) in
-    batches and checks no achievements: find, per counter rule, the members whose counter
-    reached its threshold and who lack it (one indexed query per rule), and check those.
-    Row counters are checked by statistics_bump at once; this also catches them after a
-    recount. Returns how many achievements were awarded."""
-    awarded = 0
-    for rule in AchievementRule.objects.filter(is_active=True).exclude(
-            counter=ACCOUNT_AGE_DAYS):
-        due = (UserStatistics.objects
-               .filter(**{f"{rule.counter}__gte": rule.threshold},
-                       user__status=UserStatus.ACTIVE, user__deleted_at__isnull=True)
-               .exclude(user__achievements__achievement=rule.achievement,
-                        user__achievements__tier=rule.tier)
-               .values_list("user_id", flat=True))
-        for user_id in due.iterator(chunk_size=500):
-            awarded += len(achievements_check(user_id=user_id))
-    return awarded
 
 
 # --- Profile ------------------------------------------------------------------------------

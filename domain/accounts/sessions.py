@@ -6,7 +6,8 @@ So the session's data (CSRF-free bits, messages, the pending 2FA step) lives in 
 under the token's hash, and for an authenticated session the user_sessions row is the
 truth: `load` refuses the login of a session whose row is missing, revoked or expired,
 even if Redis still holds its data. Revoking a row therefore logs that session out on its
-next request, and `session_revoke*` in services.py also tells its open sockets.
+next request; sessions_revoke_all below (and services.session_revoke, the member's own
+audited one) also tell its open sockets.
 
 Django auth, the admin and channels' AuthMiddlewareStack all use this through the
 ordinary SessionStore interface.
@@ -15,14 +16,23 @@ ordinary SessionStore interface.
 from __future__ import annotations
 
 import hashlib
+import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+
+from domain.accounts.models import User, UserSession
+from domain.events import SessionRevoked, publish
+
+log = logging.getLogger(__name__)
 
 # Written into the session by the login view so the row can record where it came from.
 CLIENT_IP_KEY = "_client_ip"
@@ -54,8 +64,6 @@ class SessionStore(SessionBase):
         return session_key_hash(self.session_key) if self.session_key else None
 
     def _row_is_live(self, token_hash: str, user_id: str) -> bool:
-        from domain.accounts.models import UserSession
-
         now = timezone.now()
         row = (UserSession.objects.filter(token_hash=token_hash, revoked_at__isnull=True,
                                           expires_at__gt=now)
@@ -63,8 +71,6 @@ class SessionStore(SessionBase):
         if row is None or str(row["user_id"]) != str(user_id):
             return False
         if now - row["last_seen_at"] > LAST_SEEN_RESOLUTION:
-            from domain.accounts.models import User
-
             UserSession.objects.filter(pk=row["id"]).update(last_seen_at=now)
             User.objects.filter(pk=row["user_id"]).update(last_seen_at=now)
         return True
@@ -117,8 +123,6 @@ class SessionStore(SessionBase):
             self._record(token_hash, user_id, data, age)
 
     def _record(self, token_hash: str, user_id: str, data: dict[str, Any], age: int) -> None:
-        from domain.accounts.models import UserSession
-
         now = timezone.now()
         expires_at = now + timedelta(seconds=max(age, 1))
         updated = (UserSession.objects.filter(token_hash=token_hash, user_id=user_id,
@@ -139,8 +143,6 @@ class SessionStore(SessionBase):
             cache.delete(data_cache_key(token_hash))
 
     def delete(self, session_key: str | None = None) -> None:
-        from domain.accounts.models import UserSession
-
         if session_key is None:
             if self.session_key is None:
                 return
@@ -153,6 +155,47 @@ class SessionStore(SessionBase):
 
     @classmethod
     def clear_expired(cls) -> None:
-        from domain.accounts.services import user_sessions_cleanup
-
         user_sessions_cleanup()
+
+
+# --- Revocation and cleanup -----------------------------------------------------------
+
+def sessions_revoke_all(*, user_id: uuid.UUID, reason: str,
+                        except_session_key: str | None = None) -> int:
+    """End every session of a member (but one, if named), sockets included. Call inside
+    the transaction of the change that causes it (password change, ban)."""
+    keep = session_key_hash(except_session_key) if except_session_key else None
+    rows = UserSession.objects.filter(user_id=user_id, revoked_at__isnull=True)
+    if keep is not None:
+        rows = rows.exclude(token_hash=keep)
+    hashes = list(rows.values_list("token_hash", flat=True))
+    count = rows.update(revoked_at=timezone.now())
+    session_data_drop(hashes)
+    if keep is None:
+        publish(SessionRevoked(user_id=user_id, payload={"reason": reason}))
+    else:
+        for token_hash in hashes:
+            publish(SessionRevoked(user_id=user_id, payload={
+                "session_key_hash": token_hash, "reason": reason}))
+    return count
+
+
+def session_data_drop(hashes: list[str]) -> None:
+    """Forget the data of these sessions (by token hash) after commit."""
+    keys = [data_cache_key(h) for h in hashes]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def user_sessions_cleanup(*, now: Any = None, keep_days: int | None = None) -> int:
+    """Delete session rows that expired or were revoked more than SESSION_ROW_KEEP_DAYS ago
+    (kept that long so the sessions page and investigations can still see them).
+    Idempotent: a second run finds nothing."""
+    now = now or timezone.now()
+    keep = timedelta(days=settings.SESSION_ROW_KEEP_DAYS if keep_days is None else keep_days)
+    cutoff = now - keep
+    deleted, _ = UserSession.objects.filter(
+        Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff)).delete()
+    log.info("user_sessions_cleanup: deleted %d session rows ended before %s", deleted,
+             cutoff.isoformat())
+    return deleted

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from domain.accounts.services import (
+from domain.accounts.achievements import (
     achievements_award_due_by_age,
     achievements_award_due_by_counters,
-    group_auto_apply,
-    user_sessions_cleanup,
 )
+from domain.accounts.services import group_auto_apply
+from domain.accounts.sessions import user_sessions_cleanup
 
 
 @shared_task(name="accounts.group_auto_apply")

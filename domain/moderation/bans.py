@@ -149,7 +149,7 @@ def ban_take_effect(ban: Ban) -> None:
         bans_invalidate(user_id=ban.user_id)
         invalidate_user(ban.user_id)
         if ban.ban_type == BanType.ACCOUNT and ban.revoked_at is None:
-            from domain.accounts.services import sessions_revoke_all
+            from domain.accounts.sessions import sessions_revoke_all
 
             sessions_revoke_all(user_id=ban.user_id, reason="ban")
     if ban.ban_type == BanType.IP:

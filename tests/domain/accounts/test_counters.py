@@ -10,12 +10,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from domain.accounts.achievements import achievements_award_due_by_counters
 from domain.accounts.models import User, UserAchievement, UserGroup, UserStatistics
-from domain.accounts.services import (
-    achievements_award_due_by_counters,
-    group_auto_apply,
-    invite_create,
-)
+from domain.accounts.services import group_auto_apply, invite_create
 from domain.bonus.housekeeping import statistics_recompute
 from domain.catalog.models import Torrent, TorrentCategory
 from domain.catalog.requests import request_create, request_fill

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
+from domain.accounts.achievements import achievements_check
 from domain.accounts.models import UserAchievement, UserPrivacy, UserStatistics
 from domain.accounts.selectors import (
     ALL_VISIBLE,
@@ -15,7 +16,7 @@ from domain.accounts.selectors import (
     profile_for_viewer,
     profile_visible_fields,
 )
-from domain.accounts.services import achievements_check, group_auto_apply, user_group_set
+from domain.accounts.services import group_auto_apply, user_group_set
 from domain.community.models import Notification
 from domain.errors import NotFound, NotPermitted
 from domain.moderation.models import AuditLog
@@ -151,7 +152,7 @@ def test_account_age_achievement(member):
 
 
 def test_account_age_achievements_come_due_without_any_counter_change(member, uploader):
-    from domain.accounts.services import achievements_award_due_by_age
+    from domain.accounts.achievements import achievements_award_due_by_age
 
     _age(member, 400)
     assert achievements_award_due_by_age() == 1

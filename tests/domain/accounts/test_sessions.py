@@ -12,13 +12,13 @@ from django.contrib.auth import SESSION_KEY
 from django.utils import timezone
 
 from domain.accounts.models import UserSession
-from domain.accounts.services import (
-    password_change,
-    session_revoke,
+from domain.accounts.services import password_change, session_revoke
+from domain.accounts.sessions import (
+    SessionStore,
+    session_key_hash,
     sessions_revoke_all,
     user_sessions_cleanup,
 )
-from domain.accounts.sessions import SessionStore, session_key_hash
 from domain.events import user_group
 from domain.moderation.models import AuditLog
 from tests.domain.accounts.factories import PASSWORD, client_for
