@@ -124,7 +124,7 @@ from domain.events import (
     user_group,
 )
 from domain.metrics import LIVE_SOCKETS
-from domain.moderation.bans import ip_ban_reason
+from domain.moderation.selectors import ip_ban_reason
 
 log = logging.getLogger(__name__)
 

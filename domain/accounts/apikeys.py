@@ -3,7 +3,7 @@
 A key is `trk_` + 40 hex digits (160 random bits) shown once at creation; the database
 keeps its SHA-256 only. Looking a key up costs one indexed query joined to the member and
 the group (no cache, so a revoked key is refused on its very next request) plus the ban
-answers, which domain.moderation.bans keeps in Redis and drops on every ban change.
+answers, which domain.moderation.selectors keeps in Redis and drops on every ban change.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from domain.accounts.models import ApiKey, ApiKeyScope, User, UserStatus
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
 from domain.errors import Conflict, DomainError, NotFound, NotPermitted, ValidationFailed
-from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
+from domain.moderation.selectors import ip_ban_reason, user_ban_reasons
 from domain.moderation.services import audit_log_write
 
 KEY_PREFIX = "trk_"

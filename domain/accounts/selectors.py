@@ -27,8 +27,8 @@ from domain.accounts.models import (
 )
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.errors import NotFound
-from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
+from domain.moderation.selectors import ip_ban_reason, user_ban_reasons
 
 ALL_VISIBLE: frozenset[str] = frozenset(UserPrivacy.SETTINGS)
 

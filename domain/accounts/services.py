@@ -48,7 +48,7 @@ from domain.accounts.sessions import session_data_drop, session_key_hash, sessio
 from domain.base import TargetType
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import AccessChanged, SessionRevoked, publish
-from domain.moderation.bans import ban_for_email, ip_ban_reason
+from domain.moderation.selectors import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
 
@@ -681,7 +681,7 @@ def user_status_set(*, actor: User, user: User, status: UserStatus | str, reason
 # above (after their checks), the automatic class job and Django admin's save (which has
 # its own checks: the form and the rank rule) all call these. Trusted: no permission
 # check. Call inside the transaction that wrote the change; everything they publish or
-# drop happens after commit. Bans have domain.moderation.bans.ban_take_effect, warnings
+# drop happens after commit. Bans have domain.moderation.services.ban_take_effect, warnings
 # domain.moderation.warnings.warning_take_effect.
 
 

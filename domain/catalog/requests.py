@@ -54,7 +54,7 @@ from domain.catalog.models import (
 from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
-from domain.moderation.bans import ban_active_for_user
+from domain.moderation.selectors import ban_active_for_user
 from domain.moderation.services import audit_log_write
 from domain.search.models import IndexOperation
 from domain.search.services import search_enqueue

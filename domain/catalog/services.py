@@ -49,8 +49,8 @@ from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
 from domain.events import ModerationItem, ModerationResolved, publish
 from domain.moderation.autoflag import autoflag_text, autoflag_torrent
-from domain.moderation.bans import ban_active_for_user
 from domain.moderation.models import ModerationQueueItem, QueueSource, QueueStatus
+from domain.moderation.selectors import ban_active_for_user
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
 from domain.search.models import IndexOperation

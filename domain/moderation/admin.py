@@ -23,7 +23,6 @@ from domain.accounts.admin import DomainAdmin, LogAdmin
 from domain.accounts.permissions import Perm
 from domain.errors import DomainError
 from domain.moderation.autoflag import autoflag_parameters_clean, rules_forget
-from domain.moderation.bans import ban_take_effect
 from domain.moderation.models import (
     Appeal,
     AuditLog,
@@ -36,6 +35,7 @@ from domain.moderation.models import (
     Warning,
     WarningThreshold,
 )
+from domain.moderation.services import ban_take_effect
 from domain.moderation.warnings import warning_take_effect, warnings_recheck_all
 
 USER_BANS = (BanType.ACCOUNT, BanType.UPLOAD, BanType.DOWNLOAD)

@@ -213,7 +213,7 @@ def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
     from domain.catalog.services import torrent_moderate
     from domain.community.models import NotificationKind
     from domain.community.notifications import notification_send
-    from domain.moderation.bans import ban_revoke
+    from domain.moderation.services import ban_revoke
     from domain.moderation.warnings import warning_lift
 
     note = str(note or "").strip()[:MAX_TEXT]

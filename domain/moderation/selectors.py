@@ -1,6 +1,11 @@
-"""Reads for the staff pages: member lookup, a member's addresses and the accounts that
-share them, staff notes, the audit log. Each checks the reader's permission itself, so a
-view cannot forget to.
+"""Reads for moderation.
+
+Bans: is this member, address or email banned right now? The tracker, login, registration
+and every feature that a ban can take away ask here; the answers are cached (below).
+
+The staff pages: member lookup, a member's addresses and the accounts that share them,
+staff notes, the audit log. Each checks the reader's permission itself, so a view cannot
+forget to.
 
 Announces are a monthly-partitioned log with no index on ip: address searches read only
 the last ANNOUNCE_IP_DAYS of it (the BRIN index on created_at bounds the scan), plus the
@@ -15,13 +20,132 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from domain.accounts.models import User, UserSession
 from domain.accounts.permissions import Perm, require_perm
 from domain.errors import ValidationFailed
-from domain.moderation.models import AuditLog, Ban, StaffNote
+from domain.moderation.models import AuditLog, Ban, BanType, StaffNote
+
+# --- Bans -------------------------------------------------------------------------------------
+
+def bans_active() -> QuerySet[Ban]:
+    now = timezone.now()
+    return Ban.objects.filter(revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def ban_active_for_user(user_id: uuid.UUID, ban_type: BanType | str) -> Ban | None:
+    """The member's active ban of this type (account, upload, download), if any."""
+    return bans_active().filter(user_id=user_id, ban_type=str(ban_type)).first()
+
+
+def ban_for_ip(ip: str) -> Ban | None:
+    """An active IP ban whose range contains `ip` (GiST: bans_ip_range_gist)."""
+    return (bans_active().filter(ban_type=BanType.IP)
+            .extra(where=["ip_range >>= %s::inet"], params=[ip]).first())
+
+
+def ban_for_email(email: str) -> Ban | None:
+    """An active email ban whose pattern matches (`*` is any run of characters; case-
+    insensitive): `*@spam.example`, `someone@example.org`."""
+    return (bans_active().filter(ban_type=BanType.EMAIL)
+            .extra(where=["lower(%s) LIKE replace(replace(replace(lower(email_pattern), "
+                          "'_', '\\_'), '%%', '\\%%'), '*', '%%')"], params=[email])
+            .first())
+
+
+# --- Cached checks (login, every authenticated request, the tracker) -----------------------
+#
+# Each request and each announce asks "is this member or address banned"; the answers are
+# cached in Redis for BAN_CACHE_SECONDS. Issuing or revoking a ban drops the member's key
+# after commit; IP bans bump a generation number that every cached address answer carries,
+# so one write retires them all without knowing which addresses were cached.
+
+BAN_CACHE_SECONDS = 60
+_NONE = ""  # cached "not banned" (None would read as a cache miss)
+
+
+def _user_key(user_id: uuid.UUID | str) -> str:
+    return f"bans:user:{user_id}"
+
+
+def _ip_generation_key() -> str:
+    return "bans:ip:generation"
+
+
+def _ban_text(ban: Ban) -> str:
+    until = (f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC" if ban.expires_at is not None
+             else "")
+    return f"{ban.reason}{until}"
+
+
+def user_ban_reasons(user_id: uuid.UUID | str) -> dict[str, str]:
+    """{ban_type: reason text} of the member's active account/upload/download bans,
+    cached. Empty when none."""
+    key = _user_key(user_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
+    reasons: dict[str, str] = {}
+    for ban in bans_active().filter(user_id=user_id).order_by("created_at"):
+        reasons.setdefault(ban.ban_type, _ban_text(ban))
+    cache.set(key, reasons, BAN_CACHE_SECONDS)
+    return reasons
+
+
+def ip_ban_reason(ip: str | None) -> str | None:
+    """The reason of an active ban covering `ip`, cached; None when not banned."""
+    try:
+        ip = str(ipaddress.ip_address((ip or "").strip()))
+    except ValueError:
+        return None  # not an address: no range can cover it
+    generation = cache.get(_ip_generation_key()) or 0
+    key = f"bans:ip:{generation}:{ip}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached or None
+    ban = ban_for_ip(ip)
+    reason = _ban_text(ban) if ban is not None else _NONE
+    cache.set(key, reason, BAN_CACHE_SECONDS)
+    return reason or None
+
+
+def announce_denial_reason(user_id: uuid.UUID | str, ip: str | None, *,
+                           leeching: bool = False) -> str | None:
+    """THE check the tracker makes per announce: a `failure reason` to send back, or None
+    to serve the announce. Account ban or a banned address refuses every announce; a
+    download ban refuses announces that still leech (left > 0). Two Redis reads at most,
+    no database work once cached; every ban change invalidates it."""
+    reasons = user_ban_reasons(user_id)
+    if BanType.ACCOUNT in reasons:
+        return f"Your account is banned: {reasons[BanType.ACCOUNT]}"
+    if leeching and BanType.DOWNLOAD in reasons:
+        return f"Your download rights are suspended: {reasons[BanType.DOWNLOAD]}"
+    ip_reason = ip_ban_reason(ip)
+    if ip_reason is not None:
+        return f"Your address is banned: {ip_reason}"
+    return None
+
+
+def bans_invalidate(*, user_id: uuid.UUID | str | None = None, ip: bool = False) -> None:
+    """Drop cached ban answers after commit (for the member, and/or every address)."""
+    def drop() -> None:
+        if user_id is not None:
+            cache.delete(_user_key(user_id))
+        if ip:
+            try:
+                cache.incr(_ip_generation_key())
+            except ValueError:
+                cache.set(_ip_generation_key(), 1, None)
+
+    transaction.on_commit(drop)
+
+
+# --- Staff pages ----------------------------------------------------------------------------
 
 ANNOUNCE_IP_DAYS = 30
 LOOKUP_LIMIT = 50

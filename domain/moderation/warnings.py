@@ -98,7 +98,7 @@ def warning_take_effect(member: User | uuid.UUID | str) -> int:
     ban_take_effect: the ban caches, the tracker's cache, sessions for an account ban),
     audits what changed, and after commit drops the tracker's cached member record and
     tells the member's open tabs (banner shown or hidden)."""
-    from domain.moderation.bans import ban_take_effect
+    from domain.moderation.services import ban_take_effect
     from domain.tracker.cache import invalidate_user
 
     member_id = member.pk if isinstance(member, User) else member

@@ -22,7 +22,7 @@ address (IPv6: per /64) in that window, so random hashes from one address cannot
 without bound; answers past the budget are served, not stored.
 
 Nothing here imports accounts, moderation or bonus code: the tables are read directly, which
-is what breaks the accounts <-> moderation.bans <-> tracker.cache import circle.
+is what keeps the tracker cache out of the accounts <-> moderation <-> tracker circle.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 out with a page saying why; a member whose class requires 2FA and who logged in without it
 may only reach the enrolment page until enrolled.
 
-Cheap by design: the ban answers come from Redis (domain.moderation.bans caches them and
+Cheap by design: the ban answers come from Redis (domain.moderation.selectors caches them and
 drops them on every ban change), so a normal request costs two cache reads, no queries.
 """
 
@@ -19,8 +19,8 @@ from django.utils.http import urlencode
 from domain.accounts import services
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.errors import RateLimited
-from domain.moderation.bans import ip_ban_reason, user_ban_reasons
 from domain.moderation.models import BanType
+from domain.moderation.selectors import ip_ban_reason, user_ban_reasons
 
 
 def client_ip(request: HttpRequest) -> str | None:

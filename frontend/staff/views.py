@@ -24,7 +24,7 @@ from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
 from domain.errors import DomainError, NotFound
-from domain.moderation import appeals, bans, reports, selectors, services, targets, warnings
+from domain.moderation import appeals, reports, selectors, services, targets, warnings
 from domain.moderation.models import Ban
 from frontend.accounts.middleware import client_ip
 from frontend.formerrors import attempt
@@ -99,7 +99,7 @@ def member_ban(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
     member = _member_or_404(member_id)
     form = forms.BanForm(request.POST)
     if form.is_valid():
-        done = attempt(form, lambda: bans.ban_issue(
+        done = attempt(form, lambda: services.ban_issue(
             actor=staff, ban_type=form.cleaned_data["ban_type"], user=member,
             reason=form.cleaned_data["reason"],
             expires_at=_expiry(form.cleaned_data["expires_in_days"]),
@@ -121,7 +121,7 @@ def ban_revoke(request: HttpRequest, ban_id: uuid.UUID) -> HttpResponse:
     ban = Ban.objects.filter(pk=ban_id).first()
     if ban is None:
         raise NotFound("There is no such ban.")
-    bans.ban_revoke(actor=staff, ban=ban, ip_address=client_ip(request))
+    services.ban_revoke(actor=staff, ban=ban, ip_address=client_ip(request))
     messages.success(request, "The ban is lifted.")
     return redirect("staff:member", ban.user_id) if ban.user_id else redirect("staff:index")
 

@@ -621,10 +621,12 @@ class _Calls:
 @pytest.fixture
 def invalidations(monkeypatch):
     calls = _Calls()
-    # The admin modules' own imports, and the source module for code that looks the hooks
-    # up when it runs (domain.moderation.bans.ban_take_effect, shared with ban_issue).
+    # The admin modules' own imports, the ban writes' (domain.moderation.services'
+    # ban_take_effect, shared with ban_issue), and the source module for code that looks the
+    # hooks up when it runs.
     for module in ("domain.accounts.admin", "domain.catalog.admin", "domain.bonus.admin",
-                   "domain.moderation.admin", "domain.tracker.admin", "domain.tracker.cache"):
+                   "domain.moderation.admin", "domain.moderation.services",
+                   "domain.tracker.admin", "domain.tracker.cache"):
         for name in ("invalidate_user", "invalidate_torrent", "invalidate_ip_bans",
                      "invalidate_client_rules"):
             monkeypatch.setattr(f"{module}.{name}", calls.recorder(name), raising=False)

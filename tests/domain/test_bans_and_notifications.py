@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from domain.community.models import Notification
 from domain.community.notifications import notification_send
-from domain.moderation.bans import ban_active_for_user, ban_for_email, ban_for_ip
 from domain.moderation.models import Ban
+from domain.moderation.selectors import ban_active_for_user, ban_for_email, ban_for_ip
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
 
-from domain.moderation.bans import ban_issue
 from domain.moderation.models import AuditLog, BanType
+from domain.moderation.services import ban_issue
 from server.asgi import application
 from tests.consumers.sockets import session_headers
 

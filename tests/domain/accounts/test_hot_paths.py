@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.accounts.sessions import SessionStore
-from domain.moderation.bans import announce_denial_reason, ip_ban_reason, user_ban_reasons
+from domain.moderation.selectors import announce_denial_reason, ip_ban_reason, user_ban_reasons
 from tests.domain.accounts.factories import client_for, fresh_ip
 
 pytestmark = pytest.mark.django_db

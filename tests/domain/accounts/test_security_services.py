@@ -17,14 +17,9 @@ from domain.accounts.services import (
     two_factor_verify,
 )
 from domain.errors import Conflict, NotPermitted, ValidationFailed
-from domain.moderation.bans import (
-    announce_denial_reason,
-    ban_issue,
-    ban_revoke,
-    ip_ban_reason,
-    user_ban_reasons,
-)
 from domain.moderation.models import AuditLog
+from domain.moderation.selectors import announce_denial_reason, ip_ban_reason, user_ban_reasons
+from domain.moderation.services import ban_issue, ban_revoke
 from tests.domain.accounts.factories import PASSWORD, client_for, enable_two_factor, fresh_ip
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from domain.moderation.appeals import (
     appeal_token_user,
     appealable_actions,
 )
-from domain.moderation.bans import ban_issue
 from domain.moderation.models import AuditLog, Ban, ModerationQueueItem, Warning
+from domain.moderation.services import ban_issue
 from domain.moderation.warnings import warning_issue
 from tests.announce.factories import announce, failure, peer_id
 from tests.domain.tracker.conftest import tracker_redis  # noqa: F401

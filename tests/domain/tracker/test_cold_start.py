@@ -23,7 +23,7 @@ from domain.accounts.services import (
     user_group_set,
 )
 from domain.catalog.models import Torrent, TorrentCategory
-from domain.moderation.bans import ban_issue
+from domain.moderation.services import ban_issue
 from domain.tracker import cache, loaders, store
 from tests.announce.factories import announce, bdecode, call_app, failure, peer_id, query
 from tests.factories import make_torrent, make_user

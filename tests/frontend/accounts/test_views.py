@@ -60,7 +60,7 @@ def test_banned_login_gets_a_clear_message(banned):
 
 def test_an_account_ban_logs_the_member_out_on_the_next_request(member, moderator,
                                                                  django_capture_on_commit_callbacks):
-    from domain.moderation.bans import ban_issue
+    from domain.moderation.services import ban_issue
 
     client = client_for(member)
     assert client.get("/settings/").status_code == 200

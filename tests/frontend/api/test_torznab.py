@@ -18,7 +18,7 @@ from django.utils import timezone
 from domain.accounts.apikeys import api_key_revoke
 from domain.accounts.models import ApiKey, UserStatus
 from domain.bonus.models import FreeleechToken, TokenStatus
-from domain.moderation.bans import ban_issue
+from domain.moderation.services import ban_issue
 from tests.factories import make_user
 from tests.frontend.api.conftest import bulk_torrents, key_for, listed
 

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from domain.catalog.models import Torrent, TorrentCategory
-from domain.moderation.bans import ban_issue
+from domain.moderation.services import ban_issue
 from tests.domain.catalog.factories import libtorrent_make
 from tests.factories import make_user
 from tests.frontend.api.conftest import key_for

@@ -15,7 +15,7 @@ from domain.accounts.models import ApiKey, UserPrivacy
 from domain.bonus.models import FreeleechToken
 from domain.catalog.models import Torrent, TorrentCategory, TorrentFile
 from domain.community.models import Notification
-from domain.moderation.bans import ban_issue
+from domain.moderation.services import ban_issue
 from tests.domain.catalog.factories import libtorrent_hashes, libtorrent_make
 from tests.factories import make_user
 from tests.frontend.api.conftest import key_for, listed

@@ -195,7 +195,7 @@ def test_a_report_form_files_once_and_the_reporter_sees_it_but_not_others(world)
 
 
 def test_the_banned_page_links_to_an_appeal_form_that_works_without_login(world):
-    from domain.moderation.bans import ban_issue
+    from domain.moderation.services import ban_issue
 
     member = make_user("member")
     client = Client()

@@ -436,7 +436,7 @@ def test_rss_feed_and_its_downloads_follow_bans_and_site_access(uploader, sysop,
     """A feed link stands for its member: an account ban, a banned address or a disabled
     account ends what it gives, like a login (the check was is_active alone)."""
     from domain.accounts.models import UserStatus
-    from domain.moderation.bans import ban_issue
+    from domain.moderation.services import ban_issue
 
     reader = make_user("member")
     token = feed_token_get(user=reader)
