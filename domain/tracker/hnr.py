@@ -361,33 +361,3 @@ def torrent_seed_owed(*, user_id: uuid.UUID | str, torrent_id: uuid.UUID | str,
                              torrent_deleted=row.torrent.deleted_at is not None,
                              rules=rules, now=now or timezone.now(),
                              class_immune=str(group_id) in rules.immune_group_ids)
-
-
-def member_leech_restrictions(*, user_ids: list[str]) -> dict[str, str]:
-    """Why each of these members may not leech now because of hit-and-runs or ratio
-    watch (members without a restriction are left out). Read by the tracker cache when
-    it builds member records, one query for any number of members."""
-    if not user_ids:
-        return {}
-    limit = int(settings.HNR_MAX_ACTIVE)
-    out: dict[str, str] = {}
-    with connection.cursor() as cur:
-        cur.execute(
-            """SELECT user_id::text, count(*) FROM torrent_history
-               WHERE user_id = ANY(%s::uuid[]) AND hnr_at IS NOT NULL
-                 AND hnr_cleared_at IS NULL
-               GROUP BY user_id HAVING count(*) >= %s""",
-            [user_ids, max(1, limit)])
-        for uid, n in cur.fetchall():
-            out[uid] = (f"Download forbidden: you have {n} hit-and-runs (the limit is "
-                        f"{limit}). Seed those torrents to clear them; you may still seed.")
-        cur.execute(
-            """SELECT user_id::text, required_ratio FROM tracker_ratio_watch
-               WHERE user_id = ANY(%s::uuid[]) AND ended_at IS NULL
-                 AND leech_disabled_at IS NOT NULL""",
-            [user_ids])
-        for uid, required in cur.fetchall():
-            out.setdefault(uid, (
-                f"Download forbidden: your ratio is below the required {required} and your "
-                f"ratio watch ran out. Seed to raise it; downloads return when it is back."))
-    return out

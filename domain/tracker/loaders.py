@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from domain.metrics import CACHE_RECORDS_FILLED
@@ -175,7 +176,7 @@ def _ts(value: datetime | None) -> float:
 def member_from_row(row: tuple[Any, ...], tokens: list[TokenAllowance],
                     restriction: str = "") -> MemberRecord:
     """`restriction`: why hit-and-runs or an expired ratio watch stop this member leeching
-    (domain.tracker.hnr.member_leech_restrictions), or ""."""
+    (member_leech_restrictions, below), or ""."""
     (user_id, _passkey, status, group_name, max_peers, can_download,
      account_reason, account_until, download_reason, download_until) = row
     refusal = ""
@@ -277,9 +278,37 @@ def members_read(cur: Any, passkeys: list[str]
 
 
 def _restrictions(user_ids: list[str]) -> dict[str, str]:
-    from domain.tracker.hnr import member_leech_restrictions
-
     return member_leech_restrictions(user_ids=user_ids) if user_ids else {}
+
+
+def member_leech_restrictions(*, user_ids: list[str]) -> dict[str, str]:
+    """Why each of these members may not leech now because of hit-and-runs or ratio
+    watch (members without a restriction are left out). Read by the tracker cache when
+    it builds member records, one query for any number of members."""
+    if not user_ids:
+        return {}
+    limit = int(settings.HNR_MAX_ACTIVE)
+    out: dict[str, str] = {}
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT user_id::text, count(*) FROM torrent_history
+               WHERE user_id = ANY(%s::uuid[]) AND hnr_at IS NOT NULL
+                 AND hnr_cleared_at IS NULL
+               GROUP BY user_id HAVING count(*) >= %s""",
+            [user_ids, max(1, limit)])
+        for uid, n in cur.fetchall():
+            out[uid] = (f"Download forbidden: you have {n} hit-and-runs (the limit is "
+                        f"{limit}). Seed those torrents to clear them; you may still seed.")
+        cur.execute(
+            """SELECT user_id::text, required_ratio FROM tracker_ratio_watch
+               WHERE user_id = ANY(%s::uuid[]) AND ended_at IS NULL
+                 AND leech_disabled_at IS NOT NULL""",
+            [user_ids])
+        for uid, required in cur.fetchall():
+            out.setdefault(uid, (
+                f"Download forbidden: your ratio is below the required {required} and your "
+                f"ratio watch ran out. Seed to raise it; downloads return when it is back."))
+    return out
 
 
 def torrents_read(cur: Any, info_hashes: list[bytes]

@@ -11,13 +11,8 @@ from django.utils import timezone
 from domain.community.models import Notification
 from domain.moderation.models import Warning
 from domain.tracker.flush import tracker_flush
-from domain.tracker.hnr import (
-    HnrState,
-    hnr_check,
-    member_hnr_status,
-    member_leech_restrictions,
-    torrent_seed_owed,
-)
+from domain.tracker.hnr import HnrState, hnr_check, member_hnr_status, torrent_seed_owed
+from domain.tracker.loaders import member_leech_restrictions
 from domain.tracker.models import TorrentHistory
 from tests.announce.factories import failure
 from tests.domain.tracker.hnr_helpers import (
