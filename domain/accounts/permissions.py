@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
-
-if TYPE_CHECKING:
-    from domain.accounts.models import User
 
 
 class Perm(models.TextChoices):
@@ -54,7 +51,7 @@ class Perm(models.TextChoices):
 ALL_PERMS: frozenset[str] = frozenset(p.value for p in Perm)
 
 
-def user_has_perm(user: User | Any, perm: Perm | str) -> bool:
+def user_has_perm(user: Any, perm: Perm | str) -> bool:
     """May this user do `perm`? The one place views, consumers, tasks and admin ask.
 
     Anonymous, inactive (validating, disabled, banned, deleted) members may do nothing.
@@ -68,7 +65,7 @@ def user_has_perm(user: User | Any, perm: Perm | str) -> bool:
     return str(perm) in user.group.permissions
 
 
-def require_perm(user: User | Any, perm: Perm | str, message: str | None = None) -> None:
+def require_perm(user: Any, perm: Perm | str, message: str | None = None) -> None:
     """Raise NotPermitted unless `user_has_perm(user, perm)`."""
     from domain.errors import NotPermitted
 
@@ -78,7 +75,7 @@ def require_perm(user: User | Any, perm: Perm | str, message: str | None = None)
                            code="forbidden")
 
 
-def rank_allows(actor: User | Any, group: Any) -> bool:
+def rank_allows(actor: Any, group: Any) -> bool:
     """THE rank rule: may `actor` put a member into `group`, or change a member who is in
     it? Only below the actor's own rank, unless they hold GROUPS_EDIT (without this any
     moderator could make themselves sysop). The services and Django admin both ask here."""

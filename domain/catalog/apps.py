@@ -5,3 +5,15 @@ class CatalogConfig(AppConfig):
     name = "domain.catalog"
     label = "catalog"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The search index's documents of torrents, requests and collections are built
+        # here, in the catalog; search drains its queue through these builders.
+        from domain.catalog.collection_selectors import collection_search_documents
+        from domain.catalog.request_selectors import request_search_documents
+        from domain.catalog.selectors import torrent_search_documents
+        from domain.search.documents import document_builder_register
+
+        document_builder_register("torrent", torrent_search_documents)
+        document_builder_register("request", request_search_documents)
+        document_builder_register("collection", collection_search_documents)

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from domain.base import TargetType
 from domain.search.models import IndexOperation
+from domain.search.tasks import search_queue_drain
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ def search_enqueue(*, target_type: TargetType | str, target_id: uuid.UUID,
 
 
 def _nudge() -> None:
-    from domain.search.tasks import search_queue_drain
-
     try:
         # SEARCH_QUEUE_TASK_QUEUE (optional) routes the nudge, e.g. to a test worker.
         queue = getattr(settings, "SEARCH_QUEUE_TASK_QUEUE", None) or None

@@ -9,7 +9,6 @@ retries with backoff when the database is unreachable.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -18,19 +17,11 @@ from django.utils import timezone
 
 from domain.base import TargetType
 from domain.search.backends import SearchBackend, SearchBackendError, search_backend
+from domain.search.documents import documents_build
 from domain.search.models import IndexOperation, IndexStatus, SearchIndexQueueItem
 
 KINDS = {TargetType.TORRENT: "torrent", TargetType.REQUEST: "request",
          TargetType.COLLECTION: "collection"}
-
-
-def _documents(kind: str, ids: list[Any]) -> list[dict[str, Any]]:
-    from domain.catalog.collection_selectors import collection_search_documents
-    from domain.catalog.request_selectors import request_search_documents
-    from domain.catalog.selectors import torrent_search_documents
-
-    return {"torrent": torrent_search_documents, "request": request_search_documents,
-            "collection": collection_search_documents}[kind](ids)
 
 
 def search_queue_drain_batch(*, backend: SearchBackend | None = None,
@@ -53,7 +44,7 @@ def search_queue_drain_batch(*, backend: SearchBackend | None = None,
                 of_kind = [r for r in rows if r.target_type == target_type]
                 if not of_kind:
                     continue
-                documents = _documents(kind, [r.target_id for r in of_kind
+                documents = documents_build(kind, [r.target_id for r in of_kind
                                               if r.operation == IndexOperation.UPSERT])
                 indexable = {d["id"] for d in documents}
                 # An upsert of a row that may not be found (a pending torrent, a deleted
