@@ -667,7 +667,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_moderation_claim(self, content: dict[str, Any],
                                       request_id: RequestId) -> None:
-        from domain.community import moderation_feed
+        from domain.moderation import feed as moderation_feed
 
         payload = _payload(content, request_id)
         kind = payload.get("kind")
@@ -684,7 +684,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_moderation_resolve(self, content: dict[str, Any],
                                         request_id: RequestId) -> None:
-        from domain.community.moderation_feed import report_resolve
+        from domain.moderation.feed import report_resolve
 
         payload = _payload(content, request_id)
         user = await self._fresh_user()

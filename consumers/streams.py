@@ -18,7 +18,6 @@ from domain.catalog.selectors import torrents_visible
 from domain.community import selectors
 from domain.community.access import moderation_feed_can_read
 from domain.community.events import pm_payload
-from domain.community.moderation_feed import moderation_feed_open
 from domain.community.notifications import notification_payload
 from domain.community.services import (
     CHAT_MESSAGE_EVENT,
@@ -29,6 +28,7 @@ from domain.community.services import (
 )
 from domain.errors import NotFound, NotPermitted
 from domain.events import MODERATION_GROUP, chat_room_group, forum_topic_group, torrent_group
+from domain.moderation.feed import moderation_feed_open
 
 Replayed = list[tuple[str, Mapping[str, Any]]]
 

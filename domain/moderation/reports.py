@@ -4,7 +4,7 @@ private message they received, a request, a collection or a member.
 Reports of one target merge: the first open report is the primary staff work; later ones
 (from other members) are rows of their own pointing at it (`duplicate_of`), so each
 reporter sees how theirs ended, and the primary counts them (`report_count`). Claiming and
-resolving stay in domain.community.moderation_feed (the live feed's actions); closing the
+resolving stay in domain.moderation.feed (the live feed's actions); closing the
 primary closes its duplicates with the same outcome (`report_closed`), and every reporter
 is told.
 

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from domain.accounts.models import User
-from domain.community import access, moderation_feed, selectors, services
+from domain.community import access, selectors, services
 from domain.community.events import event_id
 from domain.errors import NotFound
+from domain.moderation import feed as moderation_feed
 from frontend.community import forms
 from frontend.formerrors import attempt
 

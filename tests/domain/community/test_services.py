@@ -10,7 +10,7 @@ from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from domain.community import moderation_feed, selectors, services
+from domain.community import selectors, services
 from domain.community.events import event_id, event_id_parse
 from domain.community.models import (
     ChatMessage,
@@ -24,6 +24,7 @@ from domain.community.models import (
     PrivateMessage,
 )
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
+from domain.moderation import feed as moderation_feed
 from domain.moderation.models import AuditLog, Report
 from tests.factories import make_user
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from domain.base import TargetType
 from domain.community.models import ChatRoom, Forum, Notification
-from domain.community.moderation_feed import moderation_feed_open, report_resolve
 from domain.community.services import chat_message_post, forum_topic_create, pm_send
 from domain.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from domain.events import MODERATION_GROUP
+from domain.moderation.feed import moderation_feed_open, report_resolve
 from domain.moderation.models import AuditLog, ModerationQueueItem, Report
 from domain.moderation.reports import report_file, reports_of
 from tests.factories import make_torrent, make_user

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from domain.accounts.models import User
-from domain.accounts.permissions import Perm, require_perm
+from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
 from domain.community.access import moderation_feed_can_read
 from domain.community.events import event_id
@@ -31,7 +31,7 @@ from domain.events import (
     publish,
 )
 from domain.moderation.models import ModerationQueueItem, QueueStatus, Report, ReportStatus
-from domain.moderation.reports import report_closed
+from domain.moderation.reports import report_closed, report_feed_row
 from domain.moderation.services import audit_log_write
 
 OPEN_QUEUE = (QueueStatus.PENDING, QueueStatus.CLAIMED, QueueStatus.ESCALATED)
@@ -51,8 +51,6 @@ def _queue_row(item: ModerationQueueItem) -> dict[str, Any]:
 
 def _report_row(report: Report) -> ModerationReportPayload:
     # One shape for the snapshot and the live "moderation.report" event.
-    from domain.moderation.reports import report_feed_row
-
     return report_feed_row(report)
 
 
@@ -61,8 +59,6 @@ def moderation_feed_open(user: Any) -> dict[str, list[dict[str, Any]]]:
     their permissions let them work."""
     if not moderation_feed_can_read(user):
         raise NotPermitted("The moderation feed is for staff.")
-    from domain.accounts.permissions import user_has_perm
-
     feed: dict[str, list[Any]] = {"queue": [], "reports": []}
     if user_has_perm(user, Perm.MODERATION_QUEUE):
         feed["queue"] = [_queue_row(i) for i in ModerationQueueItem.objects
