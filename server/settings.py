@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "domain.community",
     "domain.moderation",
     "domain.search",
+    "domain.demo",
     "frontend",
 ]
 
