@@ -61,6 +61,22 @@ def create_scratch_database(kind: str) -> tuple[str, dict[str, Any]]:
     return name, admin
 
 
+def reuse_scratch_database(name: str) -> tuple[str, dict[str, Any]]:
+    """Point this process at a scratch database a previous run kept (BENCH_KEEP=1), as
+    create_scratch_database would at a new one."""
+    if not name.startswith("bench_"):
+        raise SystemExit(f"{name}: not a scratch database (bench_...)")
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    admin = {**conninfo(base_url), "dbname": "postgres"}
+    db = dj_database_url.parse(base_url)
+    os.environ["DATABASE_URL"] = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
+                                  f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "server.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sys.path.insert(0, str(ROOT))
+    return name, admin
+
+
 def drop_scratch_database(name: str, admin: dict[str, Any]) -> None:
     with psycopg.connect(**admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
