@@ -48,12 +48,17 @@ from domain.paging import page_bounded
 SORTS = {
     "time": "created_at",
     "size": "size",
-    "seeders": "statistics__seeders",
-    "leechers": "statistics__leechers",
-    "snatches": "statistics__snatches",
+    "seeders": "stat_seeders",
+    "leechers": "stat_leechers",
+    "snatches": "stat_snatches",
 }
 # Columns of torrents itself (NOT NULL); the statistics ones are null without a row.
 _NOT_NULL_SORTS = frozenset({"created_at", "size"})
+# torrents.stat_*: torrent_statistics' counts copied onto the torrent row by trigger
+# (sql/0007_torrent_swarm_sort.sql), NULL without a statistics row, so ordering by them
+# is ordering by statistics__<count> NULLS LAST, read off a partial index per key instead
+# of sorting every approved torrent's join. Not model fields (Django never writes them).
+_STAT_COPIES = frozenset({"stat_seeders", "stat_leechers", "stat_snatches"})
 METADATA_FILTERS = ("resolution", "source", "video_codec", "release_group")
 _PUNCT = r"[._\-\[\](){}+/]+"
 # A text search adds typo-tolerant trigram matches when full text finds fewer rows than this.
@@ -224,8 +229,11 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
         # reading the order off an index (created_at DESC is NULLS FIRST there).
         ordering: Any = F(field).asc() if filters.order == "asc" else F(field).desc()
     else:
-        ordering = F(field).asc(nulls_last=True) if filters.order == "asc" \
-            else F(field).desc(nulls_last=True)
+        # `field` is one of _STAT_COPIES' fixed names, never the request's text.
+        column: Any = (RawSQL(f"torrents.{field}", ())  # noqa: S611
+                       if field in _STAT_COPIES else F(field))
+        ordering = column.asc(nulls_last=True) if filters.order == "asc" \
+            else column.desc(nulls_last=True)
     qs = (qs.order_by("-rank", "-created_at") if ranked  # type: ignore[misc]
           else qs.order_by(ordering, "-id"))
     return qs, ranked
