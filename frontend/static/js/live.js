@@ -72,9 +72,6 @@ class LiveSocket {
       onSubscribed: (payload) => this.setUnread(payload.unread ?? 0),
     });
 
-    if (this.badge) {
-      this.badge.addEventListener("click", () => this.setUnread(0));
-    }
     window.addEventListener("online", () => this.reconnectNow());
   }
 
