@@ -60,5 +60,8 @@ class TopicModerationForm(forms.Form):
 
 
 class ReportResolveForm(forms.Form):
-    note = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    # One form per open report on the moderation feed: an aria-label names each (a
+    # <label for> cannot, the rendered ids repeat).
+    note = forms.CharField(label="Resolution note", max_length=5000, widget=forms.Textarea(
+        attrs={"rows": 2, "aria-label": "Resolution note"}))
     dismiss = forms.BooleanField(required=False)
