@@ -1,9 +1,12 @@
-"""Every page a member or a staff member opens, in headless Chromium at 360, 768 and 1280
-px, over the demo community `make run` loads (seed_demo): each must fit the width (no
-sideways scroll), raise no console error and no CSP violation, and answer 200. The member
-is the demo member (reelfan), the staff pages are opened as sysop with the second factor
-the demo prints. A screenshot of every page at every width is saved in the test's
-directory; the failures are listed together (issue 18, "Done means")."""
+"""Every page a visitor, a member or a staff member opens, in headless Chromium at 360, 768
+and 1280 px, over the demo community `make run` loads (seed_demo): each must fit the width
+(no sideways scroll), raise no console error and no CSP violation, and answer 200. The
+member is the demo member (reelfan), the staff pages are opened as sysop with the second
+factor the demo prints. At 1280 px each page must also be usable from the keyboard with
+every control named, and readable in the light and the dark theme (tests/e2e/a11y.py,
+issue 18.6). A screenshot of every page at every width, and at 1280 px in the dark theme,
+is saved in the test's directory; the failures are listed together (issue 18, "Done
+means")."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from domain.accounts.models import User, UserTwoFactor
 from domain.catalog.models import Torrent, TorrentCollection, TorrentRequest
 from domain.community.models import Forum, ForumTopic, PrivateMessage
 from domain.moderation.models import Report, Warning
+from tests.e2e.a11y import check_access, check_themes
 from tests.e2e.cdp import Browser, Page
 from tests.e2e.test_chat_browser import _js
 from tests.e2e.test_front_pages_browser import GUARD, WIDTHS, _visit
@@ -87,6 +91,7 @@ def _member_pages(member: User) -> dict[str, str]:
         "profile-edit": "/settings/profile/", "sessions": "/settings/sessions/",
         "api-keys": "/settings/api-keys/", "invites": "/invites/",
         "my-reports": "/reports/", "my-warnings": "/warnings/", "my-appeals": "/appeals/",
+        "api-docs": "/api/",
     }
     for kind in ("snatched", "seeding", "leeching", "uploaded"):
         pages[f"history-{kind}"] = f"/users/{member.username}/history/{kind}/"
@@ -108,12 +113,18 @@ def _staff_pages() -> dict[str, str]:
     }
 
 
+# The width the keyboard, label and theme checks run at (once a page is enough for them).
+A11Y_WIDTH = WIDTHS[-1]
+VISITOR_PAGES = {"login": "/login/", "register": "/register/"}
+
+
 def _crawl(page: Page, base: str, pages: dict[str, str], shots: Path,
            failures: list[str]) -> None:
     for name, path in pages.items():
         for width in WIDTHS:
+            shot = shots / f"{name}-{width}.png"
             try:
-                _visit(page, base + path, width, shots / f"{name}-{width}.png")
+                _visit(page, base + path, width, shot)
                 status = page.evaluate(
                     "performance.getEntriesByType('navigation')[0].responseStatus")
                 if status != 200:
@@ -121,6 +132,13 @@ def _crawl(page: Page, base: str, pages: dict[str, str], shots: Path,
                     break
             except AssertionError as exc:
                 failures.append(str(exc).split("\n")[0])
+                continue
+            if width == A11Y_WIDTH:
+                try:
+                    failures.extend(check_access(page, path))
+                    failures.extend(check_themes(page, path, shot))
+                except AssertionError as exc:
+                    failures.append(str(exc).split("\n")[0])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -131,6 +149,10 @@ def test_every_page_fits_every_width_without_errors(browser: Browser, asgi_serve
     member = User.objects.select_related("group").get(username="reelfan")
     secret = UserTwoFactor.objects.get(user__username="sysop", is_enabled=True).secret
     failures: list[str] = []
+
+    visitor = browser.new_page()
+    visitor.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
+    _crawl(visitor, asgi_server, VISITOR_PAGES, tmp_path, failures)
 
     page = browser.new_page()
     page.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
