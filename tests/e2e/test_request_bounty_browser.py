@@ -92,11 +92,15 @@ def test_file_bounty_upload_fill_in_the_browser(browser: Browser, asgi_server: s
     filler = browser.new_page()
     log_in(filler, asgi_server, dave.username)
     filler.navigate(f"{asgi_server}/torrents/upload/")
-    filler.wait_for("!!document.querySelector('input[name=torrent_file]')", what="upload form")
-    root = filler.send("DOM.getDocument")["root"]["nodeId"]
-    node = filler.send("DOM.querySelector", {"nodeId": root,
-                                             "selector": "input[name=torrent_file]"})
-    filler.send("DOM.setFileInputFiles", {"nodeId": node["nodeId"],
+    filler.wait_for("location.pathname === '/torrents/upload/' && document.readyState === "
+                    "'complete' && !!document.querySelector('input[name=torrent_file]')",
+                    what="upload form")
+    # The file input by its JavaScript object, not a DOM.getDocument node id: those went
+    # stale now and then ("Could not find node with given id") when the document changed
+    # between the two commands.
+    field = filler.send("Runtime.evaluate", {
+        "expression": "document.querySelector('input[name=torrent_file]')"})["result"]
+    filler.send("DOM.setFileInputFiles", {"objectId": field["objectId"],
                                           "files": [str(torrent_file)]})
     submit(filler, "form.upload-form", {"category": str(category.pk),
                                         "title": "Night.Of.The.Comet.1984.1080p.BluRay-GRP"})
