@@ -98,10 +98,12 @@ with REPORTS_HANDLE, queue items with MODERATION_QUEUE.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -116,7 +118,23 @@ from consumers import presence, streams
 from consumers.batch import batched
 from consumers.hub import Frame, SendBuffer, hub
 from consumers.socketcap import socket_claim, socket_release
+from domain.accounts.models import User
+from domain.accounts.permissions import Perm, user_has_perm
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
+from domain.community import access, selectors
+from domain.community.events import event_id, event_id_parse
+from domain.community.models import ChatRoom, MemberBlock
+from domain.community.selectors import REPLAY_LIMIT, user_for_socket
+from domain.community.services import (
+    CHAT_MESSAGE_EVENT,
+    chat_member_mute,
+    chat_message_delete,
+    chat_message_edit,
+    chat_message_post,
+    forum_post_create,
+    notifications_mark_read,
+)
+from domain.errors import DomainError, NotFound
 from domain.events import (
     ChatMessagePayload,
     ChatTyping,
@@ -124,6 +142,8 @@ from domain.events import (
     user_group,
 )
 from domain.metrics import LIVE_SOCKETS
+from domain.moderation import feed as moderation_feed
+from domain.moderation.feed import report_resolve
 from domain.moderation.selectors import ip_ban_reason
 
 log = logging.getLogger(__name__)
@@ -169,8 +189,6 @@ class _SocketGone(Exception):
 
 
 def _session_key_hash(session_key: str) -> str:
-    import hashlib
-
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
@@ -388,8 +406,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        from domain.errors import DomainError
-
         if not isinstance(content, dict):
             raise FrameError("bad_frame", "A frame must be a JSON object.")
         request_id = _request_id(content)
@@ -412,8 +428,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def _fresh_user(self) -> Any:
         """The member as the database has them now: a ban, a disabled account or a group
         change since the socket opened counts from the next frame on."""
-        from domain.community.selectors import user_for_socket
-
         user = await database_sync_to_async(user_for_socket)(self.user_id)
         if user is None:
             raise _SocketGone
@@ -422,9 +436,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     # -- streams ---------------------------------------------------------------------
 
     async def handle_subscribe(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.events import event_id, event_id_parse
-        from domain.community.selectors import REPLAY_LIMIT
-
         stream = content.get("stream")
         kind, arg = parse_stream(stream, request_id)
         assert isinstance(stream, str)
@@ -573,8 +584,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ok", "id": request_id, "payload": payload})
 
     async def handle_chat_post(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.services import chat_message_post
-
         room = self._require_stream(content, request_id, "chat")
         body = _payload(content, request_id).get("body")
         user = await self._fresh_user()
@@ -583,8 +592,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._ok(request_id, {"id": str(message.id)})
 
     async def handle_chat_edit(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.services import chat_message_edit
-
         payload = _payload(content, request_id)
         user = await self._fresh_user()
         message = await database_sync_to_async(chat_message_edit)(
@@ -593,8 +600,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_chat_delete(self, content: dict[str, Any], request_id: RequestId
                                  ) -> None:
-        from domain.community.services import chat_message_delete
-
         payload = _payload(content, request_id)
         user = await self._fresh_user()
         message = await database_sync_to_async(chat_message_delete)(
@@ -602,8 +607,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self._ok(request_id, {"id": str(message.id)})
 
     async def handle_chat_mute(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.services import chat_member_mute
-
         room = self._require_stream(content, request_id, "chat")
         payload = _payload(content, request_id)
         user = await self._fresh_user()
@@ -627,8 +630,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_chat_history(self, content: dict[str, Any], request_id: RequestId
                                   ) -> None:
-        from domain.community.events import event_id_parse
-
         room = self._require_stream(content, request_id, "chat")
         payload = _payload(content, request_id)
         before = payload.get("before")
@@ -645,8 +646,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                               "payload": {"items": items}})
 
     async def handle_forum_post(self, content: dict[str, Any], request_id: RequestId) -> None:
-        from domain.community.services import forum_post_create
-
         topic_id = self._require_stream(content, request_id, "forum")
         payload = _payload(content, request_id)
         user = await self._fresh_user()
@@ -657,8 +656,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_notifications_read(self, content: dict[str, Any],
                                         request_id: RequestId) -> None:
-        from domain.community.services import notifications_mark_read
-
         payload = _payload(content, request_id)
         user = await self._fresh_user()
         changed = await database_sync_to_async(notifications_mark_read)(
@@ -667,8 +664,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_moderation_claim(self, content: dict[str, Any],
                                       request_id: RequestId) -> None:
-        from domain.moderation import feed as moderation_feed
-
         payload = _payload(content, request_id)
         kind = payload.get("kind")
         if kind not in ("queue", "report"):
@@ -684,8 +679,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def handle_moderation_resolve(self, content: dict[str, Any],
                                         request_id: RequestId) -> None:
-        from domain.moderation.feed import report_resolve
-
         payload = _payload(content, request_id)
         user = await self._fresh_user()
         report = await database_sync_to_async(report_resolve)(
@@ -784,8 +777,6 @@ def _abort_quietly(buffer: SendBuffer) -> None:
 def moderation_kinds(user: Any) -> frozenset[str]:
     """The moderation events `user` may receive: "queue" with MODERATION_QUEUE, "report"
     with REPORTS_HANDLE (as moderation_feed_open shows them)."""
-    from domain.accounts.permissions import Perm, user_has_perm
-
     kinds = set()
     if user_has_perm(user, Perm.MODERATION_QUEUE):
         kinds.add("queue")
@@ -803,9 +794,6 @@ def _recheck_streams(user_id: Any, names: Sequence[str]
                      ) -> tuple[Any, dict[str, tuple[str, str]]] | None:
     """The fresh member and, per stream they may no longer follow, the refusal's (code,
     message); None when the member is no longer active."""
-    from domain.community.selectors import user_for_socket
-    from domain.errors import DomainError
-
     user = user_for_socket(user_id)
     if user is None:
         return None
@@ -830,13 +818,6 @@ def _open_streams(requests: Sequence[tuple[Any, str, str]]
     streams filtered by blocks), None when the member is gone (inactive or deleted), or
     the DomainError that refuses the stream; one query per kind for the whole batch
     (consumers.batch)."""
-    from collections import defaultdict
-
-    from domain.accounts.models import User
-    from domain.community import access
-    from domain.community.models import ChatRoom, MemberBlock
-    from domain.errors import DomainError, NotFound
-
     users = {u.id: u for u in User.objects.select_related("group")
              .filter(id__in={user_id for user_id, _, _ in requests})}
     names = {arg[:64] for _, kind, arg in requests if kind == "chat"}
@@ -880,12 +861,6 @@ def _replays(requests: Sequence[tuple[Any, str, str, Any, int]]
     one read of the changes since the earliest `since` for the others, cut per request
     (a read that hit its limit may lack what a later `since` needs: those are read alone).
     """
-    from domain.community import access, selectors
-    from domain.community.events import event_id
-    from domain.community.models import ChatRoom
-    from domain.community.services import CHAT_MESSAGE_EVENT
-    from domain.errors import DomainError, NotFound
-
     results: list[list[tuple[str, Mapping[str, Any]]] | BaseException | None] = (
         [None] * len(requests))
     chat: dict[str, list[int]] = {}
@@ -944,7 +919,5 @@ def _replay(user: Any, kind: str, arg: str, since: Any, limit: int
 
 def _chat_history(user: Any, room_name: str, before: Any, before_id: Any = None
                   ) -> list[ChatMessagePayload]:
-    from domain.community import selectors
-
     room = selectors.chat_room_get(user, room_name)
     return selectors.chat_history(user, room, before=before, before_id=before_id)

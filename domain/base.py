@@ -9,6 +9,7 @@ read the same in psql as in Python.
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Iterable
 
@@ -79,7 +80,6 @@ class CidrField(models.Field):
     def to_python(self, value: object) -> str | None:
         if value is None or value == "":
             return None
-        import ipaddress
 
         return str(ipaddress.ip_network(str(value), strict=False))
 

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
@@ -540,8 +541,6 @@ def member_stats_cache_key(user_id: uuid.UUID | str) -> str:
 
 
 def _member_stats_mark(ids: list[str]) -> None:
-    from django.core.cache import cache
-
     try:
         # One pipeline: the set the drain pops, and the header's cached figures dropped so
         # the member's next page shows the new ones at once. Django's cache API has no

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from domain.community.selectors import header_unread_counts
+
 
 def site(request: HttpRequest) -> dict[str, str]:
     # Not `site_name`: Django's auth views put their own `site_name` (the request's host)
@@ -22,6 +24,5 @@ def header_unread(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from domain.community.selectors import header_unread_counts
 
     return {"header_unread": SimpleLazyObject(lambda: header_unread_counts(user.pk))}

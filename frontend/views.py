@@ -20,6 +20,13 @@ from django.views.decorators.http import require_safe
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from domain.accounts.avatars import CONTENT_TYPES
+from domain.accounts.permissions import Perm, user_has_perm
+from domain.accounts.selectors import members_online
+from domain.catalog.home import catalog_home
+from domain.community import selectors as community
+from domain.errors import NotFound
+
 log = logging.getLogger(__name__)
 
 # A health probe must answer well inside a load balancer's timeout even when Redis is
@@ -38,12 +45,6 @@ HOME_ANNOUNCEMENTS_FORUM = "announcements"
 def home(request: HttpRequest) -> HttpResponse:
     """The shared parts (catalog lists, site figures, who is online, announcements) come
     from the cache; the member's own are the access checks and the chat preview."""
-    from domain.accounts.permissions import Perm, user_has_perm
-    from domain.accounts.selectors import members_online
-    from domain.catalog.home import catalog_home
-    from domain.community import selectors as community
-    from domain.errors import NotFound
-
     user = request.user
     context: dict[str, Any] = {"catalog": None, "chat": None, "announcements": []}
     if user_has_perm(user, Perm.SITE_ACCESS):
@@ -74,8 +75,6 @@ def media_avatar(request: HttpRequest, name: str) -> FileResponse:
     """An avatar file as stored by accounts.services.profile_update: only names that
     function writes, with the type its check found (the extension) and nosniff, so a file
     is never taken for HTML or script."""
-    from domain.accounts.avatars import CONTENT_TYPES
-
     match = _AVATAR_NAME.fullmatch(name)
     path = Path(settings.MEDIA_ROOT) / "avatars" / name
     if match is None or not path.is_file():

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from domain.errors import NotPermitted
+
 
 class Perm(models.TextChoices):
     # Members
@@ -67,8 +69,6 @@ def user_has_perm(user: Any, perm: Perm | str) -> bool:
 
 def require_perm(user: Any, perm: Perm | str, message: str | None = None) -> None:
     """Raise NotPermitted unless `user_has_perm(user, perm)`."""
-    from domain.errors import NotPermitted
-
     if not user_has_perm(user, perm):
         label = Perm(perm).label if str(perm) in ALL_PERMS else str(perm)
         raise NotPermitted(message or f"Your account may not do this ({label.lower()}).",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -133,8 +134,6 @@ def members_online() -> tuple[list[str], int]:
     """Names of members seen in the last ONLINE_MINUTES (the first ONLINE_LIMIT, most
     recent first) and how many there are, leaving out those who hide when they were last
     seen (show_last_seen); the same list for every viewer, cached ONLINE_CACHE_SECONDS."""
-    from django.core.cache import cache
-
     key = "home:online:v1"
     found: Any = cache.get(key)
     if found is not None:

@@ -25,12 +25,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from domain.accounts.avatars import avatar_clean
 from domain.accounts.counters import statistics_bump
 from domain.accounts.models import (
     Invite,
@@ -46,11 +49,13 @@ from domain.accounts.permissions import Perm, rank_allows, require_perm, user_ha
 from domain.accounts.selectors import account_access_refusal
 from domain.accounts.sessions import session_data_drop, session_key_hash, sessions_revoke_all
 from domain.base import TargetType
+from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import AccessChanged, SessionRevoked, publish
 from domain.moderation.selectors import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
+from domain.tracker import cache as tracker_cache
 
 log = logging.getLogger(__name__)
 
@@ -189,9 +194,7 @@ def account_confirm_email(*, token: str, ip: str | None = None) -> User:
         user.save(update_fields=["status", "group", "updated_at"])
         # The tracker keeps a member's record until told: an announce made before the
         # confirmation stored "not confirmed yet".
-        from domain.tracker.cache import invalidate_user
-
-        invalidate_user(user.pk)
+        tracker_cache.invalidate_user(user.pk)
         _audit("user.email_confirmed", user=user, ip=ip,
                changes={"status": [UserStatus.VALIDATING, UserStatus.ACTIVE],
                         "group": [old_group.name, user.group.name]})
@@ -464,9 +467,7 @@ def passkey_reset(*, user: User, actor: User, ip: str | None = None) -> str:
         old = locked.passkey
         new = locked.reset_passkey()
         locked.save(update_fields=["passkey", "updated_at"])
-        from domain.tracker.cache import invalidate_user
-
-        invalidate_user(user.pk, passkeys=(old,))
+        tracker_cache.invalidate_user(user.pk, passkeys=(old,))
         # The passkey itself is a secret: the audit row says that it changed, not to what.
         _audit("user.passkey_reset", user=locked, actor=actor, ip=ip)
     user.passkey = new
@@ -691,16 +692,13 @@ def group_take_effect(*, user: User, old: UserGroup, actor: User | None,
     tracker's record dropped, the member notified, their sockets re-authorized (a lost
     moderation stream or staff room is unsubscribed), and every session ended when the
     new class requires a second factor they have not enrolled."""
-    from domain.community.notifications import notification_send
-    from domain.tracker.cache import invalidate_user
-
     new = user.group
     promoted = new.rank > old.rank
     audit_log_write(action="user.group_change", actor=actor, target_type=TargetType.USER,
                     target_id=user.pk, ip_address=ip,
                     changes={"group": [old.name, new.name]},
                     metadata={"reason": reason, "automatic": actor is None})
-    invalidate_user(user.pk, passkeys=(user.passkey,))
+    tracker_cache.invalidate_user(user.pk, passkeys=(user.passkey,))
     if (new.requires_2fa and not old.requires_2fa
             and not UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()):
         # A session that logged in under the old class never met the new class's second
@@ -722,8 +720,6 @@ def status_take_effect(*, user: User, old_status: str, old_deleted_at: Any,
     """`user` (already saved) changed status (or was deleted or restored): audited, the
     tracker's record dropped, and a member who is no longer active loses every session
     and open socket; one who is active again gets their sockets re-authorized."""
-    from domain.tracker.cache import invalidate_user
-
     changes: dict[str, Any] = {}
     if old_status != user.status:
         changes["status"] = [str(old_status), str(user.status)]
@@ -735,7 +731,7 @@ def status_take_effect(*, user: User, old_status: str, old_deleted_at: Any,
     audit_log_write(action="user.status_change", actor=actor, target_type=TargetType.USER,
                     target_id=user.pk, ip_address=ip, changes=changes,
                     metadata={"reason": reason})
-    invalidate_user(user.pk, passkeys=(user.passkey,))
+    tracker_cache.invalidate_user(user.pk, passkeys=(user.passkey,))
     if not user.is_active:
         sessions_revoke_all(user_id=user.pk, reason="disabled")
     publish(AccessChanged(user_id=user.pk, payload={"reason": "status"}))
@@ -817,11 +813,6 @@ def profile_update(*, user: User, profile_text: str, title: str | None = None,
     avatar checked from its own bytes and stored as a clean copy encoded again from its
     pixels (domain/accounts/avatars.py), or removed. The file replaced is deleted after
     commit."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from domain.accounts.avatars import avatar_clean
-
     require_perm(user, Perm.SITE_ACCESS)
     text = str(profile_text or "").replace("\r\n", "\n")
     if len(text) > settings.PROFILE_TEXT_MAX:

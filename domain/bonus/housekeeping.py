@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from domain.accounts.counters import statistics_recount_rows
+
 log = logging.getLogger(__name__)
 
 
@@ -125,7 +127,6 @@ def statistics_recompute() -> RecomputeResult:
             cursor.execute(_BALANCE_FIX, {"ids": ids})
             fixed = cursor.fetchall()
     # Uploads, comments, posts, requests and invites (domain.accounts.counters).
-    from domain.accounts.counters import statistics_recount_rows
 
     rows_fixed = len(statistics_recount_rows())
     for user_id, username, total in fixed:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from domain.accounts.models import User
 from domain.bonus.models import BonusTransaction, FreeleechToken, TokenStatus
@@ -46,7 +46,6 @@ def bonus_balance(*, user_id: uuid.UUID) -> Decimal:
 def tokens_for_user(*, user_id: uuid.UUID) -> QuerySet[FreeleechToken]:
     """The member's own tokens: unused first, then in use, then spent."""
     order = {TokenStatus.AVAILABLE: 0, TokenStatus.ACTIVE: 1, TokenStatus.EXPIRED: 2}
-    from django.db.models import Case, IntegerField, Value, When
 
     rank = Case(*(When(status=s, then=Value(n)) for s, n in order.items()),
                 output_field=IntegerField())

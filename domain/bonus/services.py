@@ -19,16 +19,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from domain.accounts.models import User, UserStatistics, UserStatus
 from domain.accounts.permissions import Perm, require_perm
 from domain.base import TargetType
 from domain.bonus.models import BonusTransaction, FreeleechToken, TokenStatus, TransactionType
+from domain.catalog.models import Torrent
+from domain.community.models import NotificationKind
+from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.events import member_stats_changed
+from domain.moderation.services import audit_log_write
 from domain.tracker.cache import invalidate_user
+from domain.tracker.models import Peer
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +141,6 @@ def bonus_buy_tokens(*, user: User, quantity: int) -> list[FreeleechToken]:
 def bonus_gift(*, sender: User, recipient_username: str, amount: Any,
                message: str = "") -> BonusTransaction:
     """Give points to another member, with a message they are notified of."""
-    from domain.community.models import NotificationKind
-    from domain.community.notifications import notification_send
-
     require_perm(sender, Perm.BONUS_SPEND)
     points = _points(amount)
     maximum = _price("BONUS_GIFT_MAX")
@@ -176,8 +178,6 @@ def bonus_gift(*, sender: User, recipient_username: str, amount: Any,
 def bonus_adjust(*, acting_user: User, user_id: uuid.UUID, amount: Any, reason: str,
                  ip_address: str | None = None) -> BonusTransaction:
     """Staff: add (or, negative, take) points, with the reason in the ledger and audit log."""
-    from domain.moderation.services import audit_log_write
-
     require_perm(acting_user, Perm.USERS_EDIT)
     text = str(amount if amount is not None else "").strip()
     points = _points(text.removeprefix("-"))
@@ -204,9 +204,6 @@ def freeleech_token_activate(*, user: User, torrent_id: uuid.UUID,
                              now: datetime | None = None) -> FreeleechToken:
     """Use one of the member's available tokens on a torrent: from now until it expires,
     the tracker credits the member no download on that torrent."""
-    from domain.catalog.models import Torrent
-    from domain.tracker.models import Peer
-
     require_perm(user, Perm.BONUS_SPEND)
     now = now or timezone.now()
     torrent = Torrent.objects.filter(pk=torrent_id, status="approved",
@@ -273,8 +270,6 @@ def freeleech_tokens_expire(*, now: datetime | None = None) -> int:
 
 
 def _expired_condition(now: datetime) -> Any:
-    from django.db.models import Q
-
     return Q(expires_at__lte=now) | Q(max_download_bytes__isnull=False,
                                       downloaded_bytes__gte=F("max_download_bytes"))
 

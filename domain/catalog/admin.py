@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.db.models.functions import Length
@@ -21,6 +21,7 @@ from domain.accounts.admin import (
     hex_display,
 )
 from domain.accounts.permissions import Perm
+from domain.catalog.collections import collection_feature
 from domain.catalog.models import (
     Comment,
     FeedToken,
@@ -42,6 +43,8 @@ from domain.catalog.models import (
     TorrentTagAssignment,
     TorrentTagVote,
 )
+from domain.catalog.requests import request_delete, request_unfill, request_vote_refund
+from domain.errors import DomainError
 from domain.tracker.cache import invalidate_torrent
 from domain.tracker.models import TorrentStatistics
 
@@ -329,8 +332,6 @@ class TorrentRequestAdmin(CategoryChoicesAdmin):
     @admin.action(description="Unfill (the bounty comes back from the filler)")
     def unfill_requests(self, request: HttpRequest, queryset: QuerySet[TorrentRequest]
                         ) -> None:
-        from domain.catalog.requests import request_unfill
-
         _run_each(self, request, queryset.filter(status="filled"), lambda r: request_unfill(
             actor=_actor(request), request_id=r.pk, reason="Unfilled by staff in admin",
             ip_address=request.META.get("REMOTE_ADDR")), "unfilled")
@@ -338,8 +339,6 @@ class TorrentRequestAdmin(CategoryChoicesAdmin):
     @admin.action(description="Delete, refunding every open bounty")
     def delete_requests_with_refunds(self, request: HttpRequest,
                                      queryset: QuerySet[TorrentRequest]) -> None:
-        from domain.catalog.requests import request_delete
-
         _run_each(self, request, queryset.filter(deleted_at__isnull=True),
                   lambda r: request_delete(actor=_actor(request), request_id=r.pk,
                                            reason="Deleted by staff in admin",
@@ -359,10 +358,6 @@ def _actor(request: HttpRequest) -> Any:
 def _run_each(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Any],
               call: Any, done: str) -> None:
     """Run one service per selected row; a refusal is shown, the other rows go on."""
-    from django.contrib import messages
-
-    from domain.errors import DomainError
-
     count = 0
     for row in queryset:
         try:
@@ -389,8 +384,6 @@ class TorrentRequestBountyAdmin(ReadOnlyAdmin):
     @admin.action(description="Refund to the voter (open requests only)")
     def refund_bounties(self, request: HttpRequest,
                         queryset: QuerySet[TorrentRequestBounty]) -> None:
-        from domain.catalog.requests import request_vote_refund
-
         _run_each(self, request, queryset.filter(refunded_at__isnull=True),
                   lambda b: request_vote_refund(actor=_actor(request), bounty_id=b.pk,
                                                 reason="Refunded by staff in admin",
@@ -436,8 +429,6 @@ class TorrentCollectionAdmin(CategoryChoicesAdmin):
 
     def _feature(self, request: HttpRequest, queryset: QuerySet[TorrentCollection], *,
                  featured: bool) -> None:
-        from domain.catalog.collections import collection_feature
-
         _run_each(self, request, queryset, lambda c: collection_feature(
             actor=_actor(request), collection_id=c.pk, featured=featured,
             ip_address=request.META.get("REMOTE_ADDR")),

@@ -33,6 +33,7 @@ from domain.catalog.models import (
     TorrentCollectionSubscription,
     TorrentStatus,
 )
+from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
 from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import NotFound, NotPermitted, ValidationFailed
@@ -313,8 +314,6 @@ def collection_feature(*, actor: User, collection_id: Any, featured: bool,
 def collection_comment_post(*, author: User, collection_id: Any, body: str,
                             quoted_id: uuid.UUID | None = None) -> Comment:
     """A comment on a collection, with the torrents' rules (the owner is notified)."""
-    from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
-
     require_perm(author, Perm.COMMENT, "Your account may not post comments.")
     body = _comment_body(body)
     _comment_rate_limit(author)

@@ -31,14 +31,13 @@ from domain.catalog.models import (
 )
 from domain.errors import NotFound
 from domain.paging import page_bounded
+from domain.search.backends import SearchBackendError, search_backend
 
 REQUEST_SORTS = {"bounty": "bounty_total", "votes": "vote_count", "created": "created_at",
                  "filled": "filled_at", "title": "title"}
 def _search_ids(query: str, kind: str) -> list[uuid.UUID] | None:
     """Ids from the search backend, best first; None: search in PostgreSQL (the default
     backend, or Meilisearch down)."""
-    from domain.search.backends import SearchBackendError, search_backend
-
     try:
         return search_backend().search_ids(query, limit=1000, kind=kind)
     except SearchBackendError:

@@ -51,6 +51,7 @@ from domain.catalog.models import (
     TorrentRequestVote,
     TorrentStatus,
 )
+from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
 from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
@@ -556,8 +557,6 @@ def request_comment_post(*, author: User, request_id: Any, body: str,
                          quoted_id: uuid.UUID | None = None) -> Comment:
     """A comment on a request, with the torrents' rules (COMMENT permission, quotes of
     comments on the same request, the requester and a quoted author notified)."""
-    from domain.catalog.services import _comment_body, _comment_rate_limit, comment_text_check
-
     require_perm(author, Perm.COMMENT, "Your account may not post comments.")
     body = _comment_body(body)
     _comment_rate_limit(author)

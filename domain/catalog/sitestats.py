@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from domain.accounts.models import User, UserStatistics, UserStatus
+from domain.accounts.models import User, UserGroup, UserStatistics, UserStatus
 from domain.catalog.models import SiteStatisticsDaily, Torrent, TorrentStatus
+from domain.tracker.models import Peer
 
 FIGURES = {
     "members": "Members",
@@ -32,8 +33,6 @@ FIGURES = {
 
 def site_statistics_snapshot(*, now: datetime | None = None) -> SiteStatisticsDaily:
     """Write (or rewrite) today's row; five aggregate queries."""
-    from domain.tracker.models import Peer
-
     now = now or timezone.now()
     members = User.objects.filter(status=UserStatus.ACTIVE, deleted_at__isnull=True)
     seen = members.aggregate(
@@ -86,8 +85,6 @@ def site_statistics_series(*, days: int = 90) -> tuple[list[Series], dict[str, i
 def site_statistics_class_series(*, days: int = 90) -> list[Series]:
     """Members per class over the last `days` snapshots, one series per class that any
     of them counted (key "class:<name>", titled by its display name), by rank."""
-    from domain.accounts.models import UserGroup
-
     rows = list(SiteStatisticsDaily.objects.order_by("-day")
                 .values_list("day", "members_per_class")[:max(1, min(days, 3660))])
     rows.reverse()

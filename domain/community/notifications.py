@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from domain.community.events import event_id
 from domain.community.models import Notification, NotificationKind
 from domain.events import NotificationNew, NotificationPayload, publish
 
 
 def notification_payload(notification: Notification, *, unread: int) -> NotificationPayload:
-    from domain.community.events import event_id
-
     return {
         "event_id": event_id(notification.created_at),
         "id": str(notification.id),

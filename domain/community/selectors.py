@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, Max, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
@@ -120,8 +121,6 @@ def forum_latest_topics(user: Any, slug: str, *, limit: int = 5) -> list[ForumTo
     """The newest topics of the forum `slug` (the home page's announcements), [] when it
     is missing or `user` may not read it. The topics are cached per forum; the access
     check is the member's own."""
-    from django.core.cache import cache
-
     forum = Forum.objects.filter(slug=slug, is_active=True).first()
     if forum is None or not access.forum_can_read(user, forum):
         return []

@@ -39,6 +39,7 @@ from domain.community.models import (
     PrivateMessage,
 )
 from domain.community.notifications import notification_send
+from domain.community.selectors import pm_visible_to
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import (
     ChatMessageChanged,
@@ -319,8 +320,6 @@ def _pm_rate_limit(sender: User) -> None:
 def pm_reply(*, sender: User, parent_id: Any, body: Any) -> PrivateMessage:
     """Answer a message: to the other side of the conversation (for a ticket, staff answer
     its author and the author's answers go back to the staff group)."""
-    from domain.community.selectors import pm_visible_to
-
     body = _clean_body(body, limit=PM_BODY_MAX)
     try:
         parent = PrivateMessage.objects.select_related("sender", "recipient").get(id=parent_id)

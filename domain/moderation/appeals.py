@@ -20,9 +20,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from domain.accounts.models import User
-from domain.accounts.permissions import Perm, require_perm
+from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
-from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.catalog.models import Torrent, TorrentModeration, TorrentStatus
+from domain.catalog.services import torrent_moderate
+from domain.community.models import NotificationKind
+from domain.community.notifications import notification_send
+from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from domain.events import ModerationItem, ModerationItemPayload, ModerationResolved, publish
 from domain.moderation.models import (
     Appeal,
@@ -34,7 +38,8 @@ from domain.moderation.models import (
     QueueStatus,
     Warning,
 )
-from domain.moderation.services import audit_log_write
+from domain.moderation.services import audit_log_write, ban_revoke
+from domain.moderation.warnings import warning_lift
 
 APPEAL_TOKEN_DAYS = 30
 MAX_TEXT = 5000
@@ -75,8 +80,6 @@ class Appealable:
 def appealable_actions(member: User) -> list[Appealable]:
     """What the member may appeal (active bans and warnings, rejected uploads), each with
     the appeal they filed, if any; plus actions already appealed that have ended."""
-    from domain.catalog.models import Torrent, TorrentModeration, TorrentStatus
-
     now = timezone.now()
     appeals = {(a.target_type, a.target_id): a
                for a in Appeal.objects.filter(appellant=member)}
@@ -112,8 +115,6 @@ def appealable_actions(member: User) -> list[Appealable]:
 
 
 def _appealed_action(member: User, target_type: str, target_id: uuid.UUID) -> Any:
-    from domain.catalog.models import Torrent, TorrentStatus
-
     gone = NotFound("There is no such action of yours to appeal.")
     if target_type == TargetType.BAN:
         ban = Ban.objects.select_for_update().filter(pk=target_id, user=member).first()
@@ -192,9 +193,6 @@ def appeal_file(*, appellant: User, target_type: str, target_id: Any, text: str,
 
 
 def appeal_for_staff(viewer: Any, appeal_id: Any) -> Appeal:
-    from domain.accounts.permissions import user_has_perm
-    from domain.errors import NotPermitted
-
     if not any(user_has_perm(viewer, p) for p in DECIDE_PERM.values()):
         raise NotPermitted("Appeals are decided by staff.")
     try:
@@ -210,12 +208,6 @@ def appeal_for_staff(viewer: Any, appeal_id: Any) -> Appeal:
 def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
                   ip_address: str | None = None) -> Appeal:
     """Accept (the action is undone) or deny (a reason is required) a pending appeal."""
-    from domain.catalog.services import torrent_moderate
-    from domain.community.models import NotificationKind
-    from domain.community.notifications import notification_send
-    from domain.moderation.services import ban_revoke
-    from domain.moderation.warnings import warning_lift
-
     note = str(note or "").strip()[:MAX_TEXT]
     if not accept and not note:
         raise ValidationFailed("Give the reason for the denial; the member will see it.",
@@ -250,8 +242,6 @@ def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
                     warning_lift(actor=actor, warning=warning,
                                  reason=note or "Appeal accepted", ip_address=ip_address)
             else:
-                from domain.catalog.models import Torrent, TorrentStatus
-
                 torrent = Torrent.objects.filter(pk=appeal.target_id).first()
                 if torrent is not None and torrent.status == TorrentStatus.REJECTED:
                     torrent_moderate(actor=actor, torrent_id=torrent.pk, approve=True,

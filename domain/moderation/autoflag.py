@@ -26,9 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from domain.base import TargetType
+from domain.catalog.models import Torrent
 from domain.errors import ValidationFailed
 from domain.events import ModerationItem, publish
 from domain.moderation.models import (
+    QUEUE_TARGETS,
     AutoFlagKind,
     AutoFlagRule,
     ModerationQueueItem,
@@ -229,8 +231,6 @@ def autoflag_raise(*, kind: AutoFlagKind | str, target_type: TargetType | str,
 
 def autoflag_torrent(torrent: Any) -> list[str]:
     """Flags for a new upload; returns the names of the rules that fired."""
-    from domain.catalog.models import Torrent
-
     rules = rules_by_kind()
     fired: list[tuple[_Rule, str]] = []
     for rule in rules.get(AutoFlagKind.FIRST_UPLOADS, []):
@@ -277,8 +277,6 @@ def autoflag_reports(*, target_type: TargetType | str, target_id: uuid.UUID, cou
     """A target reported `count` times (open reports): flagged once it reaches a rule's
     number. Targets the queue cannot hold (a forum topic, a PM) are flagged through the
     report itself by the caller."""
-    from domain.moderation.models import QUEUE_TARGETS
-
     fired: list[str] = []
     if str(target_type) not in {t.value for t in QUEUE_TARGETS}:
         return fired

@@ -26,11 +26,16 @@ from django.utils import timezone
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
-from domain.errors import Conflict, NotPermitted, ValidationFailed
+from domain.community.events import event_id
+from domain.community.models import NotificationKind
+from domain.community.notifications import notification_send
+from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from domain.events import ModerationReport, ModerationReportPayload, publish
+from domain.moderation.autoflag import autoflag_reports
 from domain.moderation.models import REPORT_TARGETS, Report, ReportReason, ReportStatus
 from domain.moderation.services import audit_log_write
 from domain.moderation.targets import Target, target_describe
+from domain.ratelimit import rate_limit_hit
 
 OPEN = (ReportStatus.OPEN, ReportStatus.CLAIMED)
 MAX_DESCRIPTION = 5000
@@ -39,8 +44,6 @@ MAX_DESCRIPTION = 5000
 def report_feed_row(report: Report, target: Target | None = None
                     ) -> ModerationReportPayload:
     """A primary report as the staff feed shows it."""
-    from domain.community.events import event_id
-
     # What the target looked like when reported (evidence): the feed reads no other table,
     # and a target deleted since still shows what it was.
     evidence = report.evidence if isinstance(report.evidence, dict) else {}
@@ -63,9 +66,6 @@ def report_file(*, reporter: User, target_type: str, target_id: Any, reason: str
                 description: str = "", ip_address: str | None = None) -> Report:
     """File a report. The reporter must be able to see the target; a member files at most
     REPORTS_PER_HOUR reports an hour and one open report per target."""
-    from domain.moderation.autoflag import autoflag_reports
-    from domain.ratelimit import rate_limit_hit
-
     require_perm(reporter, Perm.SITE_ACCESS, "Log in to report.")
     if str(target_type) not in {t.value for t in REPORT_TARGETS}:
         raise ValidationFailed("That cannot be reported.", field="target_type")
@@ -119,9 +119,6 @@ def report_closed(report: Report) -> int:
     """Call in the transaction that resolved or dismissed a primary report: its open
     duplicates end the same way and every reporter is notified. Returns how many
     duplicates were closed."""
-    from domain.community.models import NotificationKind
-    from domain.community.notifications import notification_send
-
     duplicates = list(Report.objects.select_for_update()
                       .filter(duplicate_of=report, status__in=OPEN))
     Report.objects.filter(pk__in=[d.pk for d in duplicates]).update(
@@ -146,8 +143,6 @@ def reports_of(reporter: User) -> QuerySet[Report]:
 
 def report_for_staff(viewer: Any, report_id: Any) -> Report:
     """One report, for staff who handle reports."""
-    from domain.errors import NotFound
-
     if not user_has_perm(viewer, Perm.REPORTS_HANDLE):
         raise NotPermitted("Reports are handled by staff.")
     try:

@@ -29,6 +29,7 @@ from domain.accounts.models import User, UserSession
 from domain.accounts.permissions import Perm, require_perm
 from domain.errors import ValidationFailed
 from domain.moderation.models import AuditLog, Ban, BanType, StaffNote
+from domain.tracker.models import Announce, Peer
 
 # --- Bans -------------------------------------------------------------------------------------
 
@@ -163,8 +164,6 @@ def _ip(text: str) -> str | None:
 def member_lookup(viewer: Any, query: str) -> list[User]:
     """Members whose name or email contains `query`, who used the address `query`, or
     whose passkey starts with it (4+ hex digits)."""
-    from domain.tracker.models import Announce, Peer
-
     require_perm(viewer, Perm.USERS_VIEW_PRIVATE, "Member lookup is for staff.")
     query = str(query or "").strip()[:254]
     if not query:
@@ -196,8 +195,6 @@ class AddressUse:
 def member_ip_history(viewer: Any, member: User) -> list[AddressUse]:
     """Every address the member used: login sessions (all), announces (the last
     ANNOUNCE_IP_DAYS), the registration and last-seen addresses."""
-    from domain.tracker.models import Announce
-
     require_perm(viewer, Perm.USERS_VIEW_PRIVATE, "A member's addresses are for staff.")
     rows: list[AddressUse] = []
     for s in (UserSession.objects.filter(user=member, ip_address__isnull=False)
@@ -219,8 +216,6 @@ def member_ip_history(viewer: Any, member: User) -> list[AddressUse]:
 
 def members_sharing_ips(viewer: Any, member: User) -> list[tuple[User, list[str]]]:
     """Other accounts that used any of the member's addresses, with the shared ones."""
-    from domain.tracker.models import Announce
-
     history = member_ip_history(viewer, member)
     addresses = sorted({h.ip for h in history})[:200]
     if not addresses:

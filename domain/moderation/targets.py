@@ -10,8 +10,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.base import TargetType
+from domain.catalog.collection_selectors import collections_visible
+from domain.catalog.models import (
+    COMMENT_TARGETS,
+    Comment,
+    Torrent,
+    TorrentCollection,
+    TorrentRequest,
+)
+from domain.catalog.selectors import comment_page_url
+from domain.community import access
+from domain.community.models import ChatMessage, ForumPost, ForumTopic, PrivateMessage
 from domain.errors import NotFound
 
 
@@ -38,17 +50,6 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
     """The target, as `viewer` may see it (None: staff reading, no visibility check).
     NotFound when it does not exist or the viewer may not see it (the same answer, so a
     report form cannot probe for hidden things)."""
-    from domain.catalog.models import (
-        COMMENT_TARGETS,
-        Comment,
-        Torrent,
-        TorrentCollection,
-        TorrentRequest,
-    )
-    from domain.catalog.selectors import comment_page_url
-    from domain.community import access
-    from domain.community.models import ChatMessage, ForumPost, ForumTopic, PrivateMessage
-
     missing = NotFound("There is nothing to report there (it may have been deleted).")
     try:
         tid = uuid.UUID(str(target_id))
@@ -116,8 +117,6 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
         return Target(kind, tid, f"Request {request.title}", _short(request.description),
                       f"/requests/{tid}/", request.requester_id)
     if kind == TargetType.COLLECTION:
-        from domain.catalog.collection_selectors import collections_visible
-
         # A private collection is reported only by those who may open it.
         collections = (TorrentCollection.objects.filter(deleted_at__isnull=True) if staff
                        else collections_visible(viewer))
@@ -128,8 +127,6 @@ def target_describe(target_type: str, target_id: Any, *, viewer: Any = None) -> 
                       _short(collection.description), f"/collections/{tid}/",
                       collection.owner_id)
     if kind == TargetType.USER:
-        from domain.accounts.models import User
-
         member = User.objects.filter(pk=tid, deleted_at__isnull=True).first()
         if member is None:
             raise missing

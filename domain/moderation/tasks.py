@@ -5,6 +5,7 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
+from domain.moderation.warnings import warnings_take_effect_due
 from domain.partitions import partitions_archive, partitions_ensure
 
 
@@ -28,6 +29,4 @@ def partitions_archive_old() -> list[str]:
 @shared_task(name="moderation.warnings_expire")
 def warnings_expire() -> int:
     """Warnings that ran out stop counting: points recomputed, threshold bans lifted."""
-    from domain.moderation.warnings import warnings_take_effect_due
-
     return warnings_take_effect_due()

@@ -18,12 +18,15 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
+from domain.community.models import Notification, NotificationKind
+from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
 from domain.events import WarningRow, WarningsChanged, publish
 from domain.moderation.models import (
@@ -33,7 +36,8 @@ from domain.moderation.models import (
     WarningSource,
     WarningThreshold,
 )
-from domain.moderation.services import audit_log_write
+from domain.moderation.services import audit_log_write, ban_take_effect
+from domain.tracker.cache import invalidate_user
 
 MAX_POINTS = 100
 MAX_REASON = 2000
@@ -98,9 +102,6 @@ def warning_take_effect(member: User | uuid.UUID | str) -> int:
     ban_take_effect: the ban caches, the tracker's cache, sessions for an account ban),
     audits what changed, and after commit drops the tracker's cached member record and
     tells the member's open tabs (banner shown or hidden)."""
-    from domain.moderation.services import ban_take_effect
-    from domain.tracker.cache import invalidate_user
-
     member_id = member.pk if isinstance(member, User) else member
     now = timezone.now()
     with transaction.atomic():
@@ -145,8 +146,6 @@ def warning_take_effect(member: User | uuid.UUID | str) -> int:
 
 
 def _publish_banner(member_id: Any, points: int) -> None:
-    from domain.community.models import Notification
-
     banner = [warning_row(w) for w in warnings_unacknowledged(member_id)]
     # `unread` keeps the tab's notification badge right (live.js reads it off every bare
     # event; without it the badge would count this event as a notification).
@@ -159,9 +158,6 @@ def warnings_take_effect_due(*, now: datetime | None = None) -> int:
     """The beat job's work: every member whose stored points differ from their active
     warnings (a warning ran out) or who holds a threshold ban, brought up to date.
     Returns how many members changed."""
-    from django.db.models import IntegerField, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
     now = now or timezone.now()
     active_sum = (Warning.objects.filter(user_id=OuterRef("pk"), revoked_at__isnull=True)
                   .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -216,9 +212,6 @@ def warning_issue(
     a staff actor needs Perm.USERS_WARN and must outrank the member. In one transaction:
     the warning, its audit row, the member's notification, and warning_take_effect
     (points, threshold bans, tracker cache, the banner on their open tabs)."""
-    from domain.community.models import NotificationKind
-    from domain.community.notifications import notification_send
-
     if actor is not None:
         require_perm(actor, Perm.USERS_WARN, "Only staff who may warn members can do this.")
         if actor.pk == member.pk:
@@ -265,9 +258,6 @@ def warning_lift(*, actor: User | None, warning: Warning | uuid.UUID | str, reas
                  ip_address: str | None = None) -> Warning:
     """Lift a warning early (staff with Perm.USERS_WARN, or the system for an accepted
     appeal); audited, notified, and the member's state follows (warning_take_effect)."""
-    from domain.community.models import NotificationKind
-    from domain.community.notifications import notification_send
-
     if actor is not None:
         require_perm(actor, Perm.USERS_WARN, "Only staff who may warn members can do this.")
     warning_id = warning.pk if isinstance(warning, Warning) else warning

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from domain.bonus.models import FreeleechToken, TokenStatus
 from domain.tracker import store
 from domain.tracker.conf import setting
 
@@ -50,8 +51,6 @@ def torrent_is_freeleech(torrent: object, now: datetime) -> bool:
 def tokens_active_for(*, user_id: uuid.UUID, torrent_ids: Iterable[uuid.UUID],
                       now: datetime | None = None) -> set[uuid.UUID]:
     """Which of these torrents the member has an active freeleech token on (one query)."""
-    from domain.bonus.models import FreeleechToken, TokenStatus
-
     ids = list(torrent_ids)
     if not ids:
         return set()

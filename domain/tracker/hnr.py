@@ -41,7 +41,16 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg import sql
 
-from domain.events import member_stats_changed
+from domain.accounts.models import User, UserGroup
+from domain.base import TargetType
+from domain.community.models import Notification
+from domain.community.notifications import notification_payload
+from domain.errors import Conflict
+from domain.events import NotificationNew, member_stats_changed, publish_many
+from domain.moderation.models import WarningSource
+from domain.moderation.warnings import warning_issue, warning_lift
+from domain.tracker.cache import invalidate_user
+from domain.tracker.models import TorrentHistory
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +71,6 @@ class HnrRules:
 
 def hnr_rules() -> HnrRules:
     """The rules as the settings have them now (immune classes resolved to group ids)."""
-    from domain.accounts.models import UserGroup
-
     groups = UserGroup.objects.filter(
         Q(is_staff=True) | Q(name__in=list(settings.HNR_IMMUNE_GROUPS)))
     return HnrRules(
@@ -135,9 +142,6 @@ def _hours(seconds: float) -> str:
 def hnr_check(*, now: datetime | None = None) -> HnrCheckResult:
     """Apply the hit-and-run rules once (the beat job). Idempotent: a second run at the
     same moment changes nothing."""
-    from domain.tracker.cache import invalidate_user
-    from domain.tracker.models import TorrentHistory
-
     now = now or timezone.now()
     rules = hnr_rules()
     p = _params(rules, now)
@@ -218,10 +222,6 @@ def hnr_check(*, now: datetime | None = None) -> HnrCheckResult:
 def _notify_many(items: list[dict[str, Any]]) -> None:
     """What notification_send does, for a batch: the rows in one INSERT, the unread
     counts in one query, the live events in one pass after commit. Empties `items`."""
-    from domain.community.models import Notification
-    from domain.community.notifications import notification_payload
-    from domain.events import NotificationNew, publish_many
-
     if not items:
         return
     rows = Notification.objects.bulk_create(
@@ -246,11 +246,6 @@ def _torrent_url(torrent_id: uuid.UUID) -> str:
 
 def _warning_issue(*, user_id: uuid.UUID, torrent_id: uuid.UUID, reason: str,
                    now: datetime) -> uuid.UUID:
-    from domain.accounts.models import User
-    from domain.base import TargetType
-    from domain.moderation.models import WarningSource
-    from domain.moderation.warnings import warning_issue
-
     member = User.objects.select_related("group").get(pk=user_id)
     warning = warning_issue(
         actor=None, member=member, reason=reason, points=int(settings.HNR_WARNING_POINTS),
@@ -260,9 +255,6 @@ def _warning_issue(*, user_id: uuid.UUID, torrent_id: uuid.UUID, reason: str,
 
 
 def _warning_revoke(*, warning_id: uuid.UUID, reason: str) -> None:
-    from domain.errors import Conflict
-    from domain.moderation.warnings import warning_lift
-
     # Staff may have lifted it already: the hit-and-run clears all the same.
     with contextlib.suppress(Conflict):
         warning_lift(actor=None, warning=warning_id, reason=reason)
@@ -282,9 +274,6 @@ class HnrStatus:
 
 
 def member_hnr_status(*, user_id: uuid.UUID | str) -> HnrStatus:
-    from domain.accounts.models import User
-    from domain.tracker.models import TorrentHistory
-
     rules = hnr_rules()
     rows = TorrentHistory.objects.filter(user_id=user_id)
     active = rows.filter(hnr_at__isnull=False, hnr_cleared_at__isnull=True).count()
@@ -348,9 +337,6 @@ def history_row_state(row: Any, *, torrent_size: int, torrent_deleted: bool,
 def torrent_seed_owed(*, user_id: uuid.UUID | str, torrent_id: uuid.UUID | str,
                       now: datetime | None = None) -> SeedOwed | None:
     """What the member still owes on one torrent (None: they never announced it)."""
-    from domain.accounts.models import User
-    from domain.tracker.models import TorrentHistory
-
     row = (TorrentHistory.objects.select_related("torrent")
            .filter(user_id=user_id, torrent_id=torrent_id).first())
     if row is None:

@@ -26,7 +26,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from domain.accounts.models import User
 from domain.accounts.permissions import Perm
+from domain.community.notifications import notification_send
+from domain.tracker.cache import invalidate_user
+from domain.tracker.models import RatioWatch
 
 GIB = 1024 ** 3
 
@@ -56,10 +60,6 @@ class RatioWatchResult:
 
 def ratio_watch_check(*, now: datetime | None = None) -> RatioWatchResult:
     """Apply the ratio rules to every member who downloaded anything (the beat job)."""
-    from domain.community.notifications import notification_send
-    from domain.tracker.cache import invalidate_user
-    from domain.tracker.models import RatioWatch
-
     now = now or timezone.now()
     started = ended = disabled = 0
     # One pass over members with a download or an open watch; the decisions are simple
@@ -132,9 +132,6 @@ class RatioWatchStatus:
 
 def member_ratio_watch_status(*, user_id: uuid.UUID | str) -> RatioWatchStatus:
     """A member's ratio standing (their pages and the API)."""
-    from domain.accounts.models import User
-    from domain.tracker.models import RatioWatch
-
     user = User.objects.select_related("group", "statistics").get(pk=user_id)
     stats = user.statistics
     immune = user.group.grants(Perm.IMMUNE_RATIO)

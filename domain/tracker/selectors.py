@@ -24,8 +24,9 @@ from django.db.models.functions import Cast, NullIf
 from django.utils import timezone
 
 from domain.accounts.models import User
-from domain.accounts.permissions import Perm, user_has_perm
+from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.accounts.selectors import profile_for_viewer, profile_visible_fields
+from domain.bonus.models import FreeleechToken, TokenStatus
 from domain.catalog.models import Torrent, TorrentStatus
 from domain.catalog.selectors import torrents_visible
 from domain.errors import NotFound, NotPermitted
@@ -65,8 +66,6 @@ class Badge:
 
 def active_token_torrents(*, user: User | Any) -> frozenset[uuid.UUID]:
     """Torrents on which `user` has a freeleech token running now."""
-    from domain.bonus.models import FreeleechToken, TokenStatus
-
     if not getattr(user, "is_authenticated", False):
         return frozenset()
     now = timezone.now()
@@ -259,8 +258,6 @@ def _shown(viewer: User | Any, member: User, setting: str,
 def torrent_peers(*, viewer: User | Any, torrent_id: uuid.UUID, page: int = 1
                   ) -> tuple[Torrent, Page[PeerRow]]:
     """The torrent's current peers (seeders first), a page at a time."""
-    from domain.accounts.permissions import require_perm
-
     require_perm(viewer, Perm.SITE_ACCESS)
     torrent = _visible_torrent(viewer, torrent_id)
     fresh = timezone.now() - timedelta(
@@ -284,8 +281,6 @@ def torrent_peers(*, viewer: User | Any, torrent_id: uuid.UUID, page: int = 1
 def torrent_snatches(*, viewer: User | Any, torrent_id: uuid.UUID, page: int = 1
                      ) -> tuple[Torrent, Page[SnatchRow]]:
     """Members who completed the torrent, latest first."""
-    from domain.accounts.permissions import require_perm
-
     require_perm(viewer, Perm.SITE_ACCESS)
     torrent = _visible_torrent(viewer, torrent_id)
     now = timezone.now()

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from celery import shared_task
 from django.conf import settings
 
 from domain.partitions import partitions_ensure
 from domain.tracker.flush import flush_batches_prune, tracker_flush
+from domain.tracker.hnr import hnr_check
+from domain.tracker.ratiowatch import ratio_watch_check
 from domain.tracker.reaper import tracker_reap_stale_peers
+from domain.tracker.rollup import peer_history_roll_up
 
 
 @shared_task(name="tracker.announces_partitions_ensure")
@@ -28,27 +33,15 @@ def tracker_reap_stale_peers_task() -> dict[str, int]:
 
 @shared_task(name="tracker.peer_history_roll_up")
 def peer_history_roll_up_task() -> dict[str, int]:
-    from django.conf import settings
-
-    from domain.tracker.rollup import peer_history_roll_up
-
     return peer_history_roll_up(raw_days=settings.PEER_HISTORY_RAW_DAYS)
 
 
 @shared_task(name="tracker.hit_and_run_check")
 def hit_and_run_check_task() -> dict[str, int]:
     """Pre-warnings, hit-and-runs, their warnings and clearing (domain/tracker/hnr.py)."""
-    from dataclasses import asdict
-
-    from domain.tracker.hnr import hnr_check
-
     return asdict(hnr_check())
 
 
 @shared_task(name="tracker.ratio_watch_check")
 def ratio_watch_check_task() -> dict[str, int]:
-    from dataclasses import asdict
-
-    from domain.tracker.ratiowatch import ratio_watch_check
-
     return asdict(ratio_watch_check())

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from domain.accounts import services
 from domain.accounts.sessions import ENROL_REQUIRED_KEY
 from domain.errors import RateLimited
+from domain.moderation.appeals import appeal_token
 from domain.moderation.models import BanType
 from domain.moderation.selectors import ip_ban_reason, user_ban_reasons
 
@@ -49,7 +50,6 @@ class AccountGuardMiddleware:
             if message is not None:
                 # The appeal form must open without a login (a banned member has none):
                 # a signed link names the member (domain.moderation.appeals).
-                from domain.moderation.appeals import appeal_token
 
                 appeal_url = reverse("moderation:appeal_by_link", args=[appeal_token(user.pk)])
                 logout(request)

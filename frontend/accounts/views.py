@@ -18,6 +18,7 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -38,6 +39,7 @@ from domain.accounts.sessions import (
 )
 from domain.catalog.collection_selectors import member_collections
 from domain.errors import DomainError, NotPermitted, RateLimited
+from domain.moderation.appeals import appeal_token
 from frontend.accounts import forms
 from frontend.accounts.middleware import client_ip
 from frontend.formerrors import add_domain_error, attempt
@@ -84,11 +86,6 @@ def _complete_login(request: HttpRequest, user: User, *, next_url: str, method: 
 def _appeal_url(login: str) -> str:
     """A refused login (banned) came with the right password: its owner gets the signed
     link to their appeals (domain.moderation.appeals), which needs no login."""
-    from django.db.models import Q
-    from django.urls import reverse
-
-    from domain.moderation.appeals import appeal_token
-
     login = (login or "").strip()
     user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).first()
     if user is None:

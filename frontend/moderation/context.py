@@ -6,6 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from domain.moderation.warnings import warnings_unacknowledged
+
 
 def warning_banner(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
@@ -13,6 +15,5 @@ def warning_banner(request: HttpRequest) -> dict[str, Any]:
     # pages for most members cost no query.
     if user is None or not user.is_authenticated or not getattr(user, "warning_points", 0):
         return {"warning_banner": []}
-    from domain.moderation.warnings import warnings_unacknowledged
 
     return {"warning_banner": warnings_unacknowledged(user.pk)}

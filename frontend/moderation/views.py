@@ -11,8 +11,9 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -64,7 +65,6 @@ def my_reports(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_warnings(request: HttpRequest) -> HttpResponse:
     member = _member(request)
-    from django.utils import timezone
 
     return render(request, "moderation/my_warnings.html",
                   {"warnings": warnings.warnings_visible(member, member)[:200],
@@ -76,8 +76,6 @@ def my_warnings(request: HttpRequest) -> HttpResponse:
 def warning_acknowledge(request: HttpRequest, warning_id: str) -> HttpResponse:
     warnings.warning_acknowledge(member=_member(request), warning_id=warning_id)
     if "application/json" in request.headers.get("Accept", ""):
-        from django.http import JsonResponse
-
         return JsonResponse({"ok": True})
     return redirect(_next(request, "/warnings/"))
 

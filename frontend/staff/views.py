@@ -23,10 +23,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, NotPermitted
 from domain.moderation import appeals, reports, selectors, services, targets, warnings
-from domain.moderation.models import Ban
+from domain.moderation.models import Appeal, Ban
 from frontend.accounts.middleware import client_ip
+from frontend.community.forms import ReportResolveForm
 from frontend.formerrors import attempt
 from frontend.moderation import forms
 
@@ -202,7 +203,6 @@ def report_page(request: HttpRequest, report_id: uuid.UUID) -> HttpResponse:
         target = targets.target_describe(primary.target_type, primary.target_id)
     except NotFound:
         target = None
-    from frontend.community.forms import ReportResolveForm
 
     return render(request, "staff/report.html", {
         "report": primary, "target": target,
@@ -220,8 +220,6 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
 
 
 def appeals_forbidden() -> DomainError:
-    from domain.errors import NotPermitted
-
     return NotPermitted("Appeals are decided by staff.")
 
 
@@ -277,8 +275,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @login_required
 def appeal_for_target(request: HttpRequest, target_id: uuid.UUID) -> HttpResponse:
     """The feed's queue items name the appealed action: its (single) appeal's page."""
-    from domain.moderation.models import Appeal
-
     staff = _staff(request)
     appeal = Appeal.objects.filter(target_id=target_id).first()
     if appeal is None:

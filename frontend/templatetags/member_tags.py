@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from domain.memberstats import member_stats_get
+from frontend.torrents.views import description_html
 
 register = template.Library()
 
@@ -62,8 +63,6 @@ def member_link(member: Any) -> SafeString:
 @register.filter
 def sanitized(text: Any) -> SafeString:
     """Member-written text (a profile) through the torrent descriptions' sanitizer."""
-    from frontend.torrents.views import description_html
-
     return description_html(str(text or ""))
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils import timezone
+
+from domain.moderation.warnings import warnings_visible
 
 register = template.Library()
 
@@ -13,8 +16,6 @@ register = template.Library()
 @register.simple_tag
 def own_warnings(viewer: Any) -> list[Any]:
     """The viewer's own warnings (newest first), for their profile page."""
-    from domain.moderation.warnings import warnings_visible
-
     if not getattr(viewer, "is_authenticated", False):
         return []
     return list(warnings_visible(viewer, viewer)[:50])
@@ -22,6 +23,4 @@ def own_warnings(viewer: Any) -> list[Any]:
 
 @register.simple_tag
 def now_utc() -> Any:
-    from django.utils import timezone
-
     return timezone.now()

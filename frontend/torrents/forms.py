@@ -8,6 +8,8 @@ from django.core.validators import RegexValidator
 
 from domain.catalog.models import TorrentCategory
 from domain.catalog.selectors import SORTS, BrowseFilters
+from domain.catalog.services import tag_normalize
+from domain.errors import ValidationFailed
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -132,8 +134,6 @@ class BrowseForm(forms.Form):
 
     def filters(self) -> BrowseFilters:
         d = self.cleaned_data
-        from domain.catalog.services import tag_normalize
-        from domain.errors import ValidationFailed
 
         tags: list[str] = []
         for raw in (d.get("tags") or "").split(","):

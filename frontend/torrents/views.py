@@ -20,11 +20,14 @@ from django.views.decorators.http import require_POST, require_safe
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, user_has_perm
 from domain.catalog import selectors, services
+from domain.catalog.collection_selectors import torrent_collections
+from domain.catalog.request_selectors import torrent_requests_filled
 from domain.errors import DomainError, NotPermitted, ValidationFailed
-from domain.tracker.selectors import active_token_torrents
+from domain.tracker.selectors import active_token_torrents, torrent_peers, torrent_snatches
 from frontend.accounts.middleware import client_ip
 from frontend.formerrors import add_domain_error
 from frontend.torrents import forms
+from frontend.torrents.filetree import file_tree
 
 
 class AuthedRequest(HttpRequest):
@@ -109,11 +112,6 @@ def upload(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_safe
 def detail(request: AuthedRequest, torrent_id: uuid.UUID) -> HttpResponse:
-    from domain.catalog.collection_selectors import torrent_collections
-    from domain.catalog.request_selectors import torrent_requests_filled
-    from domain.tracker.selectors import torrent_peers, torrent_snatches
-    from frontend.torrents.filetree import file_tree
-
     page = selectors.torrent_page(user=request.user, torrent_id=torrent_id)
     tab = request.GET.get("tab", "")
     if tab not in DETAIL_TABS:
