@@ -60,7 +60,7 @@ from domain.accounts.sessions import sessions_revoke_all
 from domain.base import TargetType
 from domain.events import AccessChanged, publish_many
 from domain.moderation.services import audit_log_write
-from domain.tracker.cache import invalidate_user
+from domain.signals import member_changed_send
 
 # --- Shared by every domain admin ------------------------------------------------------
 
@@ -341,7 +341,7 @@ class UserGroupAdmin(DomainAdmin):
         # streams it opened: the moderation stream, the staff room).
         members = list(group.members.values_list("pk", flat=True).iterator())
         for member_id in members:
-            invalidate_user(member_id)
+            member_changed_send(member_id)
         publish_many(AccessChanged(user_id=member_id, payload={"reason": "group"})
                      for member_id in members)
 
@@ -507,7 +507,7 @@ class UserAdmin(DomainAdmin):
         return super().has_delete_permission(request, obj)
 
     def invalidate(self, user: User) -> None:
-        invalidate_user(user.pk, passkeys=(user.passkey,))
+        member_changed_send(user.pk, passkeys=(user.passkey,))
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """The form's checks (the rank rule on the group choices and on the member edited)

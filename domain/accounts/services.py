@@ -55,7 +55,7 @@ from domain.events import AccessChanged, SessionRevoked, publish
 from domain.moderation.selectors import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
-from domain.tracker import cache as tracker_cache
+from domain.signals import member_changed_send
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def account_confirm_email(*, token: str, ip: str | None = None) -> User:
         user.save(update_fields=["status", "group", "updated_at"])
         # The tracker keeps a member's record until told: an announce made before the
         # confirmation stored "not confirmed yet".
-        tracker_cache.invalidate_user(user.pk)
+        member_changed_send(user.pk)
         _audit("user.email_confirmed", user=user, ip=ip,
                changes={"status": [UserStatus.VALIDATING, UserStatus.ACTIVE],
                         "group": [old_group.name, user.group.name]})
@@ -467,7 +467,7 @@ def passkey_reset(*, user: User, actor: User, ip: str | None = None) -> str:
         old = locked.passkey
         new = locked.reset_passkey()
         locked.save(update_fields=["passkey", "updated_at"])
-        tracker_cache.invalidate_user(user.pk, passkeys=(old,))
+        member_changed_send(user.pk, passkeys=(old,))
         # The passkey itself is a secret: the audit row says that it changed, not to what.
         _audit("user.passkey_reset", user=locked, actor=actor, ip=ip)
     user.passkey = new
@@ -698,7 +698,7 @@ def group_take_effect(*, user: User, old: UserGroup, actor: User | None,
                     target_id=user.pk, ip_address=ip,
                     changes={"group": [old.name, new.name]},
                     metadata={"reason": reason, "automatic": actor is None})
-    tracker_cache.invalidate_user(user.pk, passkeys=(user.passkey,))
+    member_changed_send(user.pk, passkeys=(user.passkey,))
     if (new.requires_2fa and not old.requires_2fa
             and not UserTwoFactor.objects.filter(user=user, is_enabled=True).exists()):
         # A session that logged in under the old class never met the new class's second
@@ -731,7 +731,7 @@ def status_take_effect(*, user: User, old_status: str, old_deleted_at: Any,
     audit_log_write(action="user.status_change", actor=actor, target_type=TargetType.USER,
                     target_id=user.pk, ip_address=ip, changes=changes,
                     metadata={"reason": reason})
-    tracker_cache.invalidate_user(user.pk, passkeys=(user.passkey,))
+    member_changed_send(user.pk, passkeys=(user.passkey,))
     if not user.is_active:
         sessions_revoke_all(user_id=user.pk, reason="disabled")
     publish(AccessChanged(user_id=user.pk, payload={"reason": "status"}))

@@ -17,7 +17,7 @@ from domain.base import TargetType
 from domain.errors import Conflict, ValidationFailed
 from domain.moderation.models import AuditLog, Ban, BanType, StaffNote
 from domain.moderation.selectors import bans_invalidate
-from domain.tracker.cache import invalidate_ip_bans, invalidate_user
+from domain.signals import ip_bans_changed_send, member_changed_send
 
 
 def audit_log_write(
@@ -75,12 +75,12 @@ def ban_take_effect(ban: Ban) -> None:
     sockets included. The one place ban_issue, ban_revoke and Django admin share."""
     if ban.user_id is not None:
         bans_invalidate(user_id=ban.user_id)
-        invalidate_user(ban.user_id)
+        member_changed_send(ban.user_id)
         if ban.ban_type == BanType.ACCOUNT and ban.revoked_at is None:
             sessions_revoke_all(user_id=ban.user_id, reason="ban")
     if ban.ban_type == BanType.IP:
         bans_invalidate(ip=True)
-        invalidate_ip_bans()
+        ip_bans_changed_send()
 
 USER_BAN_TYPES = (BanType.ACCOUNT, BanType.UPLOAD, BanType.DOWNLOAD)
 

@@ -37,7 +37,7 @@ from domain.moderation.models import (
     WarningThreshold,
 )
 from domain.moderation.services import audit_log_write, ban_take_effect
-from domain.tracker.cache import invalidate_user
+from domain.signals import member_changed_send
 
 MAX_POINTS = 100
 MAX_REASON = 2000
@@ -140,7 +140,7 @@ def warning_take_effect(member: User | uuid.UUID | str) -> int:
                             metadata={"user_id": str(user.pk), "warning_points": points,
                                       "threshold": threshold.points, "reason": ban.reason})
             ban_take_effect(ban)
-        invalidate_user(user.pk)
+        member_changed_send(user.pk)
         _publish_banner(user.pk, points)
     return points
 
