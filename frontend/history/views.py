@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_safe
 
-from domain.tracker import selectors
+from domain.catalog import tracker_selectors as selectors
 
 
 class ListForm(forms.Form):

@@ -1,5 +1,5 @@
 """`{% promotion_badges torrent active_tokens as badges %}`: the promotions a torrent
-carries for the viewer (domain.tracker.selectors.promotion_badges), for any list or page;
+carries for the viewer (domain.catalog.tracker_selectors.promotion_badges), for any list or page;
 `active_tokens` is the viewer's set from active_token_torrents (one query per page)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from typing import Any
 
 from django import template
 
-from domain.tracker.selectors import Badge
-from domain.tracker.selectors import promotion_badges as _badges
+from domain.catalog.tracker_selectors import Badge
+from domain.catalog.tracker_selectors import promotion_badges as _badges
 
 register = template.Library()
 

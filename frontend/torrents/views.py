@@ -22,8 +22,12 @@ from domain.accounts.permissions import Perm, user_has_perm
 from domain.catalog import selectors, services
 from domain.catalog.collection_selectors import torrent_collections
 from domain.catalog.request_selectors import torrent_requests_filled
+from domain.catalog.tracker_selectors import (
+    active_token_torrents,
+    torrent_peers,
+    torrent_snatches,
+)
 from domain.errors import DomainError, NotPermitted, ValidationFailed
-from domain.tracker.selectors import active_token_torrents, torrent_peers, torrent_snatches
 from frontend.accounts.middleware import client_ip
 from frontend.formerrors import add_domain_error
 from frontend.torrents import forms

@@ -81,7 +81,7 @@ def test_seeding_and_leeching_lists_follow_the_swarm(member):
 
 
 def test_sorted_and_paged(member, settings):
-    import domain.tracker.selectors as sel
+    import domain.catalog.tracker_selectors as sel
 
     for n, size in enumerate([30, 10, 20]):
         snatch(member, make_torrent(name=f"Sorted.{n}", size=size * MB))

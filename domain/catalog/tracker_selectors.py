@@ -1,5 +1,7 @@
-"""Reads for the tracker's member-facing pages (and the API): a member's torrent history
-lists, a torrent's peers and snatches, and the promotions a torrent carries.
+"""The tracker's data as the catalog's member-facing pages (and the API) show it: a
+member's torrent history lists, a torrent's peers and snatches, and the promotions a
+torrent carries. Here, above the tracker, because each reads the catalog's torrents (and
+bonus' freeleech tokens) as well as the tracker's rows.
 
 Paranoia: each list is guarded by its UserPrivacy setting through
 domain.accounts.selectors.profile_visible_fields (the one check): seeding ->
