@@ -239,15 +239,41 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
     return qs, ranked
 
 
-def _listing(qs: QuerySet[Torrent], filters: BrowseFilters) -> QuerySet[Torrent]:
+def _listing(qs: QuerySet[Torrent], filters: BrowseFilters, *,
+             prefetch_tags: bool = True) -> QuerySet[Torrent]:
     qs = qs.select_related("category", "category__parent", "statistics", "uploader") \
-        .prefetch_related(Prefetch("tag_assignments",
-                                   queryset=TorrentTagAssignment.objects.select_related("tag")
-                                   .order_by("-score", "tag__name"))) \
         .defer("info_dict", "description", "search_vector")
+    if prefetch_tags:
+        qs = qs.prefetch_related(Prefetch(
+            "tag_assignments", queryset=TorrentTagAssignment.objects.select_related("tag")
+            .order_by("-score", "tag__name")))
     if filters.tags:
         qs = qs.distinct()
     return qs
+
+
+def _attach_tag_names(items: list[Torrent]) -> None:
+    """Each torrent's tag names (best scored first, then by name: the order the listing's
+    prefetch gives) as `tag_names`, in one query. The machine face needs the names only;
+    Django's prefetch of the assignments clones and filters a queryset per row, which was
+    a fifth of a 100-row API page's time."""
+    names: dict[uuid.UUID, list[str]] = {t.pk: [] for t in items}
+    if names:
+        for torrent_id, name in (TorrentTagAssignment.objects
+                                 .filter(torrent_id__in=list(names))
+                                 .order_by("torrent_id", "-score", "tag__name")
+                                 .values_list("torrent_id", "tag__name")):
+            names[torrent_id].append(name)
+    for t in items:
+        t.tag_names = names[t.pk]  # type: ignore[attr-defined]
+
+
+def tag_names(torrent: Torrent) -> list[str]:
+    """A torrent's tag names: those torrents_search attached, else its assignments'."""
+    attached = getattr(torrent, "tag_names", None)
+    if attached is not None:
+        return list(attached)
+    return [a.tag.name for a in torrent.tag_assignments.all()]
 
 
 def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
@@ -275,15 +301,17 @@ def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
     """Torrents `offset`..`offset+limit` of a search, with the total, for the API and
     Torznab: offset paging (an offset past the end is an empty slice, not the last page as
     the browse page's paginator gives), in three queries (count, slice, tags; four with a
-    text search).
+    text search). Each item carries `tag_names` (see tag_names()), not prefetched
+    assignments.
     `count_limit` stops counting there (`exact` False: the total says "at least"): an API
     total is informational, and counting every match of a broad search is most of its
     cost."""
     offset, limit = max(0, offset), max(0, limit)
     qs, _ranked = _browse_queryset(user, filters)
     # The machine face shows external ids for every row: joined, not one query per row.
-    listing = _listing(qs, filters).select_related("metadata")
+    listing = _listing(qs, filters, prefetch_tags=False).select_related("metadata")
     items = list(listing[offset:offset + limit]) if limit else []
+    _attach_tag_names(items)
     # When the whole result is in hand, its length is the total: no count query.
     exact = True
     if offset == 0 and len(items) < limit:

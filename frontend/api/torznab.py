@@ -33,7 +33,7 @@ from domain.accounts.apikeys import (
 from domain.accounts.models import ApiKeyScope
 from domain.catalog import services as catalog_services
 from domain.catalog.models import Torrent
-from domain.catalog.selectors import BrowseFilters, torrents_search
+from domain.catalog.selectors import BrowseFilters, tag_names, torrents_search
 from domain.catalog.torrentfile import announce_url
 from domain.errors import DomainError, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.tracker.factors import factors_for, global_freeleech, torrent_is_freeleech
@@ -365,7 +365,7 @@ def _tags(t: Torrent, *, site_free: bool, now: Any) -> list[str]:
         out.append("freeleech")
     if t.is_double_upload and not t.is_neutral_leech:
         out.append("doubleupload")
-    names = {a.tag.name for a in t.tag_assignments.all()}
+    names = set(tag_names(t))
     out += [name for name in ("internal", "scene") if name in names]
     return out
 

@@ -268,7 +268,7 @@ def _data(request: HttpRequest, caller: ApiCaller, t: Torrent, *, factors: Any,
         meta = None
     m = mapped.get(t.category.slug)
     token = _key(request)
-    names = {a.tag.name for a in t.tag_assignments.all()}
+    names = set(catalog_selectors.tag_names(t))
     hashes = [bytes(h).hex() for h in (t.info_hash_v1, t.info_hash_v2) if h]
     return {"type": "torrent", "id": str(t.pk), "attributes": {
         "name": t.name, "category": str(t.category), "category_id": m.site if m else 0,
