@@ -263,3 +263,45 @@ def test_me_and_a_torrents_hit_and_run_status(member, settings):
         "never announced"
     assert client.get("/api/v1/torrents/00000000-0000-0000-0000-000000000001/hit-and-run"
                       ).status_code == 404
+
+
+def test_the_list_is_what_its_schema_validates_to_byte_for_byte(searcher, uploader):
+    """GET /torrents renders its rows without validating them through TorrentPageOut (for
+    speed): the bytes are exactly those the validated, schema-shaped answer renders to, so
+    a field missing, extra, or of another type (1 for 1.0) shows here."""
+    from domain.catalog.models import TorrentTag, TorrentTagAssignment
+    from frontend.api.v1 import TorrentPageOut
+    from frontend.api.v1 import api as ninja_api
+    from tests.factories import make_torrent
+
+    _, key = searcher
+    hidden = make_user("member")
+    UserPrivacy.objects.update_or_create(user=hidden, defaults={"show_uploads": False})
+    listed(name="Shown.Uploader.2024.1080p", uploader=uploader, seeders=4, leechers=2,
+           snatches=9, metadata={"imdb_id": "tt0087799", "tmdb_id": 13155, "tvdb_id": 7})
+    listed(name="Anonymous.Upload", uploader=uploader, is_anonymous=True,
+           is_double_upload=True)
+    listed(name="Hidden.Uploader", uploader=hidden, is_neutral_leech=True,
+           metadata={"imdb_id": ""})
+    free = listed(name="Freeleech.One", category="tv-hd", is_freeleech=True)
+    listed(name="Hybrid.One", version="hybrid", is_featured=True)
+    make_torrent(name="No.Statistics.Row")
+    tag = TorrentTag.objects.create(name="remux")
+    other = TorrentTag.objects.create(name="atmos")
+    TorrentTagAssignment.objects.create(torrent=free, tag=tag, score=1)
+    TorrentTagAssignment.objects.create(torrent=free, tag=other, score=3)
+    for params in ({"per_page": 100}, {"sort": "seeders"}, {"q": "uploader"}):
+        response = api(key).get("/api/v1/torrents", params)
+        assert response.status_code == 200
+        validated = TorrentPageOut.model_validate(response.json()).model_dump()
+        rendered = ninja_api.renderer.render(response.wsgi_request, validated,
+                                             response_status=200)
+        assert response.content == rendered.encode(), params
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+    rows = {r["name"]: r for r in api(key).get("/api/v1/torrents").json()["results"]}
+    assert rows["Freeleech.One"]["tags"] == ["atmos", "remux"]  # best scored first
+    assert rows["Freeleech.One"]["download_factor"] == 0.0
+    assert rows["Hidden.Uploader"]["uploader"] is None
+    assert rows["Anonymous.Upload"]["uploader"] is None
+    assert rows["Shown.Uploader.2024.1080p"]["uploader"] == uploader.username
+    assert rows["No.Statistics.Row"]["seeders"] == 0
