@@ -26,6 +26,7 @@ from domain.base import TargetType
 from domain.errors import DomainError, NotFound, NotPermitted
 from domain.moderation import appeals, reports, selectors, services, targets, warnings
 from domain.moderation.models import Appeal, Ban
+from domain.tracker import addresses
 from frontend.accounts.middleware import client_ip
 from frontend.community.forms import ReportResolveForm
 from frontend.formerrors import attempt
@@ -64,7 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def member_lookup(request: HttpRequest) -> HttpResponse:
     staff = _staff(request)
     query = str(request.GET.get("q", ""))[:254]
-    found = selectors.member_lookup(staff, query)
+    found = addresses.member_lookup(staff, query)
     if len(found) == 1 and query:
         return redirect("staff:member", found[0].pk)
     return render(request, "staff/lookup.html", {"q": query, "found": found})
@@ -74,10 +75,10 @@ def member_lookup(request: HttpRequest) -> HttpResponse:
 def member_page(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
     staff = _staff(request)
     member = _member_or_404(member_id)
-    history = selectors.member_ip_history(staff, member)  # asks USERS_VIEW_PRIVATE
+    history = addresses.member_ip_history(staff, member)  # asks USERS_VIEW_PRIVATE
     context: dict[str, Any] = {
         "member": member, "history": history,
-        "shared": selectors.members_sharing_ips(staff, member),
+        "shared": addresses.members_sharing_ips(staff, member),
         "bans": selectors.member_bans(staff, member), "now": timezone.now(),
         "warn_form": forms.WarnForm(), "ban_form": forms.BanForm(),
         "note_form": forms.NoteForm(),
