@@ -318,7 +318,9 @@ def notifications_read(request: HttpRequest, notification_id: str | None = None
 def moderation(request: HttpRequest) -> HttpResponse:
     feed = moderation_feed.moderation_feed_open(_member(request))
     return render(request, "community/moderation.html",
-                  {"feed": feed, "resolve_form": forms.ReportResolveForm()})
+                  # One form per open report: no ids, which would repeat (the note has its
+                  # aria-label, the checkbox its wrapping label).
+                  {"feed": feed, "resolve_form": forms.ReportResolveForm(auto_id=False)})
 
 
 @login_required

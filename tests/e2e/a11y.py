@@ -2,7 +2,8 @@
 18.6), checked in the page as it is rendered in headless Chromium (tests/e2e/cdp.py):
 
 - every visible form control and button has an accessible name (its label, aria-label,
-  aria-labelledby or title; a placeholder is not one);
+  aria-labelledby or title; a placeholder is not one), and no id repeats (a <label for> or
+  aria-labelledby would name the wrong control);
 - the first focusable element is the "Skip to content" link and its target is the page's
   <main>; the first Tab focuses it, shown, with a focus outline; Enter on it moves the
   keyboard into <main> (a page that focuses a field on load, the login form, starts there
@@ -73,6 +74,9 @@ for (const el of document.querySelectorAll(
     'input:not([type=hidden]), select, textarea, button')) {
   if (visible(el) && !accessibleName(el)) problems.push('unnamed control ' + describe(el));
 }
+const ids = new Map();
+for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) || 0) + 1);
+for (const [id, n] of ids) if (n > 1) problems.push(`id "${id}" is used ${n} times`);
 const order = focusable();
 const positive = order.filter((el) => el.tabIndex > 0);
 if (positive.length) problems.push('positive tabindex on ' + positive.map(describe).join(', '));
