@@ -11,7 +11,8 @@
 - every focusable element shows a focus outline when it has keyboard focus;
 - in the light and the dark theme, each as the system's choice and as the member's choice
   over the other system theme, all visible text (and the text of body, main and every
-  table cell) has a WCAG contrast of at least 4.5:1 on its background (3:1 for large text).
+  table cell) has a WCAG contrast of at least 4.5:1 on its background (3:1 for large text),
+  and every text field's edge 3:1 on what surrounds it.
 
 Each check returns its findings as lines for the caller's failure list.
 """
@@ -220,6 +221,22 @@ for (const el of document.querySelectorAll('body, body *')) {
   const r = ratio(fg, bg);
   if (r < need) {
     const line = `${describe(el)} ${hex(fg)} on ${hex(bg)} is ${r.toFixed(2)}:1`;
+    if (!seen.has(line)) { seen.add(line); problems.push(line); }
+  }
+}
+// A text field's edge (its border, or else its own fill) stands out from what is around it
+// by >= 3:1 (WCAG 1.4.11), or the member cannot see where to type.
+for (const el of document.querySelectorAll(controls)) {
+  if (!visible(el) || !el.parentElement) continue;
+  const style = getComputedStyle(el);
+  const around = background(el.parentElement);
+  const fill = background(el);
+  const width = parseFloat(style.borderTopWidth);
+  const edge = style.borderTopStyle !== 'none' && width > 0
+    ? over(parse(style.borderTopColor), around) : fill;
+  const r = Math.max(ratio(edge, around), ratio(fill, around));
+  if (r < 3) {
+    const line = `${describe(el)} edge ${hex(edge)} on ${hex(around)} is ${r.toFixed(2)}:1`;
     if (!seen.has(line)) { seen.add(line); problems.push(line); }
   }
 }
