@@ -79,9 +79,10 @@ def test_a_cold_redis_fills_a_batch_of_misses_with_a_bounded_number_of_queries()
     # hit-and-run and ratio-watch restrictions, torrents, addresses, rules), and a batch
     # takes every miss that came while the one before ran. One at a time this was
     # 120 x 6 queries or more. How many batches form depends on timing (two fill threads;
-    # seen 3 and 4): the bound is a few batches' worth, far from one per miss.
-    assert len(queries.captured_queries) <= 5 * 7, [q["sql"][:60] for q in
-                                                     queries.captured_queries]
+    # seen 3 and 4 on an idle machine, more when other work shares the two cores): the
+    # bound is 12 batches' worth (10 misses a batch on average), far from one per miss.
+    assert len(queries.captured_queries) <= 12 * 7, [q["sql"][:60] for q in
+                                                      queries.captured_queries]
     # Everything the announces needed is in Redis now: the next round reads no database.
     cache.local_clear()
     with CaptureQueriesContext(connection) as again:
