@@ -164,7 +164,8 @@ def torrent_upload(
                     "created_at": item.created_at.isoformat()}))
             invalidate_torrent(torrent.pk, info_hashes=_hashes(torrent))
             search_enqueue(target_type=TargetType.TORRENT, target_id=torrent.pk)
-            autoflag_torrent(torrent)
+            autoflag_torrent(torrent, uploads=lambda: Torrent.objects.filter(
+                uploader_id=torrent.uploader_id, created_at__lte=torrent.created_at).count())
     except IntegrityError as exc:
         # Two uploads of the same file racing: the unique hash index decides.
         if "info_hash" in str(exc):

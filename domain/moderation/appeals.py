@@ -6,11 +6,16 @@ torrent_moderate) or deny it with a reason. The member is told either way.
 
 A banned member cannot log in: they reach their appeals through a signed link the banned
 page gives them (`appeal_token`), valid APPEAL_TOKEN_DAYS.
+
+Bans and warnings are moderation's own. Actions other areas take (the catalog's rejection
+of an upload) are appealed through the AppealKind that area registers when Django starts
+(domain/catalog/moderation_hooks.py), so moderation imports nothing of theirs.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +27,6 @@ from django.utils import timezone
 from domain.accounts.models import User
 from domain.accounts.permissions import Perm, require_perm, user_has_perm
 from domain.base import TargetType
-from domain.catalog.models import Torrent, TorrentModeration, TorrentStatus
-from domain.catalog.services import torrent_moderate
 from domain.community.models import NotificationKind
 from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, ValidationFailed
@@ -77,6 +80,28 @@ class Appealable:
     appeal: Appeal | None  # the appeal already filed, if any
 
 
+@dataclass(frozen=True)
+class AppealKind:
+    """How an action another area takes is appealed (inside the caller's transaction)."""
+    # actions(member, appealed): the member's actions of this kind that may be appealed,
+    # and those in `appealed` (their appeals of this kind, by target id) whatever became
+    # of them, newest first.
+    actions: Callable[[User, dict[uuid.UUID, Appeal]], list[Appealable]]
+    # hold(member, target_id): the member's action, locked; None when there is none;
+    # Conflict when it can no longer be appealed.
+    hold: Callable[[User, uuid.UUID], Any]
+    # undo(actor=, target_id=, note=, ip_address=): the appeal is accepted; nothing to do
+    # when the action was already undone.
+    undo: Callable[..., None]
+
+
+_KINDS: dict[str, AppealKind] = {}
+
+
+def appeal_kind_register(target_type: str, kind: AppealKind) -> None:
+    _KINDS[str(target_type)] = kind
+
+
 def appealable_actions(member: User) -> list[Appealable]:
     """What the member may appeal (active bans and warnings, rejected uploads), each with
     the appeal they filed, if any; plus actions already appealed that have ended."""
@@ -101,16 +126,9 @@ def appealable_actions(member: User) -> list[Appealable]:
                                f"Warning ({warning.points} points): {warning.reason}",
                                f"since {warning.created_at:%Y-%m-%d}",
                                appeals.get((TargetType.WARNING, warning.pk))))
-    torrents = Torrent.objects.filter(uploader=member, deleted_at__isnull=True).filter(
-        Q(status=TorrentStatus.REJECTED)
-        | Q(pk__in=[tid for (tt, tid) in appeals if tt == TargetType.TORRENT]))
-    reasons = dict(TorrentModeration.objects.filter(torrent__in=torrents)
-                   .values_list("torrent_id", "reason"))
-    for torrent in torrents.order_by("-created_at"):
-        rows.append(Appealable(TargetType.TORRENT, torrent.pk,
-                               f"Upload rejected: {torrent.name}",
-                               reasons.get(torrent.pk, "") or "",
-                               appeals.get((TargetType.TORRENT, torrent.pk))))
+    for target_type, kind in _KINDS.items():
+        rows.extend(kind.actions(member, {tid: appeal for (tt, tid), appeal in appeals.items()
+                                          if tt == target_type}))
     return rows
 
 
@@ -133,14 +151,11 @@ def _appealed_action(member: User, target_type: str, target_id: uuid.UUID) -> An
         if not warning.is_active():
             raise Conflict("This warning is no longer in force.", code="ended")
         return warning
-    if target_type == TargetType.TORRENT:
-        torrent = Torrent.objects.select_for_update().filter(
-            pk=target_id, uploader=member, deleted_at__isnull=True).first()
-        if torrent is None:
+    if target_type in _KINDS:
+        action = _KINDS[target_type].hold(member, target_id)
+        if action is None:
             raise gone
-        if torrent.status != TorrentStatus.REJECTED:
-            raise Conflict("Only a rejected upload can be appealed.", code="not_rejected")
-        return torrent
+        return action
     raise ValidationFailed("That cannot be appealed.", field="target_type")
 
 
@@ -227,7 +242,8 @@ def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
             raise ValidationFailed("You cannot decide your own appeal.")
         if appeal.status != AppealDecision.PENDING:
             raise Conflict(f"This appeal was already {appeal.status}.", code="decided")
-        # Read before undoing: torrent_moderate closes a torrent's open items itself.
+        # Read before undoing: undoing may close the target's open items itself (the
+        # catalog's torrent_moderate does).
         items = list(ModerationQueueItem.objects.filter(
             target_type=appeal.target_type, target_id=appeal.target_id,
             source=QueueSource.APPEAL, status__in=OPEN_QUEUE).values_list("pk", flat=True))
@@ -242,11 +258,9 @@ def appeal_decide(*, actor: User, appeal_id: Any, accept: bool, note: str = "",
                     warning_lift(actor=actor, warning=warning,
                                  reason=note or "Appeal accepted", ip_address=ip_address)
             else:
-                torrent = Torrent.objects.filter(pk=appeal.target_id).first()
-                if torrent is not None and torrent.status == TorrentStatus.REJECTED:
-                    torrent_moderate(actor=actor, torrent_id=torrent.pk, approve=True,
-                                     reason=note or "Appeal accepted",
-                                     ip_address=ip_address)
+                _KINDS[appeal.target_type].undo(actor=actor, target_id=appeal.target_id,
+                                                note=note or "Appeal accepted",
+                                                ip_address=ip_address)
         appeal.status = AppealDecision.ACCEPTED if accept else AppealDecision.DENIED
         appeal.decided_by, appeal.decided_at, appeal.decision_note = actor, now, note
         appeal.save(update_fields=["status", "decided_by", "decided_at", "decision_note",

@@ -3,7 +3,7 @@ the moderation queue with flags.
 
 Each kind has its checker, called by the area where the thing happens, inside the
 transaction that writes it:
-    autoflag_torrent(torrent)                 first uploads, name pattern, description links
+    autoflag_torrent(torrent, uploads=...)    first uploads, name pattern, description links
     autoflag_text(target_type, target_id, text, author_id)   word list (chat, forum, comments)
     autoflag_reports(target_type, target_id, count)          many reports on one target
     autoflag_raise(kind=..., ...)             anything else, e.g. the tracker's implausible
@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from domain.base import TargetType
-from domain.catalog.models import Torrent
 from domain.errors import ValidationFailed
 from domain.events import ModerationItem, publish
 from domain.moderation.models import (
@@ -229,16 +229,17 @@ def autoflag_raise(*, kind: AutoFlagKind | str, target_type: TargetType | str,
     return item
 
 
-def autoflag_torrent(torrent: Any) -> list[str]:
-    """Flags for a new upload; returns the names of the rules that fired."""
+def autoflag_torrent(torrent: Any, *, uploads: Callable[[], int]) -> list[str]:
+    """Flags for a new upload; returns the names of the rules that fired. `uploads()` is
+    how many torrents the uploader has uploaded up to this one, this one included (the
+    catalog counts them; asked only when a first-uploads rule is active)."""
     rules = rules_by_kind()
     fired: list[tuple[_Rule, str]] = []
     for rule in rules.get(AutoFlagKind.FIRST_UPLOADS, []):
         if torrent.uploader_id is None:
             continue
         limit = int(rule.parameters.get("uploads", 0))
-        count = Torrent.objects.filter(uploader_id=torrent.uploader_id,
-                                       created_at__lte=torrent.created_at).count()
+        count = uploads()
         if count <= limit:
             fired.append((rule, f"upload {count} of the uploader's first {limit}"))
     for rule in rules.get(AutoFlagKind.NAME_PATTERN, []):
