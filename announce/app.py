@@ -129,15 +129,19 @@ def _in_background(job: Coroutine[Any, Any, None]) -> None:
     task.add_done_callback(_background.discard)
 
 
-async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
-    headers = dict(scope.get("headers") or ())
-    client = scope.get("client")
-    ip = client_ip(client[0] if client else None, headers.get(b"x-forwarded-for"))
-    user_agent = headers.get(b"user-agent", b"").decode("latin-1")
+def _user_agent(raw: bytes) -> str:
+    user_agent = raw.decode("latin-1")
     if not user_agent.isprintable():
         # Control characters (a NUL above all) are text PostgreSQL refuses at the flush.
         user_agent = "".join(c if c.isprintable() else "?" for c in user_agent)
-    request = parse_announce(scope.get("query_string", b""), ip=ip, user_agent=user_agent)
+    return user_agent
+
+
+async def handle_announce(query: bytes, passkey: str, peer: str | None,
+                          headers: dict[bytes, bytes]) -> bytes:
+    ip = client_ip(peer, headers.get(b"x-forwarded-for"))
+    request = parse_announce(query, ip=ip, user_agent=_user_agent(headers.get(b"user-agent",
+                                                                              b"")))
     if not _is_passkey(passkey):
         raise unknown_passkey()
     found = await _lookup(passkey, [request.info_hash], ip)
@@ -154,11 +158,10 @@ async def handle_announce(scope: dict[str, Any], passkey: str) -> bytes:
     return _announce_reply(result, compact=request.compact, no_peer_id=request.no_peer_id)
 
 
-async def handle_scrape(scope: dict[str, Any], passkey: str) -> bytes:
-    headers = dict(scope.get("headers") or ())
-    client = scope.get("client")
-    ip = client_ip(client[0] if client else None, headers.get(b"x-forwarded-for"))
-    hashes = parse_scrape(scope.get("query_string", b""))
+async def handle_scrape(query: bytes, passkey: str, peer: str | None,
+                        headers: dict[bytes, bytes]) -> bytes:
+    ip = client_ip(peer, headers.get(b"x-forwarded-for"))
+    hashes = parse_scrape(query)
     if not _is_passkey(passkey):
         raise unknown_passkey()
     found = await _lookup(passkey, hashes, ip)
@@ -176,42 +179,68 @@ def _route(path: str) -> tuple[str, str] | None:
     return None
 
 
-def _metrics_allowed(scope: dict[str, Any]) -> bool:
+def _metrics_allowed(peer: str | None, headers: dict[bytes, bytes]) -> bool:
     """/metrics is for the operator's Prometheus: a bearer token (METRICS_TOKEN) or a
     request from METRICS_ALLOWED_IPS. A request that came through a proxy counts by the
     address the proxy vouches for (TRUSTED_PROXIES); one carrying forwarding headers from
     an untrusted hop is not taken for the loopback it arrives from."""
-    headers = dict(scope.get("headers") or ())
     token = str(setting("METRICS_TOKEN") or "")
     given = headers.get(b"authorization", b"")
     if token and hmac.compare_digest(given, f"Bearer {token}".encode()):
         return True
-    client = scope.get("client")
-    if not client:
+    if not peer:
         return False
     forwarded = headers.get(b"x-forwarded-for")
     try:
-        ip = client_ip(client[0], forwarded)
+        ip = client_ip(peer, forwarded)
     except Malformed:
         return False
     if (forwarded or b"forwarded" in headers or b"x-real-ip" in headers) and \
-            ip == client_ip(client[0], None):
+            ip == client_ip(peer, None):
         return False  # forwarded by a hop we do not trust: whose request is it?
     return ip_allowed(ip, tuple(setting("METRICS_ALLOWED_IPS")))
 
 
-async def _metrics(scope: dict[str, Any], send: Any) -> None:
-    if not _metrics_allowed(scope):
-        status, body, kind = 403, b"Forbidden: /metrics needs METRICS_TOKEN or an address " \
-            b"in METRICS_ALLOWED_IPS.\n", b"text/plain"
-    else:
-        status = 200
-        text, content_type = await sync_to_async(metrics_exposition)()
-        body, kind = text, content_type.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", kind), (b"cache-control", b"no-store"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+async def metrics_reply(peer: str | None, headers: dict[bytes, bytes]
+                        ) -> tuple[int, bytes, bytes]:
+    """/metrics: (status, content type, body)."""
+    if not _metrics_allowed(peer, headers):
+        return 403, b"text/plain", (b"Forbidden: /metrics needs METRICS_TOKEN or an address "
+                                    b"in METRICS_ALLOWED_IPS.\n")
+    text, content_type = await sync_to_async(metrics_exposition)()
+    return 200, content_type.encode(), text
+
+
+async def tracker_reply(path: str, query: bytes, peer: str | None,
+                        headers: dict[bytes, bytes]) -> bytes:
+    """The bencoded body for any path but /metrics (always sent with status 200): what
+    both fronts call, the ASGI app below and the tracker's own server (announce/server.py).
+    `peer`: the connection's address; `headers`: lower-case names, the last of each."""
+    started = time.perf_counter()
+    route = _route(path)
+    kind = route[0] if route else "other"
+    try:
+        if route is None:
+            body = failure("Malformed request: the URL must be /announce/<passkey> or "
+                           "/scrape/<passkey>; download the .torrent again from the site.")
+            ANNOUNCES.labels(kind, "refused", "path").inc()
+        elif kind == "announce":
+            body = await handle_announce(query, route[1], peer, headers)
+            _ANNOUNCE_OK.inc()
+        else:
+            body = await handle_scrape(query, route[1], peer, headers)
+            _SCRAPE_OK.inc()
+    except (DomainError, Malformed) as exc:
+        body = failure(exc.message)
+        reason = f"malformed:{exc.field}" if exc.code == "malformed" else exc.code
+        ANNOUNCES.labels(kind, "refused", reason).inc()
+    except Exception:
+        log.exception("announce failed: %s", path)
+        body = failure(UNAVAILABLE)
+        ANNOUNCES.labels(kind, "error", "").inc()
+    (_ANNOUNCE_SECONDS if kind == "announce" else LATENCY.labels(kind)).observe(
+        time.perf_counter() - started)
+    return body
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -226,33 +255,17 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
     if scope["type"] != "http":
         return
+    headers = dict(scope.get("headers") or ())
+    client = scope.get("client")
+    peer = client[0] if client else None
     if scope["path"] == "/metrics":
-        await _metrics(scope, send)
+        status, kind, body = await metrics_reply(peer, headers)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", kind), (b"cache-control", b"no-store"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
         return
-    started = time.perf_counter()
-    route = _route(scope["path"])
-    kind = route[0] if route else "other"
-    try:
-        if route is None:
-            body = failure("Malformed request: the URL must be /announce/<passkey> or "
-                           "/scrape/<passkey>; download the .torrent again from the site.")
-            ANNOUNCES.labels(kind, "refused", "path").inc()
-        elif kind == "announce":
-            body = await handle_announce(scope, route[1])
-            _ANNOUNCE_OK.inc()
-        else:
-            body = await handle_scrape(scope, route[1])
-            _SCRAPE_OK.inc()
-    except (DomainError, Malformed) as exc:
-        body = failure(exc.message)
-        reason = f"malformed:{exc.field}" if exc.code == "malformed" else exc.code
-        ANNOUNCES.labels(kind, "refused", reason).inc()
-    except Exception:
-        log.exception("announce failed: %s", scope.get("path"))
-        body = failure(UNAVAILABLE)
-        ANNOUNCES.labels(kind, "error", "").inc()
+    body = await tracker_reply(scope["path"], scope.get("query_string", b""), peer, headers)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [*HEADERS, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-    (_ANNOUNCE_SECONDS if kind == "announce" else LATENCY.labels(kind)).observe(
-        time.perf_counter() - started)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
-from collections.abc import Iterator
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
 
@@ -43,26 +42,29 @@ def unquote(value: bytes) -> bytes:
     return unquote_to_bytes(value)
 
 
-def _pairs(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """(name, value) of each parameter, percent-decoded, in order."""
+def query_params(raw: bytes) -> dict[bytes, list[bytes]]:
+    """Every value of every parameter, percent-decoded, in order (scrape repeats
+    info_hash)."""
+    params: dict[bytes, list[bytes]] = {}
     for part in raw.split(b"&"):
         if part:
             name, _, value = part.partition(b"=")
-            yield (unquote(name) if b"%" in name else name,
-                   unquote(value) if b"%" in value else value)
-
-
-def query_params(raw: bytes) -> dict[bytes, list[bytes]]:
-    """Every value of every parameter, in order (scrape repeats info_hash)."""
-    params: dict[bytes, list[bytes]] = {}
-    for name, value in _pairs(raw):
-        params.setdefault(name, []).append(value)
+            params.setdefault(unquote(name) if b"%" in name else name, []).append(
+                unquote(value) if b"%" in value else value)
     return params
 
 
 def query_last(raw: bytes) -> dict[bytes, bytes]:
-    """The last value of each parameter (an announce names each once)."""
-    return dict(_pairs(raw))
+    """The last value of each parameter, percent-decoded (an announce names each once).
+    A loop of its own rather than dict() of a generator: every announce runs it over a
+    dozen parameters."""
+    params: dict[bytes, bytes] = {}
+    for part in raw.split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            params[unquote(name) if b"%" in name else name] = (
+                unquote(value) if b"%" in value else value)
+    return params
 
 
 def _required(params: dict[bytes, bytes], name: str) -> bytes:

@@ -72,10 +72,9 @@ def client_binary(path: str, package: str) -> str:
     return found
 
 
-@pytest.fixture
-def tracker_server() -> Iterator[str]:
-    """Our announce app under a real uvicorn on a free loopback port, on the test
-    database."""
+@contextlib.contextmanager
+def uvicorn_front() -> Iterator[int]:
+    """The ASGI app under a real uvicorn on a free loopback port."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -85,9 +84,49 @@ def tracker_server() -> Iterator[str]:
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield port
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def own_server_front() -> Iterator[int]:
+    """The tracker's own server (announce/server.py, the Procfile's `tracker`) on uvloop
+    in a thread, on a free loopback port."""
+    import asyncio
+
+    import uvloop
+
+    from announce.server import listening_socket, serve
+
+    port = free_port()
+    sock = listening_socket("127.0.0.1", port, reuse_port=False, backlog=128)
+    started = threading.Event()
+    box: dict[str, Any] = {}
+
+    async def main() -> None:
+        box["loop"], box["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        await serve(sock, stop=box["stop"], on_started=started.set)
+
+    thread = threading.Thread(target=uvloop.run, args=(main(),), daemon=True)
+    thread.start()
+    assert started.wait(10), "the tracker's server did not start"
+    yield port
+    box["loop"].call_soon_threadsafe(box["stop"].set)
+    thread.join(timeout=10)
+    sock.close()
+
+
+FRONTS = {"own-server": own_server_front, "uvicorn": uvicorn_front}
+
+
+@pytest.fixture(params=list(FRONTS))
+def tracker_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Our tracker on a real HTTP server on a free loopback port, on the test database:
+    once on its own server (what the Procfile runs), once as the ASGI app under uvicorn
+    (what server/asgi.py mounts for single-process sites)."""
+    with FRONTS[request.param]() as port:
+        yield f"http://127.0.0.1:{port}"
     # The server ran the cache fills in asgiref's thread for thread-sensitive work: its
     # database connection is closed there, or the test database cannot be dropped.
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()

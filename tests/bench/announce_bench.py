@@ -431,6 +431,21 @@ def start_uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[
          "httptools", "--backlog", "4096"], cwd=ROOT, env=env)
 
 
+def start_server(port: int, env: dict[str, str], *, workers: int = 1,
+                 trivial: bool = False) -> subprocess.Popen[bytes]:
+    """The tracker's own server (announce/server.py, the Procfile's `tracker`)."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-m", "announce.server", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--backlog", "4096",
+         *(["--trivial"] if trivial else [])], cwd=ROOT, env=env)
+
+
+def start_tracker(front: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    if front == "uvicorn":
+        return start_uvicorn("announce.asgi:application", port, env)
+    return start_server(port, env)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -654,7 +669,11 @@ def main() -> None:
     parser.add_argument("--no-bulk-load", action="store_true",
                         help="cold phase with misses only (TRACKER_BULK_LOAD=0)")
     parser.add_argument("--skip", default="",
-                        help="comma list of phases to skip: opentracker,trivial,two")
+                        help="comma list of phases to skip: opentracker,trivial,"
+                             "trivial-server,uvicorn,two,reuseport")
+    parser.add_argument("--front", choices=["server", "uvicorn"], default="server",
+                        help="the tracker's HTTP front: its own server (announce/server.py, "
+                             "the Procfile's) or the ASGI app under uvicorn")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if shutil.which("wrk") is None:
@@ -690,8 +709,7 @@ def main() -> None:
         port = free_port()
         extra = {"TRACKER_BULK_LOAD": "0"} if args.no_bulk_load else {}
         t0 = time.time()
-        proc = start_uvicorn("announce.asgi:application", port,
-                             tracker_env(redis_port, database_url, **extra))
+        proc = start_tracker(args.front, port, tracker_env(redis_port, database_url, **extra))
         procs.append(proc)
         wait_port(port, proc, "tracker")
         listening = time.time() - t0
@@ -713,6 +731,25 @@ def main() -> None:
             results["trivial"] = measure_warm(port, paths_file, args.seconds,
                                               args.connections)
             stop(proc)
+        if "trivial-server" not in skip:
+            port = free_port()
+            proc = start_server(port, tracker_env(redis_port, database_url), trivial=True)
+            procs.append(proc)
+            wait_port(port, proc, "trivial server")
+            results["trivial_server"] = measure_warm(port, paths_file, args.seconds,
+                                                     args.connections)
+            stop(proc)
+        if "uvicorn" not in skip and args.front != "uvicorn":
+            # The same tracker app under uvicorn's ASGI front, Redis as the warm phase
+            # left it: what the tracker's own server gains.
+            port = free_port()
+            proc = start_uvicorn("announce.asgi:application", port,
+                                 tracker_env(redis_port, database_url))
+            procs.append(proc)
+            wait_port(port, proc, "tracker under uvicorn")
+            results["uvicorn"] = measure_warm(port, paths_file, args.seconds,
+                                              args.connections)
+            stop(proc)
         if "opentracker" not in skip:
             try:
                 proc, port, ot_root = start_opentracker(hashes)
@@ -731,8 +768,8 @@ def main() -> None:
         # 4. Two processes on two ports, one Redis.
         if "two" not in skip:
             ports = [free_port(), free_port()]
-            two = [start_uvicorn("announce.asgi:application", p,
-                                 tracker_env(redis_port, database_url)) for p in ports]
+            two = [start_tracker(args.front, p, tracker_env(redis_port, database_url))
+                   for p in ports]
             procs += two
             for p, pr in zip(ports, two, strict=True):
                 wait_port(p, pr, "tracker")
@@ -756,6 +793,16 @@ def main() -> None:
                                                                        // 2], hashes, rng,
                                                    args.accounting_peers // 2)
             stop(two[0])
+
+        # 5. Two processes on one port (the server's --workers 2, SO_REUSEPORT), one wrk.
+        if "reuseport" not in skip and args.front == "server":
+            port = free_port()
+            proc = start_server(port, tracker_env(redis_port, database_url), workers=2)
+            procs.append(proc)
+            wait_port(port, proc, "tracker --workers 2")
+            results["reuseport"] = measure_warm(port, paths_file, args.seconds,
+                                                args.connections)
+            stop(proc)
     finally:
         for proc in procs:
             stop(proc)
@@ -808,9 +855,14 @@ def report(args: argparse.Namespace, results: dict[str, Any], listening: float,
           if reached is not None else "  never reached 50% of warm in the cold phase")
     print(f"  cold phase errors: {int(cold['errors'])} (failure replies "
           f"{int(cold['failed'])}, socket errors {int(cold['socket_errors'])})")
+    front = "own server" if args.front == "server" else "uvicorn"
     print("warm, same sequence:")
-    print(_line("tracker (1 process)", warm))
-    for name, key in (("opentracker (Debian)", "opentracker"), ("trivial ASGI app", "trivial")):
+    print(_line(f"tracker ({front})", warm))
+    for name, key in (("opentracker (Debian)", "opentracker"),
+                      ("tracker (uvicorn)", "uvicorn"),
+                      ("trivial, own server", "trivial_server"),
+                      ("trivial ASGI, uvicorn", "trivial"),
+                      ("tracker --workers 2", "reuseport")):
         if key in results:
             print(_line(name, results[key]))
     for name, key in (("tracker", "warm_sample"), ("opentracker", "opentracker_sample")):
@@ -823,7 +875,18 @@ def report(args: argparse.Namespace, results: dict[str, Any], listening: float,
         print(f"  ratio tracker/opentracker: {warm['rps'] / results['opentracker']['rps']:.2f}x"
               " (goal >= 0.5x)")
     if "trivial" in results:
-        print(f"  ratio tracker/trivial: {warm['rps'] / results['trivial']['rps']:.1%}")
+        print(f"  ratio tracker/trivial ASGI app under uvicorn: "
+              f"{warm['rps'] / results['trivial']['rps']:.1%}")
+    if "trivial_server" in results:
+        print(f"  ratio tracker/trivial reply from the own server: "
+              f"{warm['rps'] / results['trivial_server']['rps']:.1%}")
+    for name, key in (("tracker under uvicorn", "uvicorn"),
+                      ("tracker --workers 2 (one port)", "reuseport"),
+                      ("trivial reply, own server", "trivial_server"),
+                      ("trivial ASGI app, uvicorn", "trivial")):
+        if key in results and "opentracker" in results:
+            print(f"  ratio {name}/opentracker: "
+                  f"{results[key]['rps'] / results['opentracker']['rps']:.2f}x")
     if "two" in results:
         a, b = results["two"]
         print("two tracker processes (two ports, one Redis):")
