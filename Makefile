@@ -105,13 +105,14 @@ bench-announce: install
 		command -v apt-get >/dev/null && apt-get install -y -qq $$t >/dev/null 2>&1; } || true; done
 	$(VPY) tests/bench/announce_bench.py $(BENCH_ARGS)
 
-# The tracker alone under uvicorn (the Procfile's `tracker`), for sites that give announces
-# their own port; `make run` already serves /announce and /scrape through daphne. Uses
-# DATABASE_URL / REDIS_URL as set (default: local servers), port TRACKER_PORT (8001).
+# The tracker alone on its own server (announce/server.py, the Procfile's `tracker`), for
+# sites that give announces their own port; `make run` already serves /announce and /scrape
+# through daphne. Uses DATABASE_URL / REDIS_URL as set (default: local servers), port
+# TRACKER_PORT (8001), TRACKER_WORKERS processes on it (1).
 .PHONY: tracker
 tracker: install
-	$(VENV)/bin/uvicorn announce.asgi:application --host $${TRACKER_HOST:-127.0.0.1} \
-		--port $${TRACKER_PORT:-8001} --no-access-log --loop uvloop --http httptools
+	$(VPY) -m announce.server --host $${TRACKER_HOST:-127.0.0.1} \
+		--port $${TRACKER_PORT:-8001} --workers $${TRACKER_WORKERS:-1}
 
 # The machine face at scale: Torznab searches and the API filters at 200k torrents, p50/p95
 # and queries per request, against the HTML browse page on the same data in the same run

@@ -179,9 +179,9 @@ def test_redis_restart_and_kill_9_lose_and_double_nothing(settings, tmp_path):
            "TRACKER_MAX_DOWNLOAD_FACTOR": str(10**6), "TRACKER_FLUSH_DURABLE_SECONDS": "1.5",
            "TRACKER_FLUSH_BATCH": "40", "DB_CONN_MAX_AGE": "0"}
     port = _free_port()
-    bin_dir = Path(sys.executable).parent
-    tracker = Child([str(bin_dir / "uvicorn"), "announce.asgi:application", "--host",
-                     "127.0.0.1", "--port", str(port), "--log-level", "critical"], env)
+    # The Procfile's tracker: its own server (announce/server.py).
+    tracker = Child([sys.executable, "-m", "announce.server", "--host", "127.0.0.1",
+                     "--port", str(port)], env)
     worker = Child([sys.executable, "-m", "celery", "-A", "server", "worker", "-P", "solo",
                     "-Q", queue, "-l", "critical", "--without-heartbeat", "--without-mingle",
                     "--without-gossip"], env)

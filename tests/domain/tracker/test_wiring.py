@@ -5,6 +5,7 @@ ahead of Django, and the Procfile's standalone `tracker` process serves announce
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -97,14 +98,26 @@ def test_server_asgi_mounts_the_tracker_ahead_of_django():
     assert status == 404 and b"failure reason" not in body
 
 
-def test_standalone_tracker_process_serves_announces():
+def _procfile_tracker(port: int) -> list[str]:
+    """The Procfile's `tracker` line, as a process manager would run it (port given)."""
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines()
+                if x.startswith("tracker:"))
+    argv = shlex.split(line.partition(":")[2].replace("${TRACKER_PORT:-8001}", str(port))
+                       .replace("${TRACKER_WORKERS:-1}", "1").replace("0.0.0.0", "127.0.0.1"))
+    assert argv[0] == "python"
+    return [sys.executable, *argv[1:]]
+
+
+@pytest.mark.parametrize("front", ["procfile", "uvicorn"])
+def test_standalone_tracker_process_serves_announces(front):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     uvicorn = Path(sys.executable).with_name("uvicorn")
-    proc = subprocess.Popen([str(uvicorn), "announce.asgi:application", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning", "--loop",
-                             "uvloop", "--http", "httptools"], cwd=ROOT, env=os.environ.copy())
+    argv = _procfile_tracker(port) if front == "procfile" else [
+        str(uvicorn), "announce.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=os.environ.copy())
     try:
         body = b""
         for _ in range(200):
