@@ -38,6 +38,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import transaction
 
 from domain.tracker import loaders, store
@@ -96,9 +97,13 @@ def _local_put(key: str, value: Any) -> None:
         _local[key] = (time.monotonic() + ttl, value)
 
 
-def local_clear() -> None:
-    """Forget this process's copies (tests; an invalidation in this very process)."""
+def local_clear(**_: Any) -> None:
+    """Forget this process's copies (tests; an invalidation in this very process; a
+    setting changed, which the copies of the global freeleech answer depend on)."""
     _local.clear()
+
+
+setting_changed.connect(local_clear, dispatch_uid="tracker_cache_local_clear")
 
 
 def note_epoch(epoch: bytes | None) -> None:
@@ -124,7 +129,11 @@ def _resolve(keys: list[str], values: list[Any], wanted: list[int], raw: list[by
     for i, r in zip(wanted, raw, strict=True):
         if r is None:
             if i == 3:  # no global switch stored: the setting decides
+                # Kept like a stored answer: without it every announce of a site that never
+                # flipped the switch went to Redis for this key alone (global_freeleech_set
+                # and a change of the setting drop the copy).
                 values[i] = bool(setting("TRACKER_FREELEECH"))
+                _local_put(keys[i], values[i])
                 continue
             missing.append(i)
             continue
