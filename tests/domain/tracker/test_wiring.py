@@ -102,8 +102,11 @@ def _procfile_tracker(port: int) -> list[str]:
     """The Procfile's `tracker` line, as a process manager would run it (port given)."""
     line = next(x for x in (ROOT / "Procfile").read_text().splitlines()
                 if x.startswith("tracker:"))
-    argv = shlex.split(line.partition(":")[2].replace("${TRACKER_PORT:-8001}", str(port))
-                       .replace("${TRACKER_WORKERS:-1}", "1").replace("0.0.0.0", "127.0.0.1"))
+    command = line.partition(":")[2].replace("${TRACKER_PORT:-8001}", str(port))
+    # The test listens on loopback only, not on every interface as the Procfile does.
+    command = command.replace("${TRACKER_WORKERS:-1}", "1").replace(
+        "0.0.0.0", "127.0.0.1")  # noqa: S104
+    argv = shlex.split(command)
     assert argv[0] == "python"
     return [sys.executable, *argv[1:]]
 
