@@ -3,7 +3,8 @@
 
 - every visible form control and button has an accessible name (its label, aria-label,
   aria-labelledby or title; a placeholder is not one), and no id repeats (a <label for> or
-  aria-labelledby would name the wrong control);
+  aria-labelledby would name the wrong control); no script gives a click handler to an
+  element the keyboard cannot reach (CLICK_WATCH records them);
 - the first focusable element is the "Skip to content" link and its target is the page's
   <main>; the first Tab focuses it, shown, with a focus outline; Enter on it moves the
   keyboard into <main> (a page that focuses a field on load, the login form, starts there
@@ -28,6 +29,19 @@ from tests.e2e.cdp import Page
 # Focusable in the tab order, in document order (tabIndex and rendering filter it further).
 FOCUSABLE = ("a[href], area[href], button, input:not([type=hidden]), select, textarea, "
              "summary, iframe, [tabindex], [contenteditable='true']")
+
+# Added with Page.addScriptToEvaluateOnNewDocument before the page's own scripts run: notes
+# every element a script gives a pointer handler, so the check can tell a control only a
+# mouse can use (a clickable span) from a button or link.
+CLICK_WATCH = """
+window.__clickTargets = [];
+const __add = EventTarget.prototype.addEventListener;
+EventTarget.prototype.addEventListener = function (type, ...rest) {
+  if (this instanceof Element && ['click', 'dblclick', 'mousedown', 'mouseup', 'pointerdown',
+      'pointerup'].includes(type)) window.__clickTargets.push(this);
+  return __add.call(this, type, ...rest);
+};
+"""
 
 _HELPERS = f"const FOCUSABLE = {json.dumps(FOCUSABLE)};" + """
 const visible = (el) => el.getClientRects().length > 0
@@ -74,6 +88,13 @@ const problems = [];
 for (const el of document.querySelectorAll(
     'input:not([type=hidden]), select, textarea, button')) {
   if (visible(el) && !accessibleName(el)) problems.push('unnamed control ' + describe(el));
+}
+for (const el of new Set(window.__clickTargets || [])) {
+  if (!el.isConnected || !visible(el)) continue;
+  const reachable = (el.matches(FOCUSABLE) && el.tabIndex >= 0) || el.closest('a[href], button');
+  // A container handling its buttons' clicks (event delegation) is fine.
+  if (!reachable && !el.querySelector(FOCUSABLE))
+    problems.push('click handler on ' + describe(el) + ', which the keyboard cannot reach');
 }
 const ids = new Map();
 for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) || 0) + 1);

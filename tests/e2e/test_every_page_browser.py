@@ -21,7 +21,7 @@ from domain.accounts.models import User, UserTwoFactor
 from domain.catalog.models import Torrent, TorrentCollection, TorrentRequest
 from domain.community.models import Forum, ForumTopic, PrivateMessage
 from domain.moderation.models import Report, Warning
-from tests.e2e.a11y import check_access, check_themes
+from tests.e2e.a11y import CLICK_WATCH, check_access, check_themes
 from tests.e2e.cdp import Browser, Page
 from tests.e2e.test_chat_browser import _js
 from tests.e2e.test_front_pages_browser import GUARD, WIDTHS, _visit
@@ -151,16 +151,16 @@ def test_every_page_fits_every_width_without_errors(browser: Browser, asgi_serve
     failures: list[str] = []
 
     visitor = browser.new_page()
-    visitor.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
+    visitor.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD + CLICK_WATCH})
     _crawl(visitor, asgi_server, VISITOR_PAGES, tmp_path, failures)
 
     page = browser.new_page()
-    page.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
+    page.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD + CLICK_WATCH})
     _log_in(page, asgi_server, member.username)
     _crawl(page, asgi_server, _member_pages(member), tmp_path, failures)
 
     staff = browser.new_page()
-    staff.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD})
+    staff.send("Page.addScriptToEvaluateOnNewDocument", {"source": GUARD + CLICK_WATCH})
     _log_in(staff, asgi_server, "sysop", pyotp.TOTP(secret).now())
     _crawl(staff, asgi_server, _staff_pages(), tmp_path, failures)
 
