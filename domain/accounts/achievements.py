@@ -20,7 +20,7 @@ from domain.accounts.models import (
     UserStatus,
 )
 from domain.base import TargetType
-from domain.community.notifications import notification_send
+from domain.signals import member_notification_send
 
 
 def achievements_check(*, user_id: uuid.UUID) -> list[UserAchievement]:
@@ -48,10 +48,10 @@ def achievements_check(*, user_id: uuid.UUID) -> list[UserAchievement]:
                 title=rule.title, description=rule.description, icon=rule.icon,
                 metadata={"counter": rule.counter, "threshold": rule.threshold,
                           "value": value})
-            notification_send(user_id=user_id, kind="achievement",
-                              title=f"Achievement: {rule.title}", body=rule.description,
-                              target_type=TargetType.USER, target_id=user_id,
-                              payload={"achievement": rule.achievement, "tier": rule.tier})
+            member_notification_send(
+                user_id=user_id, kind="achievement", title=f"Achievement: {rule.title}",
+                body=rule.description, target_type=TargetType.USER, target_id=user_id,
+                payload={"achievement": rule.achievement, "tier": rule.tier})
             awarded.append(achievement)
     return awarded
 

@@ -49,13 +49,12 @@ from domain.accounts.permissions import Perm, rank_allows, require_perm, user_ha
 from domain.accounts.selectors import account_access_refusal
 from domain.accounts.sessions import session_data_drop, session_key_hash, sessions_revoke_all
 from domain.base import TargetType
-from domain.community.notifications import notification_send
 from domain.errors import Conflict, NotFound, NotPermitted, RateLimited, ValidationFailed
 from domain.events import AccessChanged, SessionRevoked, publish
 from domain.moderation.selectors import ban_for_email, ip_ban_reason
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
-from domain.signals import member_changed_send
+from domain.signals import member_changed_send, member_notification_send
 
 log = logging.getLogger(__name__)
 
@@ -705,7 +704,7 @@ def group_take_effect(*, user: User, old: UserGroup, actor: User | None,
         # factor: it ends (sockets too), and the next login goes through enrolment.
         sessions_revoke_all(user_id=user.pk, reason="2fa_required")
     publish(AccessChanged(user_id=user.pk, payload={"reason": "group"}))
-    notification_send(
+    member_notification_send(
         user_id=user.pk, kind="group_change",
         title=f"{'Promoted' if promoted else 'Moved'} to {new.display_name}",
         body=(f"Your class changed from {old.display_name} to {new.display_name}. "

@@ -52,9 +52,9 @@ from domain.events import (
     forum_topic_group,
     publish,
 )
-from domain.moderation.autoflag import autoflag_text
 from domain.moderation.services import audit_log_write
 from domain.ratelimit import rate_limit_hit
+from domain.signals import text_written_send
 
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.-]{2,32})")
 MAX_MENTIONS = 10
@@ -150,8 +150,8 @@ def chat_message_post(*, user: User, room_name: str, body: Any) -> ChatMessage:
                 target_type=TargetType.CHAT_MESSAGE, target_id=message.id)
         publish(ChatMessageChanged(room=room.name, payload=chat_message_payload(
             message, username=user.username)))
-        autoflag_text(target_type=TargetType.CHAT_MESSAGE, target_id=message.id, text=body,
-                      author_id=user.id)
+        text_written_send(target_type=TargetType.CHAT_MESSAGE, target_id=message.id, text=body,
+                           author_id=user.id)
     return message
 
 
@@ -175,8 +175,8 @@ def chat_message_edit(*, user: User, message_id: Any, body: Any) -> ChatMessage:
         publish(ChatMessageChanged(room=message.room.name, payload=chat_message_payload(
             message, username=user.username)))
         # An edit is new text: the word list sees it as it saw the first version.
-        autoflag_text(target_type=TargetType.CHAT_MESSAGE, target_id=message.id,
-                      text=message.body, author_id=message.user_id)
+        text_written_send(target_type=TargetType.CHAT_MESSAGE, target_id=message.id,
+                           text=message.body, author_id=message.user_id)
     return message
 
 
@@ -449,8 +449,8 @@ def forum_topic_create(*, user: User, forum_id: Any, title: Any, body: Any) -> F
         notified = {user.id}
         _notify_mentions(post, author=user, forum=forum, already=notified)
         _notify_forum_subscribers(topic, author=user, forum=forum, already=notified)
-        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id,
-                      text=f"{title}\n{body}", author_id=user.id)
+        text_written_send(target_type=TargetType.FORUM_POST, target_id=post.id,
+                           text=f"{title}\n{body}", author_id=user.id)
     return topic
 
 
@@ -541,8 +541,8 @@ def forum_post_create(*, user: User, topic_id: Any, body: Any,
                     actor_id=user.id, target_type=TargetType.FORUM_POST, target_id=post.id)
         publish(ForumPostChanged(topic_id=topic.id, payload=forum_post_payload(
             post, username=user.username)))
-        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
-                      author_id=user.id)
+        text_written_send(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
+                           author_id=user.id)
     return post
 
 
@@ -575,8 +575,8 @@ def forum_post_edit(*, user: User, post_id: Any, body: Any) -> ForumPost:
             post, username=_username(post.author))))
         # Re-checked whoever edits (the author, or a moderator's edit keeping a word in):
         # the flag is on the post and answers to its author.
-        autoflag_text(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
-                      author_id=post.author_id)
+        text_written_send(target_type=TargetType.FORUM_POST, target_id=post.id, text=body,
+                           author_id=post.author_id)
     return post
 
 
