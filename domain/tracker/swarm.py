@@ -76,8 +76,10 @@ end
 -- client sends once (its first `completed` under each hash, and `stopped`, which ends the
 -- peer and so its baseline). A repeated `started` or `completed` is refused like a
 -- regular announce.
+-- (A minimum of 0 refuses nothing: with two processes, an announce stamped a millisecond
+-- before the peer's previous one can run after it.)
 local first_done = event == 'completed' and not string.find(done or '', ARGV[16], 1, true)
-if exists and tag_last and now - tag_last < tonumber(ARGV[4])
+if exists and tag_last and tonumber(ARGV[4]) > 0 and now - tag_last < tonumber(ARGV[4])
     and event ~= 'stopped' and not first_done then
   return {'min', tostring(math.ceil(tonumber(ARGV[4]) - (now - tag_last)))}
 end

@@ -1,5 +1,5 @@
 """Announce benchmark (`make bench-announce`): cold start, warm throughput against Debian's
-opentracker and a trivial ASGI app, and two tracker processes, all in one run.
+opentracker and trivial servers, and two tracker processes, all in one run.
 
 Data: 50k members and 200k torrents (1% hybrid v1+v2, 10% freeleech) made through the
 project's models with bulk_create into a scratch database (`tracker_bench` beside the
@@ -15,17 +15,23 @@ three hashes; each request on a new connection (`Connection: close`) from wrk (6
 connections), the same sequence for every server. A reply counts as an error if it is not
 HTTP 200 or carries a `failure reason`.
 
+The tracker runs on its own server (announce/server.py, the Procfile's `tracker`);
+`--front uvicorn` runs the ASGI app under uvicorn instead.
+
 Phases (printed):
 1. cold: the tracker started against the empty Redis, load from the moment it listens;
    ok/s per second, and the second (from the process's start) at which it first reaches
    half its warm throughput (goal: within 10 s);
 2. warm: the same process, the same sequence (goal: >= 0.5x opentracker, 0 errors);
-3. baselines under the same load: the trivial ASGI app (uvicorn, same options) and
-   Debian's opentracker with a whitelist of every torrent's hashes;
+3. baselines under the same load: a fixed reply from the tracker's own server
+   (`--trivial`: what that front alone can do), the tracker app under uvicorn, the
+   trivial ASGI app under uvicorn (same options) and Debian's opentracker with a
+   whitelist of every torrent's hashes;
 4. two tracker processes (two ports, one Redis): their throughput together, and the
    accounting proof: peers announcing alternately to both processes and, separately, to
    one; after a flush, the bytes credited in user_statistics equal the bytes the peers
-   reported, for one process and for two (no double counting across processes).
+   reported, for one process and for two (no double counting across processes);
+5. two processes on one port (`--workers 2`, SO_REUSEPORT), one wrk on the sequence.
 Not a test: numbers depend on the machine; the ratios are what compares runs.
 """
 
@@ -71,6 +77,7 @@ end
 local i = 0
 bucket, ok, bad, total_ok, total_bad = 0, 0, 0, 0, 0
 sent, announces, scrapes, close_hdr = 0, 0, 0, 0
+first_failure = ""
 -- BENCH_OFFSET: where in the sequence this wrk starts (two processes, two parts of it)
 local base = tonumber(os.getenv("BENCH_OFFSET") or "0")
 init = function(args) i = (base + (offset or 0)) % #lines end
@@ -99,6 +106,8 @@ response = function(status, headers, body)
   else
     bad = bad + 1
     total_bad = total_bad + 1
+    -- the first failure's reply, so a run with errors says what they were
+    if first_failure == "" then first_failure = status .. " " .. string.sub(body, 1, 160) end
   end
 end
 done = function(summary, latency, requests)
@@ -111,6 +120,9 @@ done = function(summary, latency, requests)
     nscr = nscr + t:get("scrapes")
     nclose = nclose + t:get("close_hdr")
     io.write(string.format("TICK %d %d %d\n", t:get("bucket"), t:get("ok"), t:get("bad")))
+    if t:get("first_failure") ~= "" then
+      io.write("FAILURE " .. string.gsub(t:get("first_failure"), "\n", " ") .. "\n")
+    end
   end
   io.write(string.format(
     'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
@@ -414,6 +426,8 @@ def run_wrk(port: int, paths_file: str, seconds: float, connections: int,
                 ticks[int(sec)][0] += int(ok)
                 ticks[int(sec)][1] += int(bad)
     data["ticks"] = sorted(ticks.items())
+    data["first_failure"] = next((x[8:] for x in out.stdout.splitlines()
+                                  if x.startswith("FAILURE ")), "")
     return data
 
 
@@ -826,7 +840,9 @@ def _line(name: str, r: dict[str, Any]) -> str:
             f"replies {int(r['ok'] + r['failed'])}"
             f": valid announces {int(r.get('announces', 0))}, valid scrapes "
             f"{int(r.get('scrapes', 0))}, failures {int(r['failed'])}; replies with a "
-            f"Connection header {int(r.get('close_header', 0))}")
+            f"Connection header {int(r.get('close_header', 0))}"
+            + (f"\n  {'':<22} first failure: {r['first_failure']}"
+               if r.get("first_failure") else ""))
 
 
 def _sample_line(name: str, s: dict[str, Any]) -> str:

@@ -120,6 +120,27 @@ def test_repeated_events_wait_for_the_minimum_interval(member, settings):
     assert Announce.objects.filter(user=member).count() == 3
 
 
+def test_no_minimum_interval_refuses_an_announce_stamped_before_the_last(member, settings,
+                                                                         clock):
+    """Two tracker processes stamp announces with their own clocks: the later of two close
+    announces of one peer can carry the earlier time. With TRACKER_MIN_INTERVAL = 0 it is
+    taken (bench-announce's two processes were told "wait 1 more seconds"); with a
+    minimum it is refused as too soon."""
+    settings.TRACKER_MIN_INTERVAL = 0
+    torrent = make_torrent(size=50 * MB)
+    ih, pid = bytes(torrent.info_hash_v1), peer_id()
+    ok(announce(member, ih, pid, left=0, event="started"))
+    clock.advance(10)
+    ok(announce(member, ih, pid, uploaded=1000, left=0))
+    clock.advance(-0.005)  # stamped 5 ms before the previous one
+    ok(announce(member, ih, pid, uploaded=1000, left=0))
+    settings.TRACKER_MIN_INTERVAL = 300
+    clock.advance(-0.005)
+    assert "Announcing too fast" in failure(announce(member, ih, pid, uploaded=1000, left=0))
+    assert tracker_flush() == 3
+    assert stats(member).uploaded == 1000
+
+
 def test_download_is_capped_by_a_multiple_of_the_torrent_size(member, settings):
     settings.TRACKER_MAX_RATE = 10**15  # only the size cap applies here
     settings.TRACKER_MIN_INTERVAL = 0
