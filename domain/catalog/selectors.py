@@ -287,6 +287,23 @@ def torrents_browse(*, user: User, filters: BrowseFilters, page: int = 1,
                         page, count_cap)
 
 
+# What the machine faces (frontend/api: v1, UNIT3D, Torznab, and the factors they ask
+# for) read of a listed torrent. The rest stays in the database: the uploader's row
+# (password hash, passkey, e-mail) and a dozen timestamps per row that were parsed into
+# datetimes for nothing, a tenth of a 100-row page's time.
+_SEARCH_FIELDS = (
+    "created_at", "info_hash_v1", "info_hash_v2", "version", "name", "category", "uploader",
+    "is_anonymous", "status", "size", "file_count", "is_freeleech", "freeleech_until",
+    "is_neutral_leech", "is_double_upload", "is_featured",
+    "category__name", "category__slug", "category__parent",
+    "category__parent__name", "category__parent__slug", "category__parent__parent",
+    "statistics__seeders", "statistics__leechers", "statistics__snatches",
+    "uploader__username",
+    "metadata__year", "metadata__resolution", "metadata__source", "metadata__languages",
+    "metadata__imdb_id", "metadata__tmdb_id", "metadata__tvdb_id", "metadata__extra",
+)
+
+
 @dataclass(frozen=True)
 class TorrentSlice:
     total: int
@@ -309,7 +326,8 @@ def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
     offset, limit = max(0, offset), max(0, limit)
     qs, _ranked = _browse_queryset(user, filters)
     # The machine face shows external ids for every row: joined, not one query per row.
-    listing = _listing(qs, filters, prefetch_tags=False).select_related("metadata")
+    listing = _listing(qs, filters, prefetch_tags=False).select_related("metadata") \
+        .only(*_SEARCH_FIELDS)
     items = list(listing[offset:offset + limit]) if limit else []
     _attach_tag_names(items)
     # When the whole result is in hand, its length is the total: no count query.
