@@ -149,6 +149,25 @@ def _episode_pattern(season: int | None, episode: str) -> str | None:
 def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torrent], bool]:
     """The filtered, ordered torrents of a browse or API search, and whether the order is
     by relevance. Every list of torrents (page, feed of the API, Torznab) is built here."""
+    candidates, ranked = _browse_candidates(user, filters)
+    if len(candidates) > 1 and not _full_text_enough(candidates[0]):
+        return candidates[1], ranked
+    return candidates[0], ranked
+
+
+def _full_text_enough(exact: QuerySet[Torrent]) -> bool:
+    """Whether full text alone finds _TYPO_FALLBACK_BELOW rows (else trigram matches for
+    typos are added): the first few matches, newest first, off torrents_browse_idx."""
+    return len(exact.order_by("-created_at").values("pk")[:_TYPO_FALLBACK_BELOW]) \
+        >= _TYPO_FALLBACK_BELOW
+
+
+def _browse_candidates(user: User, filters: BrowseFilters
+                       ) -> tuple[list[QuerySet[Torrent]], bool]:
+    """_browse_queryset's list, filtered and ordered, and whether by relevance; for a text
+    search in PostgreSQL two of them: full text alone, then the same with typo-tolerant
+    trigram matches, for when full text finds fewer than _TYPO_FALLBACK_BELOW rows (the
+    caller decides which, with _full_text_enough or from a page of the first)."""
     from domain.search.backends import SearchBackendError, search_backend
 
     qs = _annotate_uploader_visible(_torrents_listable(user), user)
@@ -204,25 +223,28 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
                 "(torrents.search_vector @@ websearch_to_tsquery('simple', %s)"
                 " OR torrents.search_vector @@ websearch_to_tsquery('english', %s))"],
                 params=[words, query])
-            if len(exact.values("pk")[:_TYPO_FALLBACK_BELOW]) >= _TYPO_FALLBACK_BELOW:
-                qs = exact
-            else:
-                qs = qs.extra(where=[
-                    "(torrents.search_vector @@ websearch_to_tsquery('simple', %s)"
-                    " OR torrents.search_vector @@ websearch_to_tsquery('english', %s)"
-                    " OR upper(%s) <%% upper(torrents.name))"], params=[words, query, query])
+            typos = qs.extra(where=[
+                "(torrents.search_vector @@ websearch_to_tsquery('simple', %s)"
+                " OR torrents.search_vector @@ websearch_to_tsquery('english', %s)"
+                " OR upper(%s) <%% upper(torrents.name))"], params=[words, query, query])
             # Whole-word matches first (ts_rank is 0 for a typo), then the closest name.
-            qs = qs.annotate(rank=RawSQL(
+            rank = RawSQL(
                 "ts_rank(torrents.search_vector, websearch_to_tsquery('simple', %s))"
-                " + word_similarity(upper(%s), upper(torrents.name))", (words, query)))
+                " + word_similarity(upper(%s), upper(torrents.name))", (words, query))
             ranked = filters.sort == "relevance"
+            return [_ordered(exact.annotate(rank=rank), filters, ranked),
+                    _ordered(typos.annotate(rank=rank), filters, ranked)], ranked
         else:
             qs = qs.filter(pk__in=ids)
             if filters.sort == "relevance":
                 # Meilisearch ranked them: keep its order, not ours.
                 from domain.catalog.request_selectors import _in_order
 
-                return qs.order_by(_in_order(ids), "-id"), True
+                return [qs.order_by(_in_order(ids), "-id")], True
+    return [_ordered(qs, filters, ranked)], ranked
+
+
+def _ordered(qs: QuerySet[Torrent], filters: BrowseFilters, ranked: bool) -> QuerySet[Torrent]:
     field = SORTS.get(filters.sort, "created_at")
     if field in _NOT_NULL_SORTS:
         # Never null, so NULLS LAST changes nothing but would keep PostgreSQL from
@@ -234,9 +256,9 @@ def _browse_queryset(user: User, filters: BrowseFilters) -> tuple[QuerySet[Torre
                        if field in _STAT_COPIES else F(field))
         ordering = column.asc(nulls_last=True) if filters.order == "asc" \
             else column.desc(nulls_last=True)
-    qs = (qs.order_by("-rank", "-created_at") if ranked  # type: ignore[misc]
-          else qs.order_by(ordering, "-id"))
-    return qs, ranked
+    # The id breaks ties in every order, so an offset's pages neither repeat nor skip rows.
+    return (qs.order_by("-rank", "-created_at", "-id") if ranked  # type: ignore[misc]
+            else qs.order_by(ordering, "-id"))
 
 
 def _listing(qs: QuerySet[Torrent], filters: BrowseFilters, *,
@@ -304,6 +326,50 @@ _SEARCH_FIELDS = (
 )
 
 
+def _search_listing(qs: QuerySet[Torrent], filters: BrowseFilters) -> QuerySet[Torrent]:
+    # The machine face shows external ids for every row: joined, not one query per row.
+    return _listing(qs, filters, prefetch_tags=False).select_related("metadata") \
+        .only(*_SEARCH_FIELDS)
+
+
+def _page_ids(qs: QuerySet[Torrent], filters: BrowseFilters, offset: int,
+              limit: int) -> list[uuid.UUID]:
+    ids = qs.distinct() if filters.tags else qs
+    return list(ids.values_list("pk", flat=True)[offset:offset + limit])
+
+
+def _text_head(user: User, filters: BrowseFilters, offset: int, limit: int, cap: int
+               ) -> tuple[QuerySet[Torrent], list[Torrent], int | None]:
+    """A text search's page when it lies within the first `cap` rows: the list, the
+    page's rows and how many rows match, counted up to `cap` (None: not counted).
+
+    One query reads the ids of the list's first `cap` rows off the torrents table alone
+    (the full-text GIN probe and the filters, in the list's order and tie-break); the
+    page's rows are then loaded with their joins by key and put back in that order. With
+    the joins in the same query, PostgreSQL walked torrents_browse_idx newest first
+    testing each row's vector (42k rows at 200k torrents for a page of 712 matches); for
+    the ids alone and a limit of `cap`, it sorts the few matches of a narrow search off
+    the GIN index and walks the index only for a broad one, whose matches are dense. The
+    ids also count the matches (no count query) and say whether full text found enough
+    (_full_text_enough); when it did not, the list with typo matches is sliced as
+    before."""
+    candidates, _ranked = _browse_candidates(user, filters)
+    qs = candidates[0]
+    head = _page_ids(qs, filters, 0, cap)
+    if len(candidates) > 1 and not (len(head) >= _TYPO_FALLBACK_BELOW or (
+            len(head) == cap and _full_text_enough(qs))):
+        qs = candidates[1]
+        return qs, list(_search_listing(qs, filters)[offset:offset + limit]), None
+    ids = head[offset:offset + limit]
+    if not ids:
+        return qs, [], len(head)
+    rows = _annotate_uploader_visible(Torrent.objects.filter(pk__in=ids), user) \
+        .select_related("category", "category__parent", "statistics", "uploader", "metadata") \
+        .only(*_SEARCH_FIELDS).order_by()
+    by_pk = {t.pk: t for t in rows}
+    return qs, [by_pk[pk] for pk in ids], len(head)
+
+
 @dataclass(frozen=True)
 class TorrentSlice:
     total: int
@@ -318,21 +384,26 @@ def torrents_search(*, user: User, filters: BrowseFilters, offset: int = 0,
     """Torrents `offset`..`offset+limit` of a search, with the total, for the API and
     Torznab: offset paging (an offset past the end is an empty slice, not the last page as
     the browse page's paginator gives), in three queries (count, slice, tags; four with a
-    text search). Each item carries `tag_names` (see tag_names()), not prefetched
-    assignments.
+    text search, three when its page lies within `count_limit`: see _text_head). Each item
+    carries `tag_names` (see tag_names()), not prefetched assignments.
     `count_limit` stops counting there (`exact` False: the total says "at least"): an API
     total is informational, and counting every match of a broad search is most of its
     cost."""
     offset, limit = max(0, offset), max(0, limit)
-    qs, _ranked = _browse_queryset(user, filters)
-    # The machine face shows external ids for every row: joined, not one query per row.
-    listing = _listing(qs, filters, prefetch_tags=False).select_related("metadata") \
-        .only(*_SEARCH_FIELDS)
-    items = list(listing[offset:offset + limit]) if limit else []
+    matched = None
+    if (filters.q.strip() and limit and count_limit is not None
+            and offset + limit <= count_limit):
+        qs, items, matched = _text_head(user, filters, offset, limit, count_limit)
+    else:
+        qs, _ranked = _browse_queryset(user, filters)
+        items = list(_search_listing(qs, filters)[offset:offset + limit]) if limit else []
+    listing = _search_listing(qs, filters)
     _attach_tag_names(items)
     # When the whole result is in hand, its length is the total: no count query.
     exact = True
-    if offset == 0 and len(items) < limit:
+    if matched is not None and count_limit is not None:
+        total, exact = matched, matched < count_limit
+    elif offset == 0 and len(items) < limit:
         total = len(items)
     elif count_limit is not None:
         total = listing.order_by()[:count_limit].count()

@@ -5,15 +5,22 @@ API totals counted up to a cap, then reported as "at least"."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from defusedxml import ElementTree
 from django.test import Client
 from django.utils import timezone
 
 from domain.catalog.models import Torrent
-from domain.catalog.selectors import BrowseFilters, torrents_search, torrents_visible
+from domain.catalog.selectors import (
+    BrowseFilters,
+    tag_names,
+    torrents_search,
+    torrents_visible,
+)
 from tests.factories import make_user
 from tests.frontend.api.conftest import bulk_torrents, key_for, listed
 
@@ -28,6 +35,15 @@ def expected(user: Any, *, sort: str = "-created_at") -> list[Any]:
 def found(user: Any, **filters: Any) -> list[Any]:
     return [t.pk for t in torrents_search(user=user, filters=BrowseFilters(**filters),
                                           limit=1000).items]
+
+
+def torznab(response: Any) -> tuple[list[str], str]:
+    """A Torznab answer's item titles and its newznab:response total."""
+    root = ElementTree.parse(io.BytesIO(response.content)).getroot()
+    answer = root.find("./channel/{http://www.newznab.com/DTD/2010/feeds/attributes/}response")
+    assert answer is not None, response.content
+    return [i.findtext("title") or "" for i in root.findall("./channel/item")], \
+        str(answer.get("total"))
 
 
 def test_the_same_rows_with_and_without_own_unapproved_uploads(moderator):
@@ -136,3 +152,115 @@ def test_the_status_filter_is_the_browse_pages_moderators_only(moderator, member
     bad = Client(headers={"Authorization": f"Bearer {key_for(member, name='bad')}"}).get(
         "/api/v1/torrents", {"status": "deleted"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "status"
+
+
+def test_a_text_search_pages_in_the_lists_order_with_its_ties_and_total(member, uploader):
+    """A text search's page is its ids first, then those rows: across page boundaries
+    the rows, their order (created_at ties broken by id, as the listing does), each
+    row's uploader visibility and tags, and the total are the list's."""
+    from domain.accounts.models import UserPrivacy
+    from domain.catalog.models import TorrentTag, TorrentTagAssignment
+
+    hidden = make_user("member")
+    UserPrivacy.objects.filter(user=hidden).update(show_uploads=False)
+    now = timezone.now()
+    matches = []
+    for i in range(14):
+        who = (uploader, hidden, None)[i % 3]
+        t = listed(name=f"Comet.River.{i}.1080p", uploader=who, is_anonymous=i % 5 == 0,
+                   seeders=i % 4, size=1_000_000 + i % 3)
+        matches.append(t)
+        # Groups of three share a created_at: only the id orders them.
+        Torrent.objects.filter(pk=t.pk).update(created_at=now - timedelta(hours=i // 3))
+    for i in range(5):
+        listed(name=f"Other.Film.{i}")
+    listed(name="Comet.River.Pending", status="pending")
+    # A typo match only (no whole word of the query): listed only if full text found
+    # fewer than ten rows, which it did not.
+    near = listed(name="Comets.Riverside")
+    remux = TorrentTag.objects.create(name="remux")
+    for t in matches[::2]:
+        TorrentTagAssignment.objects.create(torrent=t, tag=remux, score=1)
+    client = Client(headers={"Authorization": f"Bearer {key_for(member)}"})
+    shown = {t.pk: t.uploader == uploader and not t.is_anonymous for t in matches}
+
+    def plain(ordering: str, rows: list[Any] = matches) -> list[Any]:
+        return list(Torrent.objects.filter(pk__in=[t.pk for t in rows])
+                    .order_by(ordering, "-id").values_list("pk", flat=True))
+
+    for filters, ordering, rows in (
+            ({}, "-created_at", matches),
+            ({"order": "asc"}, "created_at", matches),
+            ({"sort": "size"}, "-size", matches),
+            ({"sort": "seeders"}, "-statistics__seeders", matches),
+            ({"tags": ("remux",)}, "-created_at", matches[::2]),
+            # The same rank for each of these names: created_at, then the id.
+            ({"sort": "relevance"}, "-created_at", matches),
+            ({"sort": "relevance", "tags": ("remux",)}, "-created_at", matches[::2])):
+        want = plain(ordering, rows)
+        # Counted to the end, up to a cap past the list, and up to a cap within it (the
+        # API's TOTAL_MAX): pages inside the cap come from its first ids, others not.
+        for limit, cap in ((5, None), (4, None), (5, 1000), (4, 1000), (4, 12)):
+            pages = [torrents_search(user=member, limit=limit, offset=offset, count_limit=cap,
+                                     filters=BrowseFilters(q="comet river", **filters))
+                     for offset in range(0, 20, limit)]
+            assert [t.pk for page in pages for t in page.items] == want, (filters, limit)
+            if cap is None or cap > len(want):
+                assert {(p.total, p.exact) for p in pages} == {(len(want), True)}
+            else:
+                # At least the cap, or as far as the page reaches.
+                assert [(p.total, p.exact) for p in pages] == [
+                    (max(cap, p.offset + len(p.items)), False) for p in pages]
+            for t in (t for page in pages for t in page.items):
+                assert getattr(t, "uploader_visible", None) == shown[t.pk]
+                assert tag_names(t) == (["remux"] if t in matches[::2] else [])
+    assert near.pk in {t.pk for t in torrents_search(
+        user=member, filters=BrowseFilters(q="comet rivr")).items}
+    # Through the API: pages of v1 and Torznab, and their totals.
+    v1 = [client.get("/api/v1/torrents", {"q": "comet river", "per_page": 5, "page": page})
+          .json() for page in (1, 2, 3)]
+    assert [r["id"] for body in v1 for r in body["results"]] == [str(pk) for pk in plain(
+        "-created_at")]
+    assert {(body["total"], body["total_exact"]) for body in v1} == {(14, True)}
+    assert [r["uploader"] is not None for r in v1[0]["results"]] == [
+        shown[pk] for pk in plain("-created_at")[:5]]
+    feeds = [torznab(client.get("/api/torznab", {"t": "search", "q": "comet river",
+                                                 "limit": 6, "offset": offset}))
+             for offset in (0, 6, 12)]
+    names = {t.pk: t.name for t in matches}
+    assert [title for titles, _ in feeds for title in titles] == [
+        names[pk] for pk in plain("-created_at")]
+    assert {total for _, total in feeds} == {"14"}
+
+
+def test_a_text_search_with_few_or_no_whole_word_matches_pages_as_one_list(member):
+    """Full text finding fewer than ten rows adds the typo matches: decided the same on
+    every page (a short page, a page past the end, a page smaller than ten)."""
+    for i in range(6):
+        listed(name=f"Nebula.Drift.{i}")
+    for i in range(6):
+        listed(name=f"Nebulae.Drifter.{i}")
+    listed(name="Unrelated.Thing")
+
+    def pages(q: str, limit: int, upto: int, cap: int | None) -> list[Any]:
+        return [t.pk for offset in range(0, upto, limit)
+                for t in torrents_search(user=member, offset=offset, limit=limit,
+                                         count_limit=cap, filters=BrowseFilters(q=q)).items]
+
+    for q in ("nebula drift", "nebulaa drift"):
+        whole = torrents_search(user=member, limit=100, filters=BrowseFilters(q=q))
+        # Both spellings add the trigram matches: 6 whole-word ones (or none) are too few.
+        assert len(whole.items) > 6 and whole.total == len(whole.items), q
+        want = [t.pk for t in whole.items]
+        for limit in (3, 5, 7):
+            for cap in (None, 1000, 8, 4):  # 4: fewer ids than the fallback's ten
+                assert pages(q, limit, 30, cap) == want, (q, limit, cap)
+        for cap in (None, 1000):
+            past = torrents_search(user=member, offset=40, limit=5, count_limit=cap,
+                                   filters=BrowseFilters(q=q))
+            assert past.items == [] and past.offset == 40
+            capped = torrents_search(user=member, limit=3, count_limit=4,
+                                     filters=BrowseFilters(q=q))
+            assert [t.pk for t in capped.items] == want[:3]
+            assert (capped.total, capped.exact) == (4, False)
+
