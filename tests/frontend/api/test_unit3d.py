@@ -88,3 +88,58 @@ def test_api_user(searcher):
     body = bearer(key_for(user, "account", name="acc")).get("/api/user").json()
     assert body["username"] == user.username and body["uploaded"] == "0.00 B"
     assert body["uploaded_bytes"] == 0 and body["ratio"] == "∞"
+
+
+def test_the_filter_is_what_its_schema_validates_to_byte_for_byte(searcher, uploader):
+    """api/torrents/filter and api/torrents render their rows without validating them
+    through TorrentList (for speed): the bytes are exactly those the validated answer
+    renders to by alias, so a field missing, extra, out of order or of another type
+    (1 for 1.0, "1" for 1) shows here."""
+    from domain.accounts.models import UserPrivacy
+    from domain.catalog.models import TorrentTag, TorrentTagAssignment
+    from frontend.api.unit3d import TorrentList
+    from frontend.api.unit3d import api as ninja_api
+    from tests.factories import make_torrent, make_user
+
+    _, key = searcher
+    hidden = make_user("member")
+    UserPrivacy.objects.update_or_create(user=hidden, defaults={"show_uploads": False})
+    shown = listed(name="Shown.Uploader.S01E02.1080p", category="tv-hd", uploader=uploader,
+                   seeders=4, leechers=2, snatches=9,
+                   metadata={"imdb_id": "tt0087799", "tmdb_id": 13155, "tvdb_id": 7,
+                             "resolution": "1080p", "source": "WEB-DL"})
+    TorrentFile.objects.create(torrent=shown, file_index=0, path="Shown/a.mkv", size=10)
+    TorrentFile.objects.create(torrent=shown, file_index=1, path="Shown/é.nfo", size=2)
+    listed(name="Anonymous.Upload", uploader=uploader, is_anonymous=True,
+           is_double_upload=True)
+    listed(name="Hidden.Uploader", uploader=hidden, is_neutral_leech=True,
+           metadata={"imdb_id": ""})
+    free = listed(name="Freeleech.One", category="tv-hd", is_freeleech=True)
+    listed(name="Hybrid.One", version="hybrid", is_featured=True)
+    make_torrent(name="No.Statistics.Row")
+    internal = TorrentTag.objects.create(name="internal")
+    TorrentTagAssignment.objects.create(torrent=free, tag=internal, score=1)
+    requests: list[tuple[str, dict[str, str]]] = [
+        ("/api/torrents/filter", {"perPage": "100"}),
+        ("/api/torrents/filter", {"sortField": "seeders", "perPage": "2", "page": "2"}),
+        ("/api/torrents/filter", {"name": "uploader"}),
+        ("/api/torrents/filter", {"name": "nothing.matches"}),
+        ("/api/torrents", {"perPage": "3"})]
+    for path, params in requests:
+        response = bearer(key).get(path, params)
+        assert response.status_code == 200, response.content
+        validated = TorrentList.model_validate(response.json()).model_dump(by_alias=True)
+        rendered = ninja_api.renderer.render(response.wsgi_request, validated,
+                                             response_status=200)
+        assert response.content == rendered.encode(), (path, params)
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+    rows = {r["attributes"]["name"]: r["attributes"]
+            for r in bearer(key).get("/api/torrents/filter").json()["data"]}
+    assert rows["Freeleech.One"]["internal"] is True
+    assert rows["Freeleech.One"]["freeleech"] == "100%"
+    assert rows["Anonymous.Upload"]["double_upload"] is True
+    assert rows["Hidden.Uploader"]["uploader"] == "Anonymous"
+    assert rows["Anonymous.Upload"]["uploader"] == "Anonymous"
+    assert rows["Shown.Uploader.S01E02.1080p"]["uploader"] == uploader.username
+    assert rows["No.Statistics.Row"]["seeders"] == 0
+    assert bearer(key).get("/api/torrents/filter", {"perPage": 0}).status_code == 400
