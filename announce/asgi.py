@@ -1,8 +1,8 @@
-"""The standalone tracker process: `uvicorn announce.asgi:application` (Procfile `tracker`).
+"""The tracker's ASGI app alone, for any ASGI server: `uvicorn announce.asgi:application`.
 
-Serves /announce and /scrape only, for sites that put the tracker on its own port or host
-behind the proxy; server/asgi.py mounts the same app ahead of Django for single-process
-sites.
+Serves /announce and /scrape only. The Procfile's `tracker` runs the tracker's own server
+(`python -m announce.server`, the same reply code); server/asgi.py mounts the same app ahead
+of Django for single-process sites.
 """
 
 from __future__ import annotations

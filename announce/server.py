@@ -45,6 +45,7 @@ if not apps.ready:
 
 from announce.app import metrics_reply, tracker_reply
 from domain.tracker.cache import warm_keeper_start
+from server.gctuning import tune_for_server
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ _OK_HEAD = (b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncache-control: no-s
             b"content-length: %d\r\n")
 _CLOSE = b"connection: close\r\n\r\n"
 _KEEP = b"\r\n"
+_OK_KEEP = _OK_HEAD + _KEEP  # the two 200 heads, whole but for the length
+_OK_CLOSE = _OK_HEAD + _CLOSE
 _REASONS = {200: b"OK", 400: b"Bad Request", 403: b"Forbidden", 413: b"Content Too Large",
             431: b"Request Header Fields Too Large", 500: b"Internal Server Error"}
 
@@ -70,8 +73,8 @@ def _head(status: int, content_type: bytes, length: int, close: bool) -> bytes:
 
 
 class TrackerProtocol(asyncio.Protocol):
-    __slots__ = ("_body", "_busy", "_headers", "_in_head", "_received", "_timer", "_url", "loop",
-                 "parser", "peer", "pending", "transport")
+    __slots__ = ("_body", "_busy", "_head_bytes", "_headers", "_in_head", "_received", "_timer",
+                 "_url", "loop", "parser", "peer", "pending", "transport")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -82,6 +85,7 @@ class TrackerProtocol(asyncio.Protocol):
         self._url = b""
         self._headers: dict[bytes, bytes] = {}
         self._received = 0  # bytes of the request being parsed
+        self._head_bytes = 0  # of its header names and values
         self._body = 0
         self._busy = False
         self._in_head = True
@@ -123,6 +127,7 @@ class TrackerProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = {}
+        self._head_bytes = 0
         self._body = 0
         self._in_head = True
 
@@ -133,8 +138,10 @@ class TrackerProtocol(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.lower()] = value
-        if self._received > MAX_HEAD_BYTES and sum(
-                len(k) + len(v) for k, v in self._headers.items()) > MAX_HEAD_BYTES:
+        # Counted as they come (repeated names too), so a large head in one chunk is refused
+        # before the request completes, without re-summing the headers kept so far.
+        self._head_bytes += len(name) + len(value)
+        if self._head_bytes > MAX_HEAD_BYTES:
             raise httptools.HttpParserError("head too large")
 
     def on_headers_complete(self) -> None:
@@ -175,7 +182,7 @@ class TrackerProtocol(asyncio.Protocol):
                         head = _head(status, kind, len(body), not keep_alive)
                     else:
                         body = await _reply(path, query, self.peer, headers)
-                        head = _OK_HEAD % len(body) + (_KEEP if keep_alive else _CLOSE)
+                        head = (_OK_KEEP if keep_alive else _OK_CLOSE) % len(body)
                 except Exception:  # (tracker_reply answers its own failures)
                     log.exception("tracker request failed: %s", path)
                     self._refuse(500, b"Internal Server Error\n")
@@ -265,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="answer every request with a fixed body (the benchmark's "
                              "baseline of this server alone)")
     args = parser.parse_args(argv)
-    import announce.asgi  # noqa: F401 (the standalone process's GC tuning)
+    tune_for_server()  # collector settings of every server process (server/gctuning.py)
 
     if args.trivial:
         global _reply

@@ -271,14 +271,10 @@ def members_read(cur: Any, passkeys: list[str]
         for token_row in cur.fetchall():
             user_id, token = _token_from_row(token_row)
             tokens.setdefault(user_id, []).append(token)
-    restrictions = _restrictions([r[0] for r in rows])
+    restrictions = member_leech_restrictions(user_ids=[r[0] for r in rows])
     return {r[1]: (member_from_row(r, tokens.get(r[0], []), restrictions.get(r[0], "")),
                    tokens.get(r[0], []))
             for r in rows}
-
-
-def _restrictions(user_ids: list[str]) -> dict[str, str]:
-    return member_leech_restrictions(user_ids=user_ids) if user_ids else {}
 
 
 def member_leech_restrictions(*, user_ids: list[str]) -> dict[str, str]:
@@ -588,7 +584,7 @@ def bulk_load(*, chunk: int = 5000) -> BulkLoad:
         for rows in _stream(_MEMBER_SQL, {"download": PERM_DOWNLOAD, "now": _now()}, chunk):
             writes = _Writes()
             if not stale:
-                restrictions = _restrictions([row[0] for row in rows])
+                restrictions = member_leech_restrictions(user_ids=[row[0] for row in rows])
                 for row in rows:
                     mine = tokens.get(row[0], [])
                     writes.member(row[1], member_from_row(row, mine, restrictions.get(
