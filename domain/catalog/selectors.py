@@ -332,10 +332,9 @@ def _search_listing(qs: QuerySet[Torrent], filters: BrowseFilters) -> QuerySet[T
         .only(*_SEARCH_FIELDS)
 
 
-def _page_ids(qs: QuerySet[Torrent], filters: BrowseFilters, offset: int,
-              limit: int) -> list[uuid.UUID]:
+def _first_ids(qs: QuerySet[Torrent], filters: BrowseFilters, limit: int) -> list[uuid.UUID]:
     ids = qs.distinct() if filters.tags else qs
-    return list(ids.values_list("pk", flat=True)[offset:offset + limit])
+    return list(ids.values_list("pk", flat=True)[:limit])
 
 
 def _text_head(user: User, filters: BrowseFilters, offset: int, limit: int, cap: int
@@ -355,7 +354,7 @@ def _text_head(user: User, filters: BrowseFilters, offset: int, limit: int, cap:
     before."""
     candidates, _ranked = _browse_candidates(user, filters)
     qs = candidates[0]
-    head = _page_ids(qs, filters, 0, cap)
+    head = _first_ids(qs, filters, cap)
     if len(candidates) > 1 and not (len(head) >= _TYPO_FALLBACK_BELOW or (
             len(head) == cap and _full_text_enough(qs))):
         qs = candidates[1]
