@@ -50,7 +50,6 @@ class AccountGuardMiddleware:
             if message is not None:
                 # The appeal form must open without a login (a banned member has none):
                 # a signed link names the member (domain.moderation.appeals).
-
                 appeal_url = reverse("moderation:appeal_by_link", args=[appeal_token(user.pk)])
                 logout(request)
                 return render(request, "accounts/banned.html",

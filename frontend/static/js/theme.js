@@ -56,6 +56,6 @@
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wire);
-  else wire();
+  // A classic script in <head>: the document is still loading when this runs.
+  document.addEventListener("DOMContentLoaded", wire);
 })();
