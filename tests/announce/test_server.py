@@ -129,6 +129,11 @@ def test_malformed_oversized_and_idle_connections_are_closed(db, monkeypatch):
         raw = exchange(port, b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: "
                        + b"b" * (MAX_HEAD_BYTES + 10) + b"\r\n\r\n")
         assert raw.startswith(b"HTTP/1.1 431 ")
+        # The same size as many small headers of one name: each counts, not only the last.
+        many = b"X-Same: " + b"c" * 100 + b"\r\n"
+        raw = exchange(port, b"GET /x HTTP/1.1\r\nHost: x\r\n"
+                       + many * (MAX_HEAD_BYTES // 100 + 10) + b"\r\n")
+        assert raw.startswith(b"HTTP/1.1 431 ")
         raw = exchange(port, b"GET /x HTTP/1.1\r\nUpgrade: websocket\r\n"
                              b"Connection: Upgrade\r\n\r\n")
         assert raw.startswith(b"HTTP/1.1 400 ")
